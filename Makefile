@@ -1,0 +1,139 @@
+# ner-toolkit: recurrent named-entity taggers, one stage per binary, every
+# intermediate artifact on disk. `make help` lists targets and variables.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SUFFIXES:
+MAKEFLAGS += --no-builtin-rules --no-builtin-variables
+.DEFAULT_GOAL := help
+
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+
+# --- Tool-chain: caches live outside the checkout and are reused ------------
+CACHE_DIR ?= $(HOME)/.cache/ner-toolkit
+TORCH_VERSION := 2.13.0
+VENV ?= $(CACHE_DIR)/torch-$(TORCH_VERSION)
+PYTHON ?= python3
+export CARGO_TARGET_DIR ?= $(CACHE_DIR)/target
+BIN_DIR ?= $(CARGO_TARGET_DIR)/release
+# CARGO_BUILD=0 uses the binaries in BIN_DIR as they are.
+CARGO_BUILD ?= 1
+# tch builds against the PyTorch wheel in VENV (torch-sys reads these).
+CARGO := VIRTUAL_ENV=$(VENV) PATH="$(VENV)/bin:$$PATH" LIBTORCH_USE_PYTORCH=1 cargo
+
+# --- Corpus and work folders -------------------------------------------------
+WORK_DIR ?= .
+DATA := $(WORK_DIR)/data
+CONLL_CANDIDATES := $(WORK_DIR)/data/raw/conll2003 $(ROOT)/../shared/conll2003
+CONLL_DIR ?= $(firstword $(foreach d,$(CONLL_CANDIDATES),$(if $(wildcard $(d)/eng.train),$(d))))
+TRAIN ?= $(CONLL_DIR)/eng.train
+VALID ?= $(CONLL_DIR)/eng.testa
+TEST ?= $(CONLL_DIR)/eng.testb
+
+# --- Stage options ------------------------------------------------------------
+SCHEME ?= iob2
+CONVERT_FLAGS ?=
+MIN_COUNT ?= 1
+MAX_SIZE ?=
+LOWERCASE ?=
+BATCH_SIZE ?= 32
+ORDER ?= shuffle
+SEED ?= 0
+
+INTERIM := $(DATA)/interim
+VOCAB_DIR := $(DATA)/vocab
+PROCESSED := $(DATA)/processed
+SPLITS := train valid test
+VOCAB_FILES := $(VOCAB_DIR)/words.parquet $(VOCAB_DIR)/chars.parquet $(VOCAB_DIR)/tags.parquet
+DATA_BINS := $(BIN_DIR)/ner-convert $(BIN_DIR)/ner-vocab $(BIN_DIR)/ner-encode
+
+convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
+vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
+encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
+
+.PHONY: help setup torch build test lint data bindir bench-data clean-data FORCE
+FORCE:
+
+help: ## Show targets and variables.
+	@echo "Targets:"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables (current value):"
+	@echo "  CONLL_DIR   corpus folder with eng.train/eng.testa/eng.testb ($(or $(CONLL_DIR),not found))"
+	@echo "  TRAIN VALID TEST  the three split files, for corpora named otherwise"
+	@echo "  WORK_DIR    folder holding data/, models/, reports/ ($(WORK_DIR))"
+	@echo "  SCHEME      tag scheme written by ner-convert: iob2 or bioes ($(SCHEME))"
+	@echo "  CONVERT_FLAGS  extra ner-convert flags, e.g. --tag-column 2 ($(CONVERT_FLAGS))"
+	@echo "  MIN_COUNT MAX_SIZE LOWERCASE  word vocabulary options ($(MIN_COUNT) / $(or $(MAX_SIZE),none) / $(or $(LOWERCASE),off))"
+	@echo "  BATCH_SIZE ORDER SEED  batching; ORDER is shuffle, bucket or sequential for train ($(BATCH_SIZE) / $(ORDER) / $(SEED))"
+	@echo "  CACHE_DIR   PyTorch environment and cargo target folder ($(CACHE_DIR))"
+	@echo "  BIN_DIR     release binaries ($(BIN_DIR)); CARGO_BUILD=0 uses them without building"
+
+# --- Set-up and build ------------------------------------------------------
+setup: torch build ## Install PyTorch $(TORCH_VERSION) into CACHE_DIR and build everything (release).
+
+torch: $(VENV)/.torch-$(TORCH_VERSION) ## Install only the PyTorch environment.
+
+$(VENV)/.torch-$(TORCH_VERSION):
+	@echo "Installing PyTorch $(TORCH_VERSION) into $(VENV) (about 4.7 GB, once)"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check torch==$(TORCH_VERSION)
+	$(VENV)/bin/python -c 'import torch, sys; v = torch.__version__.split("+")[0]; sys.exit(0 if v == "$(TORCH_VERSION)" else f"torch {v} installed, $(TORCH_VERSION) needed")'
+	touch $@
+
+build: torch ## Build every binary in release mode.
+	$(CARGO) build --release --locked --workspace
+
+test: torch ## Run the test suite (release profile, the same build as `make build`).
+	$(CARGO) test --release --locked --workspace
+
+lint: torch ## cargo fmt --check and clippy with warnings as errors.
+	cargo fmt --all --check
+	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
+
+bindir: ## Print the folder holding the release binaries.
+	@echo $(BIN_DIR)
+
+ifeq ($(CARGO_BUILD),1)
+# Cargo decides whether anything changed; make then compares modification times.
+$(DATA_BINS) &: FORCE
+	$(CARGO) build --release --locked -p ner-convert -p ner-vocab -p ner-encode
+else
+$(DATA_BINS):
+	@echo "error: $@ does not exist; run 'make build' or drop CARGO_BUILD=0" >&2; exit 1
+endif
+
+# --- Data stages --------------------------------------------------------------
+data: $(foreach s,$(SPLITS),$(INTERIM)/$(s).parquet $(PROCESSED)/$(s).arrow) $(VOCAB_FILES) ## convert -> vocab -> encode for train, valid and test.
+
+# A missing corpus file has no rule to make it: say where it was looked for.
+$(sort $(TRAIN) $(VALID) $(TEST)):
+	@echo "error: corpus file '$@' not found." >&2
+	@echo "  Looked for eng.train, eng.testa, eng.testb in: $(CONLL_CANDIDATES)" >&2
+	@echo "  Put the CoNLL-2003 files in $(WORK_DIR)/data/raw/conll2003/, or run" >&2
+	@echo "  'make data CONLL_DIR=/path/to/conll2003', or name each split: TRAIN=... VALID=... TEST=..." >&2
+	@exit 1
+
+$(INTERIM)/train.parquet: $(TRAIN) $(BIN_DIR)/ner-convert
+	$(BIN_DIR)/ner-convert $< --output $@ $(convert_args)
+$(INTERIM)/valid.parquet: $(VALID) $(BIN_DIR)/ner-convert
+	$(BIN_DIR)/ner-convert $< --output $@ $(convert_args)
+$(INTERIM)/test.parquet: $(TEST) $(BIN_DIR)/ner-convert
+	$(BIN_DIR)/ner-convert $< --output $@ $(convert_args)
+
+$(VOCAB_FILES) &: $(INTERIM)/train.parquet $(BIN_DIR)/ner-vocab
+	$(BIN_DIR)/ner-vocab $< --output-dir $(VOCAB_DIR) $(vocab_args)
+
+$(PROCESSED)/train.arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --output $@ $(encode_args) --order $(ORDER)
+$(PROCESSED)/%.arrow: $(INTERIM)/%.parquet $(VOCAB_FILES) $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --output $@ $(encode_args) --order sequential
+
+clean-data: ## Remove data/interim, data/vocab and data/processed (never data/raw).
+	rm -rf $(INTERIM) $(VOCAB_DIR) $(PROCESSED)
+
+# --- Benchmarks -----------------------------------------------------------------
+BENCH_RUNS ?= 5
+bench-data: $(DATA_BINS) $(TRAIN) $(VALID) $(TEST) ## Time convert, vocab and encode on the corpus (release build).
+	$(ROOT)/bench/data.sh $(BIN_DIR) $(BENCH_RUNS) $(TRAIN) $(VALID) $(TEST)

@@ -1,0 +1,286 @@
+//! The CoNLL column-file reader.
+
+use std::path::{Path, PathBuf};
+
+use ner_core::scheme::{invalid_tag_message, Tag, TagScheme};
+
+use crate::ConvertError;
+
+/// How to read a column file.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// 1-based column holding the tag; `None` means the last column.
+    pub tag_column: Option<usize>,
+    /// The scheme the file is declared to use; `None` detects it.
+    pub input_scheme: Option<TagScheme>,
+    /// Names for the columns other than the token and the tag, in file order.
+    pub column_names: Option<Vec<String>>,
+}
+
+/// One sentence as it appears in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawSentence {
+    pub doc_id: u32,
+    /// 1-based line of the first token.
+    pub line: u32,
+    pub tokens: Vec<String>,
+    /// Tags as written in the file, already checked by [`Tag::parse`].
+    pub tags: Vec<String>,
+    /// The other columns, `extra[c][t]` for column `c` and token `t`.
+    pub extra: Vec<Vec<String>>,
+}
+
+/// A whole column file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawCorpus {
+    pub sentences: Vec<RawSentence>,
+    /// Names of [`RawSentence::extra`]'s columns.
+    pub extra_names: Vec<String>,
+    /// Columns per token line.
+    pub n_columns: usize,
+    /// 1-based tag column.
+    pub tag_column: usize,
+    pub n_documents: u32,
+}
+
+/// Column names that would clash with the fixed columns of the sentences table.
+const RESERVED: &[&str] = &["sentence_id", "doc_id", "line", "tokens", "tags"];
+
+const DOCSTART: &str = "-DOCSTART-";
+
+/// Parses the bytes of a CoNLL column file; `path` is used in error messages.
+///
+/// Tokens are separated by runs of spaces or tabs. Blank lines end sentences,
+/// `-DOCSTART-` lines start documents; CRLF endings, a UTF-8 byte-order mark,
+/// extra blank lines and a missing final newline are all accepted.
+pub fn parse(path: &Path, bytes: &[u8], options: &ReadOptions) -> Result<RawCorpus, ConvertError> {
+    let mut state = Parser::new(path, options);
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut lines = bytes.split(|&b| b == b'\n').peekable();
+    let mut line_no = 0usize;
+    while let Some(raw) = lines.next() {
+        line_no += 1;
+        if raw.is_empty() && lines.peek().is_none() {
+            break; // The text after a final newline.
+        }
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let line = std::str::from_utf8(raw).map_err(|e| {
+            state.error(
+                line_no,
+                format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1),
+            )
+        })?;
+        state.line(line_no, line)?;
+    }
+    state.finish()
+}
+
+struct Parser<'a> {
+    path: &'a Path,
+    options: &'a ReadOptions,
+    sentences: Vec<RawSentence>,
+    current: Option<RawSentence>,
+    /// Columns per token line and the line that set it.
+    layout: Option<Layout>,
+    doc_id: u32,
+    started: bool,
+    n_documents: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Layout {
+    n_columns: usize,
+    first_line: usize,
+    /// 0-based.
+    tag_index: usize,
+    extra_names: Vec<String>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(path: &'a Path, options: &'a ReadOptions) -> Self {
+        Parser {
+            path,
+            options,
+            sentences: Vec::new(),
+            current: None,
+            layout: None,
+            doc_id: 0,
+            started: false,
+            n_documents: 0,
+        }
+    }
+
+    fn error(&self, line: usize, message: String) -> ConvertError {
+        ConvertError::Parse {
+            path: PathBuf::from(self.path),
+            line,
+            message,
+        }
+    }
+
+    fn line(&mut self, line_no: usize, line: &str) -> Result<(), ConvertError> {
+        let fields: Vec<&str> = line
+            .split([' ', '\t'])
+            .filter(|f| !f.is_empty())
+            .collect();
+        if fields.is_empty() {
+            self.end_sentence();
+            return Ok(());
+        }
+        if fields[0] == DOCSTART {
+            self.end_sentence();
+            if self.started {
+                self.doc_id += 1;
+            }
+            self.started = true;
+            self.n_documents = self.doc_id + 1;
+            return Ok(());
+        }
+        let layout = match &self.layout {
+            Some(layout) => layout.clone(),
+            None => {
+                let layout = self.layout_from(line_no, fields.len())?;
+                self.layout = Some(layout.clone());
+                layout
+            }
+        };
+        if fields.len() != layout.n_columns {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "expected {} columns (as on line {}), found {}",
+                    layout.n_columns,
+                    layout.first_line,
+                    fields.len()
+                ),
+            ));
+        }
+        let tag_text = fields[layout.tag_index];
+        let Some(tag) = Tag::parse(tag_text) else {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "{} (column {})",
+                    invalid_tag_message(tag_text),
+                    layout.tag_index + 1
+                ),
+            ));
+        };
+        if let (Some(scheme), Tag::Entity { prefix, .. }) = (self.options.input_scheme, tag) {
+            if !scheme.allows(prefix) {
+                return Err(self.error(
+                    line_no,
+                    format!(
+                        "tag '{tag_text}' is not valid in {scheme}; \
+                         give the right --input-scheme or leave it out to detect the scheme"
+                    ),
+                ));
+            }
+        }
+        self.started = true;
+        self.n_documents = self.n_documents.max(self.doc_id + 1);
+        let sentence = self.current.get_or_insert_with(|| RawSentence {
+            doc_id: self.doc_id,
+            line: u32::try_from(line_no).unwrap_or(u32::MAX),
+            tokens: Vec::new(),
+            tags: Vec::new(),
+            extra: vec![Vec::new(); layout.extra_names.len()],
+        });
+        sentence.tokens.push(fields[0].to_string());
+        sentence.tags.push(tag_text.to_string());
+        let extra_fields = fields
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != 0 && i != layout.tag_index)
+            .map(|(_, f)| f);
+        for (column, field) in sentence.extra.iter_mut().zip(extra_fields) {
+            column.push(field.to_string());
+        }
+        Ok(())
+    }
+
+    fn layout_from(&self, line_no: usize, n_columns: usize) -> Result<Layout, ConvertError> {
+        if n_columns < 2 {
+            return Err(self.error(
+                line_no,
+                format!("expected at least 2 columns (token and tag), found {n_columns}"),
+            ));
+        }
+        let tag_column = self.options.tag_column.unwrap_or(n_columns);
+        if tag_column < 2 || tag_column > n_columns {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "--tag-column {tag_column} is out of range: the token is column 1 \
+                     and this line has {n_columns} columns"
+                ),
+            ));
+        }
+        let n_extra = n_columns - 2;
+        let extra_names = match &self.options.column_names {
+            Some(names) => {
+                if names.len() != n_extra {
+                    return Err(self.error(
+                        line_no,
+                        format!(
+                            "--column-names gives {} names, but the file has {n_extra} columns \
+                             besides the token and the tag",
+                            names.len()
+                        ),
+                    ));
+                }
+                names.clone()
+            }
+            None => default_names(n_columns, tag_column),
+        };
+        for (i, name) in extra_names.iter().enumerate() {
+            if RESERVED.contains(&name.as_str()) || extra_names[..i].contains(name) {
+                return Err(ConvertError::Usage(format!(
+                    "column name '{name}' is reserved or repeated (reserved: {})",
+                    RESERVED.join(", ")
+                )));
+            }
+        }
+        Ok(Layout {
+            n_columns,
+            first_line: line_no,
+            tag_index: tag_column - 1,
+            extra_names,
+        })
+    }
+
+    fn end_sentence(&mut self) {
+        if let Some(sentence) = self.current.take() {
+            self.sentences.push(sentence);
+        }
+    }
+
+    fn finish(mut self) -> Result<RawCorpus, ConvertError> {
+        self.end_sentence();
+        let Some(layout) = self.layout else {
+            return Err(ConvertError::Empty {
+                path: self.path.to_path_buf(),
+            });
+        };
+        Ok(RawCorpus {
+            sentences: self.sentences,
+            extra_names: layout.extra_names,
+            n_columns: layout.n_columns,
+            tag_column: layout.tag_index + 1,
+            n_documents: self.n_documents,
+        })
+    }
+}
+
+/// CoNLL-2003's layout names its middle columns `pos` and `chunk`; other
+/// layouts get `col<N>` with the 1-based column number.
+fn default_names(n_columns: usize, tag_column: usize) -> Vec<String> {
+    match (n_columns, tag_column) {
+        (4, 4) => vec!["pos".into(), "chunk".into()],
+        (3, 3) => vec!["pos".into()],
+        _ => (2..=n_columns)
+            .filter(|&c| c != tag_column)
+            .map(|c| format!("col{c}"))
+            .collect(),
+    }
+}

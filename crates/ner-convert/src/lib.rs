@@ -1,0 +1,274 @@
+//! Stage 1: CoNLL column files to Parquet, one row per sentence.
+//!
+//! In: a column file (CoNLL-2003 or any similar corpus): token in the first
+//! column, NER tag in the last (or `tag_column`), other columns kept;
+//! `-DOCSTART-` lines start documents, blank lines end sentences; tags in
+//! IOB1, IOB2 or BIOES, detected or declared.
+//! Out: a Parquet file with the [`ner_core::schema::sentences`] schema, tags
+//! rewritten in the output scheme (IOB2 by default), and a [`Summary`].
+//!
+//! It does not build vocabularies or touch ids; it reads one file at a time
+//! and writes the output atomically, so a failed run leaves any previous
+//! output untouched.
+//!
+//! ```no_run
+//! use ner_convert::{convert, Config};
+//!
+//! let summary = convert(&Config::new("eng.train", "data/interim/train.parquet"))?;
+//! println!("{summary}");
+//! # Ok::<(), ner_convert::ConvertError>(())
+//! ```
+
+pub mod conll;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringBuilder, UInt32Array};
+use arrow::datatypes::{DataType, Field};
+use ner_core::artifact::{sha256_bytes, ParquetSink};
+use ner_core::schema::{keys, sentences, ArtifactKind, Metadata};
+use ner_core::scheme::{convert as convert_tags, spans, SchemeDetector, Tag, TagScheme};
+
+pub use conll::{parse, RawCorpus, RawSentence, ReadOptions};
+
+/// Errors of the convert stage; every one names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("{path}:{line}: {message}", path = .path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: no sentences found (the file is empty or holds only -DOCSTART- and blank lines)", path = .path.display())]
+    Empty { path: PathBuf },
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Artifact(#[from] ner_core::Error),
+}
+
+/// What to convert and how.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub read: ReadOptions,
+    /// The scheme of the `tags` column written.
+    pub output_scheme: TagScheme,
+    /// Sentences per Parquet record batch.
+    pub rows_per_batch: usize,
+}
+
+impl Config {
+    /// Defaults: detect the input scheme, write IOB2.
+    pub fn new(input: impl Into<PathBuf>, output: impl Into<PathBuf>) -> Self {
+        Config {
+            input: input.into(),
+            output: output.into(),
+            read: ReadOptions::default(),
+            output_scheme: TagScheme::Iob2,
+            rows_per_batch: 8192,
+        }
+    }
+}
+
+/// What a conversion found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub n_sentences: usize,
+    pub n_tokens: usize,
+    pub n_documents: u32,
+    pub input_scheme: TagScheme,
+    /// Whether `input_scheme` was detected rather than declared.
+    pub detected: bool,
+    pub output_scheme: TagScheme,
+    /// Entities per type, counted after conversion.
+    pub entities: BTreeMap<String, usize>,
+    /// Tags that were not well formed in the input scheme and were read the
+    /// way `conlleval` reads them (e.g. `I-X` after `O` in IOB2).
+    pub n_repaired: usize,
+    pub extra_columns: Vec<String>,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} -> {}", self.input.display(), self.output.display())?;
+        writeln!(
+            f,
+            "  {} sentences, {} tokens, {} documents",
+            self.n_sentences, self.n_tokens, self.n_documents
+        )?;
+        writeln!(
+            f,
+            "  tags: {} ({}) -> {}",
+            self.input_scheme,
+            if self.detected { "detected" } else { "declared" },
+            self.output_scheme
+        )?;
+        if self.n_repaired > 0 {
+            writeln!(
+                f,
+                "  warning: {} tags were not well-formed {} and were read as conlleval reads them",
+                self.n_repaired, self.input_scheme
+            )?;
+        }
+        let total: usize = self.entities.values().sum();
+        let per_type: Vec<String> = self
+            .entities
+            .iter()
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect();
+        write!(f, "  entities: {} (total {total})", per_type.join(", "))
+    }
+}
+
+/// A corpus in the output scheme, ready to be written.
+#[derive(Debug, Clone)]
+pub struct Converted {
+    pub corpus: RawCorpus,
+    /// `tags[s]`: sentence `s`'s tags in the output scheme.
+    pub tags: Vec<Vec<String>>,
+    pub summary: Summary,
+}
+
+/// Parses and converts the bytes of a column file, without writing anything.
+pub fn convert_bytes(config: &Config, bytes: &[u8]) -> Result<Converted, ConvertError> {
+    let corpus = parse(&config.input, bytes, &config.read)?;
+    if corpus.sentences.is_empty() {
+        return Err(ConvertError::Empty {
+            path: config.input.clone(),
+        });
+    }
+    let parsed: Vec<Vec<Tag<'_>>> = corpus
+        .sentences
+        .iter()
+        .map(|s| s.tags.iter().filter_map(|t| Tag::parse(t)).collect())
+        .collect();
+    let (input_scheme, detected) = match config.read.input_scheme {
+        Some(scheme) => (scheme, false),
+        None => {
+            let mut detector = SchemeDetector::default();
+            parsed.iter().for_each(|tags| detector.observe(tags));
+            (detector.scheme(), true)
+        }
+    };
+    let mut entities = BTreeMap::new();
+    let mut n_repaired = 0;
+    let mut tags = Vec::with_capacity(parsed.len());
+    for (sentence, parsed_tags) in corpus.sentences.iter().zip(&parsed) {
+        for span in spans(parsed_tags) {
+            *entities.entry(span.kind).or_insert(0) += 1;
+        }
+        let normalised = convert_tags(parsed_tags, input_scheme);
+        n_repaired += normalised
+            .iter()
+            .zip(&sentence.tags)
+            .filter(|(a, b)| a != b)
+            .count();
+        tags.push(convert_tags(parsed_tags, config.output_scheme));
+    }
+    let summary = Summary {
+        input: config.input.clone(),
+        output: config.output.clone(),
+        n_sentences: corpus.sentences.len(),
+        n_tokens: corpus.sentences.iter().map(|s| s.tokens.len()).sum(),
+        n_documents: corpus.n_documents,
+        input_scheme,
+        detected,
+        output_scheme: config.output_scheme,
+        entities,
+        n_repaired,
+        extra_columns: corpus.extra_names.clone(),
+    };
+    Ok(Converted {
+        corpus,
+        tags,
+        summary,
+    })
+}
+
+/// Reads `config.input`, converts it and writes `config.output` atomically.
+pub fn convert(config: &Config) -> Result<Summary, ConvertError> {
+    let bytes = std::fs::read(&config.input)
+        .map_err(|e| ner_core::Error::io(&config.input, e))?;
+    let converted = convert_bytes(config, &bytes)?;
+    let mut metadata = Metadata::new(ArtifactKind::Sentences, ner_core::created_by!());
+    metadata.set(keys::SOURCE, config.input.display());
+    metadata.set(keys::SOURCE_SHA256, sha256_bytes(&bytes));
+    metadata.set(keys::INPUT_SCHEME, converted.summary.input_scheme);
+    metadata.set(keys::SCHEME, converted.summary.output_scheme);
+    metadata.set(
+        keys::SOURCE_COLUMNS,
+        source_columns_json(&converted.corpus),
+    );
+    write_sentences(&config.output, &converted, &metadata, config.rows_per_batch.max(1))?;
+    Ok(converted.summary)
+}
+
+/// The source file's columns in order, e.g. `["token","pos","chunk","tag"]`.
+fn source_columns_json(corpus: &RawCorpus) -> String {
+    let mut names: Vec<&str> = corpus.extra_names.iter().map(String::as_str).collect();
+    names.insert(0, "token");
+    names.insert(corpus.tag_column - 1, "tag");
+    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    format!("[{}]", quoted.join(","))
+}
+
+fn write_sentences(
+    path: &Path,
+    converted: &Converted,
+    metadata: &Metadata,
+    rows_per_batch: usize,
+) -> Result<(), ConvertError> {
+    let schema = sentences::schema(&converted.corpus.extra_names, metadata);
+    let mut sink = ParquetSink::create(path, schema.clone())?;
+    let sentences = &converted.corpus.sentences;
+    for start in (0..sentences.len()).step_by(rows_per_batch) {
+        let end = (start + rows_per_batch).min(sentences.len());
+        let rows = &sentences[start..end];
+        let ids: Vec<u32> = (start..end)
+            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect();
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from(ids)),
+            Arc::new(rows.iter().map(|s| s.doc_id).collect::<UInt32Array>()),
+            Arc::new(rows.iter().map(|s| s.line).collect::<UInt32Array>()),
+            string_lists(rows.iter().map(|s| s.tokens.as_slice())),
+            string_lists(converted.tags[start..end].iter().map(Vec::as_slice)),
+        ];
+        for c in 0..converted.corpus.extra_names.len() {
+            columns.push(string_lists(rows.iter().map(|s| s.extra[c].as_slice())));
+        }
+        let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|source| {
+            ner_core::Error::Arrow {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        sink.write(&batch)?;
+    }
+    sink.commit()?;
+    Ok(())
+}
+
+/// A `list<utf8>` column with non-null items, as the schema declares.
+pub fn string_lists<'a>(rows: impl Iterator<Item = &'a [String]>) -> ArrayRef {
+    let mut builder = ListBuilder::new(StringBuilder::new())
+        .with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
+    for row in rows {
+        for value in row {
+            builder.values().append_value(value);
+        }
+        builder.append(true);
+    }
+    Arc::new(builder.finish())
+}
+
+#[cfg(test)]
+mod tests;

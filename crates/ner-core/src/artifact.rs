@@ -1,0 +1,470 @@
+//! Reading and writing artifacts: atomic Parquet and Arrow IPC writers,
+//! checked readers, a memory-mapped IPC reader, and file fingerprints.
+//!
+//! Every writer goes to a temporary file in the target's folder and renames it
+//! into place on [`commit`](ParquetSink::commit); dropping a writer before
+//! that leaves an existing file at the target path untouched.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, RecordBatch};
+use arrow::buffer::Buffer;
+use arrow::datatypes::SchemaRef;
+use arrow::ipc::convert::fb_to_schema;
+use arrow::ipc::reader::{read_footer_length, FileDecoder};
+use arrow::ipc::writer::FileWriter;
+use arrow::ipc::{root_as_footer, Block};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use sha2::{Digest, Sha256};
+use tempfile::NamedTempFile;
+
+use crate::error::{Error, Result};
+use crate::schema::{ArtifactKind, Metadata};
+
+/// A temporary file beside `target`, renamed over it by [`AtomicFile::commit`].
+#[derive(Debug)]
+pub struct AtomicFile {
+    target: PathBuf,
+    tmp: NamedTempFile,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file (and the target's folder if needed).
+    pub fn create(target: &Path) -> Result<Self> {
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(&dir, e))?;
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            tmp,
+        })
+    }
+
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Flushes to disk and renames over the target.
+    pub fn commit(self) -> Result<()> {
+        let AtomicFile { target, tmp } = self;
+        let io_err = |e| Error::io(&target, e);
+        tmp.as_file().sync_all().map_err(io_err)?;
+        set_readable(tmp.path()).map_err(io_err)?;
+        tmp.persist(&target).map_err(|e| io_err(e.error))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
+/// Temporary files are created private; artifacts are ordinary files.
+#[cfg(unix)]
+fn set_readable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_readable(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Writes `contents` to `path` atomically.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(contents).map_err(|e| Error::io(path, e))?;
+    file.commit()
+}
+
+/// An atomic Parquet writer (Snappy-compressed, schema metadata in the footer).
+pub struct ParquetSink {
+    path: PathBuf,
+    writer: ArrowWriter<BufWriter<AtomicFile>>,
+}
+
+impl std::fmt::Debug for ParquetSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetSink").field("path", &self.path).finish()
+    }
+}
+
+impl ParquetSink {
+    pub fn create(path: &Path, schema: SchemaRef) -> Result<Self> {
+        let file = BufWriter::new(AtomicFile::create(path)?);
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_created_by(format!("ner-toolkit {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| {
+            Error::Parquet {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        Ok(ParquetSink {
+            path: path.to_path_buf(),
+            writer,
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).map_err(|source| Error::Parquet {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        let buffered = self.writer.into_inner().map_err(|source| Error::Parquet {
+            path: path.clone(),
+            source,
+        })?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        file.commit()
+    }
+}
+
+/// An atomic Arrow IPC file writer.
+pub struct IpcSink {
+    path: PathBuf,
+    writer: FileWriter<BufWriter<AtomicFile>>,
+}
+
+impl std::fmt::Debug for IpcSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpcSink").field("path", &self.path).finish()
+    }
+}
+
+impl IpcSink {
+    pub fn create(path: &Path, schema: &SchemaRef) -> Result<Self> {
+        let file = BufWriter::new(AtomicFile::create(path)?);
+        let writer = FileWriter::try_new(file, schema).map_err(|source| Error::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(IpcSink {
+            path: path.to_path_buf(),
+            writer,
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).map_err(|source| Error::Arrow {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        let path = self.path;
+        let arrow_err = |source| Error::Arrow {
+            path: path.clone(),
+            source,
+        };
+        self.writer.finish().map_err(arrow_err)?;
+        let buffered = self.writer.into_inner().map_err(arrow_err)?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        file.commit()
+    }
+}
+
+/// Reads a whole Parquet artifact after checking that it is of `kind`.
+pub fn read_parquet(path: &Path, kind: ArtifactKind) -> Result<(Metadata, Vec<RecordBatch>)> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let pq_err = |source| Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err)?;
+    let metadata = Metadata::from_map(builder.schema().metadata());
+    metadata.check(path, kind)?;
+    let reader = builder.with_batch_size(64 * 1024).build().map_err(pq_err)?;
+    let batches = reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|source| Error::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok((metadata, batches))
+}
+
+/// Looks up a column by name and type, or says which one is missing or wrong.
+pub fn column<'a, T: Array + 'static>(
+    batch: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a T> {
+    let array = batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::invalid(path, format!("column '{name}' is missing")))?;
+    array.as_any().downcast_ref::<T>().ok_or_else(|| {
+        Error::invalid(
+            path,
+            format!(
+                "column '{name}' has type {}, expected {}",
+                array.data_type(),
+                std::any::type_name::<T>().rsplit("::").next().unwrap_or("?")
+            ),
+        )
+    })
+}
+
+/// An Arrow IPC file mapped into memory: record batches are views into the
+/// mapping, so reading one copies no array data.
+#[derive(Debug)]
+pub struct MappedIpc {
+    path: PathBuf,
+    buffer: Buffer,
+    decoder: FileDecoder,
+    blocks: Vec<Block>,
+    schema: SchemaRef,
+    metadata: Metadata,
+}
+
+impl MappedIpc {
+    /// Maps `path` and checks that it is an artifact of `kind`.
+    pub fn open(path: &Path, kind: ArtifactKind) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let buffer = map_file(&file).map_err(|e| Error::io(path, e))?;
+        let bad = |what: &str| Error::invalid(path, format!("not an Arrow IPC file: {what}"));
+        if buffer.len() < 10 + 8 {
+            return Err(bad("too short"));
+        }
+        let trailer_start = buffer.len() - 10;
+        let mut trailer = [0u8; 10];
+        trailer.copy_from_slice(&buffer[trailer_start..]);
+        let footer_len = read_footer_length(trailer).map_err(|e| bad(&e.to_string()))?;
+        if footer_len > trailer_start {
+            return Err(bad("footer longer than the file"));
+        }
+        let footer = root_as_footer(&buffer[trailer_start - footer_len..trailer_start])
+            .map_err(|e| bad(&e.to_string()))?;
+        let fb_schema = footer.schema().ok_or_else(|| bad("no schema"))?;
+        let schema = Arc::new(fb_to_schema(fb_schema));
+        let metadata = Metadata::from_map(schema.metadata());
+        metadata.check(path, kind)?;
+        let decoder = FileDecoder::new(schema.clone(), footer.version()).with_require_alignment(true);
+        if footer.dictionaries().is_some_and(|d| !d.is_empty()) {
+            return Err(bad("dictionary-encoded columns are not part of this format"));
+        }
+        let blocks = footer
+            .recordBatches()
+            .map(|b| b.iter().copied().collect())
+            .unwrap_or_default();
+        Ok(MappedIpc {
+            path: path.to_path_buf(),
+            buffer,
+            decoder,
+            blocks,
+            schema,
+            metadata,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The mapped file's bytes; record batches view into them.
+    pub fn bytes(&self) -> &[u8] {
+        self.buffer.as_slice()
+    }
+
+    pub fn num_batches(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Record batch `index`, viewing the mapped file.
+    pub fn batch(&self, index: usize) -> Result<RecordBatch> {
+        let block = self.blocks.get(index).ok_or_else(|| {
+            Error::invalid(
+                &self.path,
+                format!("batch {index} requested, the file has {}", self.blocks.len()),
+            )
+        })?;
+        let start = usize::try_from(block.offset()).unwrap_or(usize::MAX);
+        let len = usize::try_from(block.metaDataLength())
+            .ok()
+            .zip(usize::try_from(block.bodyLength()).ok())
+            .map(|(m, b)| m.saturating_add(b))
+            .unwrap_or(usize::MAX);
+        if start.checked_add(len).is_none_or(|end| end > self.buffer.len()) {
+            return Err(Error::invalid(
+                &self.path,
+                format!("batch {index} lies outside the file (truncated?)"),
+            ));
+        }
+        let data = self.buffer.slice_with_length(start, len);
+        let arrow_err = |source| Error::Arrow {
+            path: self.path.clone(),
+            source,
+        };
+        self.decoder
+            .read_record_batch(block, &data)
+            .map_err(arrow_err)?
+            .ok_or_else(|| Error::invalid(&self.path, format!("batch {index} is empty")))
+    }
+
+    /// All record batches, in file order.
+    pub fn batches(&self) -> impl Iterator<Item = Result<RecordBatch>> + '_ {
+        (0..self.num_batches()).map(|i| self.batch(i))
+    }
+}
+
+/// Maps a file read-only into an Arrow buffer.
+#[allow(unsafe_code)]
+fn map_file(file: &File) -> std::io::Result<Buffer> {
+    // SAFETY: the mapping is read-only and artifacts are only ever replaced by
+    // renaming a new file over the path, never modified in place, so the
+    // mapped bytes do not change while the mapping lives.
+    let mmap = unsafe { memmap2::Mmap::map(file)? };
+    Ok(Buffer::from(bytes::Bytes::from_owner(mmap)))
+}
+
+/// SHA-256 of a file's bytes, as lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// SHA-256 of a byte slice, as lower-case hex.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{keys, vocab};
+    use arrow::array::{StringArray, UInt32Array, UInt64Array};
+
+    fn vocab_batch(metadata: &Metadata) -> RecordBatch {
+        RecordBatch::try_new(
+            vocab::schema(ArtifactKind::TagVocab, metadata),
+            vec![
+                Arc::new(StringArray::from(vec!["O", "B-PER"])),
+                Arc::new(UInt32Array::from(vec![0, 1])),
+                Arc::new(UInt64Array::from(vec![10, 2])),
+            ],
+        )
+        .expect("valid batch")
+    }
+
+    #[test]
+    fn parquet_round_trip_keeps_metadata() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tags.parquet");
+        let mut metadata = Metadata::new(ArtifactKind::TagVocab, "test");
+        metadata.set(keys::SCHEME, "iob2");
+        let batch = vocab_batch(&metadata);
+        let mut sink = ParquetSink::create(&path, batch.schema()).expect("create");
+        sink.write(&batch).expect("write");
+        sink.commit().expect("commit");
+        let (read_meta, batches) = read_parquet(&path, ArtifactKind::TagVocab).expect("read");
+        assert_eq!(read_meta, metadata);
+        assert_eq!(batches, vec![batch]);
+        let err = read_parquet(&path, ArtifactKind::WordVocab).unwrap_err();
+        assert!(err.to_string().contains("is a 'vocab.tags' artifact"), "{err}");
+    }
+
+    #[test]
+    fn dropped_writer_leaves_existing_file_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out.parquet");
+        std::fs::write(&path, b"previous contents").expect("write");
+        let metadata = Metadata::new(ArtifactKind::TagVocab, "test");
+        let batch = vocab_batch(&metadata);
+        let mut sink = ParquetSink::create(&path, batch.schema()).expect("create");
+        sink.write(&batch).expect("write");
+        drop(sink);
+        assert_eq!(std::fs::read(&path).expect("read"), b"previous contents");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").collect();
+        assert_eq!(leftovers.len(), 1, "temporary file left behind");
+    }
+
+    #[test]
+    fn mapped_ipc_round_trip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("b.arrow");
+        let metadata = Metadata::new(ArtifactKind::TagVocab, "test");
+        let batch = vocab_batch(&metadata);
+        let mut sink = IpcSink::create(&path, &batch.schema()).expect("create");
+        sink.write(&batch).expect("write");
+        sink.write(&batch).expect("write");
+        sink.commit().expect("commit");
+        let mapped = MappedIpc::open(&path, ArtifactKind::TagVocab).expect("open");
+        assert_eq!(mapped.num_batches(), 2);
+        assert_eq!(mapped.batch(1).expect("batch"), batch);
+        assert!(mapped.batch(2).is_err());
+        let err = MappedIpc::open(&path, ArtifactKind::Batches).unwrap_err();
+        assert!(err.to_string().contains("expected 'batches'"), "{err}");
+    }
+
+    #[test]
+    fn mapped_ipc_rejects_other_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("junk.arrow");
+        std::fs::write(&path, b"this is not an arrow file at all").expect("write");
+        let err = MappedIpc::open(&path, ArtifactKind::Batches).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{}: not an Arrow IPC file", path.display())), "{err}");
+    }
+
+    #[test]
+    fn fingerprints() {
+        assert_eq!(
+            sha256_bytes(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! Shared ground of the pipeline: the artifact schemas, the tag-scheme rules
+//! and the file I/O every stage uses.
+//!
+//! In: nothing of its own. Out: the types and helpers each stage builds on —
+//! [`schema`] (column names, Arrow schemas, metadata keys and the format
+//! version, defined once for writers and readers alike), [`scheme`] (IOB1,
+//! IOB2 and BIOES with the `conlleval` chunk rules), [`artifact`] (atomic
+//! Parquet and Arrow IPC writers, checked readers, a memory-mapped IPC reader,
+//! SHA-256 fingerprints) and [`rng`] (a seeded shuffle that never changes).
+//!
+//! It deliberately knows nothing of tensors, training or any one corpus.
+//!
+//! ```
+//! use ner_core::scheme::{convert, Tag, TagScheme};
+//!
+//! let iob1: Vec<Tag> = ["I-PER", "I-PER", "O", "I-LOC"]
+//!     .iter()
+//!     .map(|t| Tag::parse(t).unwrap())
+//!     .collect();
+//! assert_eq!(convert(&iob1, TagScheme::Iob2), ["B-PER", "I-PER", "O", "B-LOC"]);
+//! ```
+
+pub mod artifact;
+pub mod batches;
+pub mod error;
+pub mod rng;
+pub mod schema;
+pub mod scheme;
+pub mod tables;
+
+pub use error::{Error, Result};
+
+/// `name version` of the running stage, recorded in every artifact it writes.
+#[macro_export]
+macro_rules! created_by {
+    () => {
+        concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"))
+    };
+}

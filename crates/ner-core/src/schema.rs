@@ -1,0 +1,343 @@
+//! The on-disk artifacts: their columns, Arrow schemas and metadata, defined
+//! once and used by every writer and reader.
+//!
+//! Every artifact carries string key/value metadata (Parquet footer or Arrow
+//! IPC schema) with at least [`keys::FORMAT_VERSION`], [`keys::KIND`] and
+//! [`keys::CREATED_BY`], so a stage handed the wrong file says so.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use crate::error::{Error, Result};
+
+/// Version of every artifact layout defined here; bumped on any change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Metadata keys. All values are strings.
+pub mod keys {
+    pub const FORMAT_VERSION: &str = "ner.format_version";
+    pub const KIND: &str = "ner.kind";
+    pub const CREATED_BY: &str = "ner.created_by";
+    /// The file this artifact was made from, as given on the command line.
+    pub const SOURCE: &str = "ner.source";
+    /// SHA-256 of the bytes of [`SOURCE`].
+    pub const SOURCE_SHA256: &str = "ner.source_sha256";
+    /// Sentences: the scheme detected in (or declared for) the source file.
+    pub const INPUT_SCHEME: &str = "ner.input_scheme";
+    /// Sentences, tag vocabulary and batches: the scheme of the `tags` written.
+    pub const SCHEME: &str = "ner.scheme";
+    /// Sentences: JSON list naming every column of the source file.
+    pub const SOURCE_COLUMNS: &str = "ner.source_columns";
+    /// Word vocabulary and batches: whether words were lower-cased.
+    pub const LOWERCASE: &str = "ner.lowercase";
+    pub const MIN_COUNT: &str = "ner.min_count";
+    pub const MAX_SIZE: &str = "ner.max_size";
+    /// Batches: SHA-256 of the vocabulary files used to encode them.
+    pub const WORDS_SHA256: &str = "ner.words_sha256";
+    pub const CHARS_SHA256: &str = "ner.chars_sha256";
+    pub const TAGS_SHA256: &str = "ner.tags_sha256";
+    pub const BATCH_SIZE: &str = "ner.batch_size";
+    pub const ORDER: &str = "ner.order";
+    pub const SEED: &str = "ner.seed";
+    pub const MAX_WORD_CHARS: &str = "ner.max_word_chars";
+}
+
+/// What an artifact is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactKind {
+    /// `ner-convert` output: one row per sentence.
+    Sentences,
+    WordVocab,
+    CharVocab,
+    TagVocab,
+    /// `ner-encode` output: padded id batches.
+    Batches,
+}
+
+impl ArtifactKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ArtifactKind::Sentences => "sentences",
+            ArtifactKind::WordVocab => "vocab.words",
+            ArtifactKind::CharVocab => "vocab.chars",
+            ArtifactKind::TagVocab => "vocab.tags",
+            ArtifactKind::Batches => "batches",
+        }
+    }
+
+    /// The stage that writes this kind, for error messages.
+    pub fn writer(self) -> &'static str {
+        match self {
+            ArtifactKind::Sentences => "ner-convert",
+            ArtifactKind::WordVocab | ArtifactKind::CharVocab | ArtifactKind::TagVocab => {
+                "ner-vocab"
+            }
+            ArtifactKind::Batches => "ner-encode",
+        }
+    }
+}
+
+impl fmt::Display for ArtifactKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The key/value metadata of one artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Metadata(BTreeMap<String, String>);
+
+impl Metadata {
+    /// Metadata for a new artifact of `kind` written by `created_by` (e.g. `ner-convert 0.1.0`).
+    pub fn new(kind: ArtifactKind, created_by: &str) -> Self {
+        let mut m = Metadata::default();
+        m.set(keys::FORMAT_VERSION, FORMAT_VERSION);
+        m.set(keys::KIND, kind.name());
+        m.set(keys::CREATED_BY, created_by);
+        m
+    }
+
+    pub fn set(&mut self, key: &str, value: impl ToString) {
+        self.0.insert(key.to_string(), value.to_string());
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// The value of `key`, or an error naming the file and the key.
+    pub fn require(&self, path: &Path, key: &str) -> Result<&str> {
+        self.get(key)
+            .ok_or_else(|| Error::invalid(path, format!("metadata key '{key}' is missing")))
+    }
+
+    /// Parses the value of `key`, or fails naming the file, the key and the value.
+    pub fn parse<T: std::str::FromStr>(&self, path: &Path, key: &str) -> Result<T> {
+        let raw = self.require(path, key)?;
+        raw.parse().map_err(|_| {
+            Error::invalid(path, format!("metadata key '{key}' has an unreadable value '{raw}'"))
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Keeps only this project's keys from a file's metadata.
+    pub fn from_map<'a>(map: impl IntoIterator<Item = (&'a String, &'a String)>) -> Self {
+        Metadata(
+            map.into_iter()
+                .filter(|(k, _)| k.starts_with("ner."))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
+    pub fn to_hash_map(&self) -> HashMap<String, String> {
+        self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Checks that a file's metadata says it is an artifact of `expected` kind
+    /// in this format version.
+    pub fn check(&self, path: &Path, expected: ArtifactKind) -> Result<()> {
+        let Some(kind) = self.get(keys::KIND) else {
+            return Err(Error::invalid(
+                path,
+                format!(
+                    "not an artifact of this toolkit (no '{}' metadata); expected {} written by {}",
+                    keys::KIND,
+                    expected,
+                    expected.writer()
+                ),
+            ));
+        };
+        if kind != expected.name() {
+            return Err(Error::invalid(
+                path,
+                format!(
+                    "is a '{kind}' artifact, expected '{expected}' (written by {})",
+                    expected.writer()
+                ),
+            ));
+        }
+        let version: u32 = self.parse(path, keys::FORMAT_VERSION)?;
+        if version != FORMAT_VERSION {
+            return Err(Error::invalid(
+                path,
+                format!(
+                    "format version {version}, this build reads version {FORMAT_VERSION}; \
+                     rebuild it with {}",
+                    expected.writer()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `ner-convert` output: one row per sentence, in file order.
+pub mod sentences {
+    use super::*;
+
+    /// `u32`, unique in the file: the sentence's position, from 0.
+    pub const SENTENCE_ID: &str = "sentence_id";
+    /// `u32`: the document (`-DOCSTART-` section) the sentence belongs to, from 0.
+    pub const DOC_ID: &str = "doc_id";
+    /// `u32`: 1-based line of the sentence's first token in the source file.
+    pub const LINE: &str = "line";
+    /// `list<utf8>`.
+    pub const TOKENS: &str = "tokens";
+    /// `list<utf8>`, in the scheme named by [`keys::SCHEME`].
+    pub const TAGS: &str = "tags";
+
+    /// The schema for a file with the given extra per-token columns (e.g. `pos`, `chunk`).
+    pub fn schema(extra_columns: &[String], metadata: &Metadata) -> SchemaRef {
+        let mut fields = vec![
+            Field::new(SENTENCE_ID, DataType::UInt32, false),
+            Field::new(DOC_ID, DataType::UInt32, false),
+            Field::new(LINE, DataType::UInt32, false),
+            string_list(TOKENS),
+            string_list(TAGS),
+        ];
+        fields.extend(extra_columns.iter().map(|name| string_list(name)));
+        Arc::new(Schema::new(fields).with_metadata(metadata.to_hash_map()))
+    }
+
+    /// The type of the list columns.
+    pub fn string_list(name: &str) -> Field {
+        Field::new(
+            name,
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, false))),
+            false,
+        )
+    }
+}
+
+/// `ner-vocab` output: three small tables mapping strings to ids.
+pub mod vocab {
+    use super::*;
+
+    /// Word table key column.
+    pub const TOKEN: &str = "token";
+    /// Character table key column (one Unicode scalar value per row).
+    pub const CHAR: &str = "char";
+    /// Tag table key column.
+    pub const TAG: &str = "tag";
+    /// `u32`, dense from 0 in row order.
+    pub const ID: &str = "id";
+    /// `u64`: occurrences in the training split.
+    pub const COUNT: &str = "count";
+
+    /// Id 0 of the word and character tables: padding.
+    pub const PAD: &str = "<PAD>";
+    /// Id 1 of the word and character tables: anything not in the table.
+    pub const UNK: &str = "<UNK>";
+    pub const PAD_ID: u32 = 0;
+    pub const UNK_ID: u32 = 1;
+
+    /// The key column of a vocabulary kind.
+    pub fn key_column(kind: ArtifactKind) -> &'static str {
+        match kind {
+            ArtifactKind::CharVocab => CHAR,
+            ArtifactKind::TagVocab => TAG,
+            _ => TOKEN,
+        }
+    }
+
+    pub fn schema(kind: ArtifactKind, metadata: &Metadata) -> SchemaRef {
+        Arc::new(
+            Schema::new(vec![
+                Field::new(key_column(kind), DataType::Utf8, false),
+                Field::new(ID, DataType::UInt32, false),
+                Field::new(COUNT, DataType::UInt64, false),
+            ])
+            .with_metadata(metadata.to_hash_map()),
+        )
+    }
+}
+
+/// `ner-encode` output: an Arrow IPC file, one record batch per mini-batch.
+///
+/// Inside a record batch every list has the batch's padded width, so each list
+/// column's values form one contiguous row-major `[rows, width]` (or
+/// `[rows, width, chars]`) array a trainer can view without copying.
+pub mod batches {
+    use super::*;
+
+    /// `u32`: the row's `sentence_id` in the sentences file.
+    pub const SENTENCE_ID: &str = "sentence_id";
+    /// `u32`: tokens in the sentence before padding.
+    pub const LENGTH: &str = "length";
+    /// `list<i64>`: word ids, padded with [`WORD_PAD`].
+    pub const WORD_IDS: &str = "word_ids";
+    /// `list<i64>`: tag ids, padded with [`LABEL_PAD`].
+    pub const TAG_IDS: &str = "tag_ids";
+    /// `list<list<i64>>`: per token, character ids padded with [`CHAR_PAD`] to
+    /// the longest word of the batch; padding tokens are all [`CHAR_PAD`].
+    pub const CHAR_IDS: &str = "char_ids";
+
+    pub const WORD_PAD: i64 = 0;
+    /// The label of padding positions, ignored by the loss (PyTorch's `ignore_index`).
+    pub const LABEL_PAD: i64 = -100;
+    pub const CHAR_PAD: i64 = 0;
+
+    pub fn id_list(name: &str) -> Field {
+        Field::new(
+            name,
+            DataType::List(Arc::new(Field::new("item", DataType::Int64, false))),
+            false,
+        )
+    }
+
+    pub fn schema(metadata: &Metadata) -> SchemaRef {
+        Arc::new(
+            Schema::new(vec![
+                Field::new(SENTENCE_ID, DataType::UInt32, false),
+                Field::new(LENGTH, DataType::UInt32, false),
+                id_list(WORD_IDS),
+                id_list(TAG_IDS),
+                Field::new(
+                    CHAR_IDS,
+                    DataType::List(Arc::new(id_list("item"))),
+                    false,
+                ),
+            ])
+            .with_metadata(metadata.to_hash_map()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_names_both_kinds() {
+        let path = Path::new("data/vocab/words.parquet");
+        let m = Metadata::new(ArtifactKind::TagVocab, "test");
+        let err = m.check(path, ArtifactKind::WordVocab).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "data/vocab/words.parquet: is a 'vocab.tags' artifact, expected 'vocab.words' (written by ner-vocab)"
+        );
+        assert!(m.check(path, ArtifactKind::TagVocab).is_ok());
+    }
+
+    #[test]
+    fn check_rejects_foreign_files_and_other_versions() {
+        let path = Path::new("x.parquet");
+        let err = Metadata::default()
+            .check(path, ArtifactKind::Sentences)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not an artifact of this toolkit"), "{err}");
+        let mut m = Metadata::new(ArtifactKind::Sentences, "test");
+        m.set(keys::FORMAT_VERSION, 99);
+        let err = m.check(path, ArtifactKind::Sentences).unwrap_err().to_string();
+        assert!(err.contains("format version 99"), "{err}");
+    }
+}

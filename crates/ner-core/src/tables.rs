@@ -1,0 +1,165 @@
+//! Typed access to the Parquet artifacts: vocabularies and sentences.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, ListArray, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+use crate::artifact::{column, read_parquet, ParquetSink};
+use crate::error::{Error, Result};
+use crate::schema::{keys, sentences, vocab, ArtifactKind, Metadata};
+
+/// The project's metadata of a Parquet file, read from the footer alone.
+pub fn parquet_metadata(path: &Path) -> Result<Metadata> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = SerializedFileReader::new(file).map_err(|source| Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let kv = reader.metadata().file_metadata().key_value_metadata();
+    let pairs = kv.into_iter().flatten().filter_map(|kv| kv.value.as_ref().map(|v| (&kv.key, v)));
+    Ok(Metadata::from_map(pairs))
+}
+
+/// A vocabulary: entries in id order, each with its training count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vocab {
+    pub kind: ArtifactKind,
+    pub metadata: Metadata,
+    /// `entries[id] = (key, count)`.
+    pub entries: Vec<(String, u64)>,
+}
+
+impl Vocab {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Key to id.
+    pub fn index(&self) -> HashMap<&str, u32> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(id, (key, _))| (key.as_str(), id as u32))
+            .collect()
+    }
+
+    /// Writes the table atomically with its metadata.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let schema = vocab::schema(self.kind, &self.metadata);
+        let keys: StringArray = self.entries.iter().map(|(k, _)| Some(k.as_str())).collect();
+        let ids: UInt32Array = (0..self.entries.len() as u32).collect();
+        let counts: UInt64Array = self.entries.iter().map(|(_, c)| *c).collect();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(keys), Arc::new(ids), Arc::new(counts)],
+        )
+        .map_err(|source| Error::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut sink = ParquetSink::create(path, schema)?;
+        sink.write(&batch)?;
+        sink.commit()
+    }
+
+    /// Reads a vocabulary of `kind`, checking that ids run densely from 0.
+    pub fn read(path: &Path, kind: ArtifactKind) -> Result<Self> {
+        let (metadata, batches) = read_parquet(path, kind)?;
+        let key_name = vocab::key_column(kind);
+        let mut entries = Vec::new();
+        for batch in &batches {
+            let keys: &StringArray = column(batch, key_name, path)?;
+            let ids: &UInt32Array = column(batch, vocab::ID, path)?;
+            let counts: &UInt64Array = column(batch, vocab::COUNT, path)?;
+            for row in 0..batch.num_rows() {
+                let expected = entries.len();
+                if ids.value(row) as usize != expected || keys.is_null(row) {
+                    return Err(Error::invalid(
+                        path,
+                        format!(
+                            "row {expected}: expected id {expected} with a key, found id {}",
+                            ids.value(row)
+                        ),
+                    ));
+                }
+                entries.push((keys.value(row).to_string(), counts.value(row)));
+            }
+        }
+        Ok(Vocab {
+            kind,
+            metadata,
+            entries,
+        })
+    }
+}
+
+/// The columns of a sentences file that encoding needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentenceRows {
+    pub metadata: Metadata,
+    pub sentence_ids: Vec<u32>,
+    pub tokens: Vec<Vec<String>>,
+    pub tags: Vec<Vec<String>>,
+}
+
+impl SentenceRows {
+    pub fn read(path: &Path) -> Result<Self> {
+        let (metadata, batches) = read_parquet(path, ArtifactKind::Sentences)?;
+        metadata.require(path, keys::SCHEME)?;
+        let mut rows = SentenceRows {
+            metadata,
+            sentence_ids: Vec::new(),
+            tokens: Vec::new(),
+            tags: Vec::new(),
+        };
+        for batch in &batches {
+            let ids: &UInt32Array = column(batch, sentences::SENTENCE_ID, path)?;
+            let tokens: &ListArray = column(batch, sentences::TOKENS, path)?;
+            let tags: &ListArray = column(batch, sentences::TAGS, path)?;
+            for row in 0..batch.num_rows() {
+                let sentence_tokens = string_list(tokens, row, path, sentences::TOKENS)?;
+                let sentence_tags = string_list(tags, row, path, sentences::TAGS)?;
+                if sentence_tokens.len() != sentence_tags.len() || sentence_tokens.is_empty() {
+                    return Err(Error::invalid(
+                        path,
+                        format!(
+                            "sentence {}: {} tokens and {} tags",
+                            ids.value(row),
+                            sentence_tokens.len(),
+                            sentence_tags.len()
+                        ),
+                    ));
+                }
+                rows.sentence_ids.push(ids.value(row));
+                rows.tokens.push(sentence_tokens);
+                rows.tags.push(sentence_tags);
+            }
+        }
+        Ok(rows)
+    }
+
+    pub fn len(&self) -> usize {
+        self.sentence_ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sentence_ids.is_empty()
+    }
+}
+
+fn string_list(list: &ListArray, row: usize, path: &Path, name: &str) -> Result<Vec<String>> {
+    let values = list.value(row);
+    let strings = values
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| Error::invalid(path, format!("column '{name}' is not a list of strings")))?;
+    Ok(strings.iter().map(|s| s.unwrap_or_default().to_string()).collect())
+}

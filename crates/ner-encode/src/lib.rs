@@ -1,0 +1,392 @@
+//! Stage 3: sentences to padded id mini-batches in an Arrow IPC file.
+//!
+//! In: a sentences Parquet file (from `ner-convert`) and the three
+//! vocabularies (from `ner-vocab`).
+//! Out: an Arrow IPC file with the [`ner_core::schema::batches`] schema, one
+//! record batch per mini-batch, every list padded to the batch's longest
+//! sentence (words with 0, labels with -100, characters with 0 to the batch's
+//! longest word), and a [`Summary`] with the padding ratio and the OOV rate.
+//! The file records the SHA-256 of each vocabulary file it was encoded with.
+//!
+//! Batch order ([`Order`]): `shuffle` (seeded, the course's), `bucket`
+//! (similar lengths together, batches in seeded order) or `sequential`.
+//!
+//! It never builds vocabularies or tensors; a trainer reads the file through
+//! [`ner_core::artifact::MappedIpc`] and [`ner_core::batches::BatchView`]
+//! without copying it.
+//!
+//! ```no_run
+//! use ner_encode::{encode, Config, VocabPaths};
+//!
+//! let config = Config::new(
+//!     "data/interim/train.parquet",
+//!     VocabPaths::in_dir("data/vocab"),
+//!     "data/processed/train.arrow",
+//! );
+//! println!("{}", encode(&config)?);
+//! # Ok::<(), ner_encode::EncodeError>(())
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Array, ListArray, RecordBatch, UInt32Array};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field};
+use ner_core::artifact::{sha256_file, IpcSink};
+use ner_core::rng::SplitMix64;
+use ner_core::schema::{batches, keys, vocab, ArtifactKind, Metadata};
+use ner_core::tables::{SentenceRows, Vocab};
+
+/// Errors of the encode stage.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    #[error(transparent)]
+    Artifact(#[from] ner_core::Error),
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+/// The order of sentences and batches in the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Sentences shuffled with the seed, then cut into batches.
+    Shuffle,
+    /// Sentences sorted by length (ties in seeded order), cut into batches,
+    /// and the batches shuffled with the seed: little padding.
+    Bucket,
+    /// File order.
+    Sequential,
+}
+
+impl Order {
+    pub fn name(self) -> &'static str {
+        match self {
+            Order::Shuffle => "shuffle",
+            Order::Bucket => "bucket",
+            Order::Sequential => "sequential",
+        }
+    }
+}
+
+impl FromStr for Order {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "shuffle" => Ok(Order::Shuffle),
+            "bucket" => Ok(Order::Bucket),
+            "sequential" => Ok(Order::Sequential),
+            other => Err(format!(
+                "unknown order '{other}' (expected shuffle, bucket or sequential)"
+            )),
+        }
+    }
+}
+
+/// Where the three vocabularies are.
+#[derive(Debug, Clone)]
+pub struct VocabPaths {
+    pub words: PathBuf,
+    pub chars: PathBuf,
+    pub tags: PathBuf,
+}
+
+impl VocabPaths {
+    /// The files `ner-vocab` writes into `dir`.
+    pub fn in_dir(dir: impl AsRef<Path>) -> Self {
+        let dir = dir.as_ref();
+        VocabPaths {
+            words: dir.join("words.parquet"),
+            chars: dir.join("chars.parquet"),
+            tags: dir.join("tags.parquet"),
+        }
+    }
+}
+
+/// What to encode and how.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub input: PathBuf,
+    pub vocab: VocabPaths,
+    pub output: PathBuf,
+    pub batch_size: usize,
+    pub order: Order,
+    pub seed: u64,
+    /// Longer words keep only their first characters; `None` keeps all.
+    pub max_word_chars: Option<usize>,
+}
+
+impl Config {
+    /// Defaults: batches of 32, shuffled with seed 0, all characters kept.
+    pub fn new(input: impl Into<PathBuf>, vocab: VocabPaths, output: impl Into<PathBuf>) -> Self {
+        Config {
+            input: input.into(),
+            vocab,
+            output: output.into(),
+            batch_size: 32,
+            order: Order::Shuffle,
+            seed: 0,
+            max_word_chars: None,
+        }
+    }
+}
+
+/// What was encoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub n_sentences: usize,
+    pub n_batches: usize,
+    pub n_tokens: usize,
+    /// Tokens mapped to `<UNK>`.
+    pub n_oov: usize,
+    /// Padded word positions over all word positions.
+    pub padding_ratio: f64,
+    pub order: Order,
+}
+
+impl Summary {
+    pub fn oov_rate(&self) -> f64 {
+        ratio(self.n_oov, self.n_tokens)
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} -> {}", self.input.display(), self.output.display())?;
+        writeln!(
+            f,
+            "  {} sentences, {} tokens in {} {} batches",
+            self.n_sentences,
+            self.n_tokens,
+            self.n_batches,
+            self.order.name()
+        )?;
+        write!(
+            f,
+            "  padding ratio {:.2}%, OOV rate {:.2}% ({} tokens)",
+            100.0 * self.padding_ratio,
+            100.0 * self.oov_rate(),
+            self.n_oov
+        )
+    }
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// One sentence as ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Encoded {
+    sentence_id: u32,
+    words: Vec<i64>,
+    tags: Vec<i64>,
+    chars: Vec<Vec<i64>>,
+}
+
+/// Reads the inputs, encodes, batches and writes `config.output` atomically.
+pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
+    let words = Vocab::read(&config.vocab.words, ArtifactKind::WordVocab)?;
+    let chars = Vocab::read(&config.vocab.chars, ArtifactKind::CharVocab)?;
+    let tags = Vocab::read(&config.vocab.tags, ArtifactKind::TagVocab)?;
+    let rows = SentenceRows::read(&config.input)?;
+    let scheme = rows.metadata.require(&config.input, keys::SCHEME)?;
+    let tag_scheme = tags.metadata.require(&config.vocab.tags, keys::SCHEME)?;
+    if scheme != tag_scheme {
+        return Err(EncodeError::Mismatch(format!(
+            "{} has {scheme} tags but {} was built from {tag_scheme} tags; \
+             convert both splits with the same --scheme",
+            config.input.display(),
+            config.vocab.tags.display()
+        )));
+    }
+    let lowercase = words.metadata.parse::<bool>(&config.vocab.words, keys::LOWERCASE)?;
+
+    let (encoded, n_oov) = encode_rows(config, &rows, &words, &chars, &tags, lowercase)?;
+    let order = batch_order(&encoded, config.batch_size.max(1), config.order, config.seed);
+
+    let mut metadata = Metadata::new(ArtifactKind::Batches, ner_core::created_by!());
+    metadata.set(keys::SOURCE, config.input.display());
+    metadata.set(keys::SOURCE_SHA256, sha256_file(&config.input)?);
+    metadata.set(keys::WORDS_SHA256, sha256_file(&config.vocab.words)?);
+    metadata.set(keys::CHARS_SHA256, sha256_file(&config.vocab.chars)?);
+    metadata.set(keys::TAGS_SHA256, sha256_file(&config.vocab.tags)?);
+    metadata.set(keys::SCHEME, scheme);
+    metadata.set(keys::LOWERCASE, lowercase);
+    metadata.set(keys::BATCH_SIZE, config.batch_size.max(1));
+    metadata.set(keys::ORDER, config.order.name());
+    metadata.set(keys::SEED, config.seed);
+    metadata.set(
+        keys::MAX_WORD_CHARS,
+        config.max_word_chars.map_or("none".to_string(), |n| n.to_string()),
+    );
+    let schema = batches::schema(&metadata);
+    let mut sink = IpcSink::create(&config.output, &schema)?;
+    let mut padded_positions = 0usize;
+    for members in &order {
+        let batch_rows: Vec<&Encoded> = members.iter().map(|&i| &encoded[i]).collect();
+        let batch = padded_batch(&schema, &batch_rows).map_err(|source| {
+            ner_core::Error::Arrow {
+                path: config.output.clone(),
+                source,
+            }
+        })?;
+        padded_positions += batch.num_rows() * batch_rows.iter().map(|r| r.words.len()).max().unwrap_or(0);
+        sink.write(&batch)?;
+    }
+    sink.commit()?;
+    let n_tokens: usize = encoded.iter().map(|e| e.words.len()).sum();
+    Ok(Summary {
+        input: config.input.clone(),
+        output: config.output.clone(),
+        n_sentences: encoded.len(),
+        n_batches: order.len(),
+        n_tokens,
+        n_oov,
+        padding_ratio: ratio(padded_positions - n_tokens, padded_positions),
+        order: config.order,
+    })
+}
+
+fn encode_rows(
+    config: &Config,
+    rows: &SentenceRows,
+    words: &Vocab,
+    chars: &Vocab,
+    tags: &Vocab,
+    lowercase: bool,
+) -> Result<(Vec<Encoded>, usize), EncodeError> {
+    let word_index = words.index();
+    let char_index = chars.index();
+    let tag_index = tags.index();
+    let unk = i64::from(vocab::UNK_ID);
+    let mut n_oov = 0;
+    let mut out = Vec::with_capacity(rows.len());
+    for s in 0..rows.len() {
+        let mut encoded = Encoded {
+            sentence_id: rows.sentence_ids[s],
+            words: Vec::with_capacity(rows.tokens[s].len()),
+            tags: Vec::with_capacity(rows.tokens[s].len()),
+            chars: Vec::with_capacity(rows.tokens[s].len()),
+        };
+        for (token, tag) in rows.tokens[s].iter().zip(&rows.tags[s]) {
+            let id = if lowercase {
+                word_index.get(token.to_lowercase().as_str())
+            } else {
+                word_index.get(token.as_str())
+            };
+            let id = id.map_or(unk, |&id| i64::from(id));
+            n_oov += usize::from(id == unk);
+            encoded.words.push(id);
+            let tag_id = tag_index.get(tag.as_str()).ok_or_else(|| {
+                EncodeError::Mismatch(format!(
+                    "{}: sentence {} has tag '{tag}', which is not in {} (tags seen in training: {})",
+                    config.input.display(),
+                    rows.sentence_ids[s],
+                    config.vocab.tags.display(),
+                    tags.entries.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(" ")
+                ))
+            })?;
+            encoded.tags.push(i64::from(*tag_id));
+            let limit = config.max_word_chars.unwrap_or(usize::MAX);
+            encoded.chars.push(
+                token
+                    .chars()
+                    .take(limit)
+                    .map(|c| {
+                        let mut buf = [0u8; 4];
+                        char_index
+                            .get(&*c.encode_utf8(&mut buf))
+                            .map_or(unk, |&id| i64::from(id))
+                    })
+                    .collect(),
+            );
+        }
+        out.push(encoded);
+    }
+    Ok((out, n_oov))
+}
+
+/// The sentence indices of each batch, in output order.
+fn batch_order(encoded: &[Encoded], batch_size: usize, order: Order, seed: u64) -> Vec<Vec<usize>> {
+    let mut indices: Vec<usize> = (0..encoded.len()).collect();
+    let mut rng = SplitMix64::new(seed);
+    match order {
+        Order::Sequential => {}
+        Order::Shuffle => rng.shuffle(&mut indices),
+        Order::Bucket => {
+            rng.shuffle(&mut indices);
+            indices.sort_by_key(|&i| encoded[i].words.len());
+        }
+    }
+    let mut batches: Vec<Vec<usize>> = indices.chunks(batch_size).map(<[usize]>::to_vec).collect();
+    if order == Order::Bucket {
+        rng.shuffle(&mut batches);
+    }
+    batches
+}
+
+/// One record batch, every list padded to the batch's widths.
+fn padded_batch(
+    schema: &arrow::datatypes::SchemaRef,
+    rows: &[&Encoded],
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let width = rows.iter().map(|r| r.words.len()).max().unwrap_or(0);
+    let char_width = rows
+        .iter()
+        .flat_map(|r| r.chars.iter().map(Vec::len))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let n = rows.len();
+    let mut word_ids = Vec::with_capacity(n * width);
+    let mut tag_ids = Vec::with_capacity(n * width);
+    let mut char_ids = Vec::with_capacity(n * width * char_width);
+    for row in rows {
+        let pad = width - row.words.len();
+        word_ids.extend_from_slice(&row.words);
+        word_ids.extend(std::iter::repeat_n(batches::WORD_PAD, pad));
+        tag_ids.extend_from_slice(&row.tags);
+        tag_ids.extend(std::iter::repeat_n(batches::LABEL_PAD, pad));
+        for word in &row.chars {
+            char_ids.extend_from_slice(word);
+            char_ids.extend(std::iter::repeat_n(batches::CHAR_PAD, char_width - word.len()));
+        }
+        char_ids.extend(std::iter::repeat_n(batches::CHAR_PAD, pad * char_width));
+    }
+    let item = Arc::new(Field::new("item", DataType::Int64, false));
+    let uniform = |values: Vec<i64>, lists: usize, width: usize| -> Result<ListArray, arrow::error::ArrowError> {
+        ListArray::try_new(
+            item.clone(),
+            OffsetBuffer::from_lengths(std::iter::repeat_n(width, lists)),
+            Arc::new(Int64Array::from(values)),
+            None,
+        )
+    };
+    let per_token = uniform(char_ids, n * width, char_width)?;
+    let chars = ListArray::try_new(
+        Arc::new(batches::id_list("item")),
+        OffsetBuffer::from_lengths(std::iter::repeat_n(width, n)),
+        Arc::new(per_token),
+        None,
+    )?;
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(rows.iter().map(|r| r.sentence_id).collect::<UInt32Array>()),
+        Arc::new(rows.iter().map(|r| r.words.len() as u32).collect::<UInt32Array>()),
+        Arc::new(uniform(word_ids, n, width)?),
+        Arc::new(uniform(tag_ids, n, width)?),
+        Arc::new(chars),
+    ];
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,63 @@
+//! `ner-encode SENTENCES.parquet --vocab-dir DIR --output OUT.arrow`: see the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ner_encode::{encode, Config, Order, VocabPaths};
+
+/// Encode sentences with the vocabularies and pad them into mini-batches.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// A sentences file (from ner-convert).
+    input: PathBuf,
+    /// Folder holding words.parquet, chars.parquet and tags.parquet (from ner-vocab).
+    #[arg(long, default_value = "data/vocab")]
+    vocab_dir: PathBuf,
+    /// Where to write the Arrow IPC file.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Sentences per mini-batch.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Batch order: shuffle, bucket or sequential.
+    #[arg(long, default_value = "shuffle")]
+    order: Order,
+    /// Seed of the shuffle.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Keep at most this many characters of each word.
+    #[arg(long)]
+    max_word_chars: Option<usize>,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.batch_size == 0 {
+        eprintln!("ner-encode: error: --batch-size must be at least 1");
+        return ExitCode::FAILURE;
+    }
+    let config = Config {
+        batch_size: args.batch_size,
+        order: args.order,
+        seed: args.seed,
+        max_word_chars: args.max_word_chars,
+        ..Config::new(args.input, VocabPaths::in_dir(&args.vocab_dir), args.output)
+    };
+    match encode(&config) {
+        Ok(summary) => {
+            if !args.quiet {
+                println!("{summary}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("ner-encode: error: {:#}", anyhow::Error::from(err));
+            ExitCode::FAILURE
+        }
+    }
+}

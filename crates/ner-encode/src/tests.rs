@@ -1,0 +1,228 @@
+use super::*;
+use ner_core::artifact::MappedIpc;
+use ner_core::batches::BatchView;
+
+const TRAIN: &str = "\
+EU I-ORG
+rejects O
+German I-MISC
+call O
+
+Peter I-PER
+Blackburn I-PER
+
+BRUSSELS I-LOC
+";
+
+const VALID: &str = "\
+Peter I-PER
+rejects Brussels
+";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    vocab: VocabPaths,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let train = convert(dir.path(), "train", TRAIN);
+        let vocab_dir = dir.path().join("vocab");
+        ner_vocab::build(&ner_vocab::Config::new(train, &vocab_dir)).expect("vocab");
+        Fixture {
+            vocab: VocabPaths::in_dir(&vocab_dir),
+            dir,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn config(&self, split: &str, text: &str) -> Config {
+        let input = convert(self.dir.path(), split, text);
+        Config::new(input, self.vocab.clone(), self.path(&format!("{split}.arrow")))
+    }
+}
+
+fn convert(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let input = dir.join(format!("{name}.txt"));
+    let output = dir.join(format!("{name}.parquet"));
+    std::fs::write(&input, text).expect("write corpus");
+    ner_convert::convert(&ner_convert::Config::new(&input, &output)).expect("convert");
+    output
+}
+
+fn pretty(path: &Path) -> String {
+    let mapped = MappedIpc::open(path, ArtifactKind::Batches).expect("open");
+    let batches: Vec<RecordBatch> = mapped.batches().collect::<Result<_, _>>().expect("batches");
+    batches
+        .iter()
+        .map(|b| {
+            arrow::util::pretty::pretty_format_batches(std::slice::from_ref(b))
+                .expect("format")
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn sentence_order(path: &Path) -> Vec<Vec<u32>> {
+    let mapped = MappedIpc::open(path, ArtifactKind::Batches).expect("open");
+    mapped
+        .batches()
+        .map(|b| {
+            let b = b.expect("batch");
+            BatchView::new(&b, path).expect("view").sentence_ids.to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn sequential_batches_are_padded_per_batch() {
+    let fx = Fixture::new();
+    let mut config = fx.config("train", TRAIN);
+    config.order = Order::Sequential;
+    config.batch_size = 2;
+    let summary = encode(&config).expect("encode");
+    assert_eq!((summary.n_sentences, summary.n_batches, summary.n_tokens), (3, 2, 7));
+    // Batch 1 is 2 rows x 4 positions (2 padded), batch 2 is 1 x 1: 2 of 9 positions.
+    assert!((summary.padding_ratio - 2.0 / 9.0).abs() < 1e-12);
+    assert_eq!(summary.n_oov, 0);
+    let expected = "\
++-------------+--------+--------------+-----------------------+--------------------------------------------------------------------------------------------------------------------------------------+
+| sentence_id | length | word_ids     | tag_ids               | char_ids                                                                                                                             |
++-------------+--------+--------------+-----------------------+--------------------------------------------------------------------------------------------------------------------------------------+
+| 0           | 4      | [2, 3, 4, 5] | [2, 0, 3, 0]          | [[20, 14, 0, 0, 0, 0, 0, 0, 0], [12, 3, 9, 3, 6, 5, 7, 0, 0], [21, 3, 12, 10, 2, 4, 0, 0, 0], [6, 2, 8, 8, 0, 0, 0, 0, 0]]           |
+| 1           | 2      | [6, 7, -0, 0] | [4, 5, -100, -100]    | ...                                                                                                                                  |
++-------------+--------+--------------+-----------------------+--------------------------------------------------------------------------------------------------------------------------------------+";
+    let got = pretty(&config.output);
+    assert_eq!(got, expected, "\n{got}");
+}
+
+#[test]
+fn unknown_words_count_as_oov_and_unknown_tags_fail() {
+    let fx = Fixture::new();
+    let mut config = fx.config("valid", "Peter I-PER\nrejects O\nBrussels I-LOC\n");
+    config.order = Order::Sequential;
+    let summary = encode(&config).expect("encode");
+    assert_eq!((summary.n_tokens, summary.n_oov), (3, 1));
+    let view_path = config.output.clone();
+    let mapped = MappedIpc::open(&view_path, ArtifactKind::Batches).expect("open");
+    let batch = mapped.batch(0).expect("batch");
+    let view = BatchView::new(&batch, &view_path).expect("view");
+    assert_eq!(view.word_ids, &[6, 3, 1]);
+
+    let bad = fx.config("bad", "Peter I-PER\nrejects I-FOO\n");
+    let err = encode(&bad).expect_err("unknown tag");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: sentence 0 has tag 'B-FOO', which is not in {} (tags seen in training: O B-LOC B-MISC B-ORG B-PER I-PER)",
+            bad.input.display(),
+            fx.vocab.tags.display()
+        )
+    );
+    assert!(!bad.output.exists(), "nothing written on error");
+    let _ = VALID;
+}
+
+#[test]
+fn shuffle_is_seeded_and_bucket_cuts_padding() {
+    let fx = Fixture::new();
+    let many: String = (0..40)
+        .map(|i| {
+            let len = 1 + (i * 7) % 13;
+            let mut s: String = (0..len).map(|_| "call O\n").collect();
+            s.push('\n');
+            s
+        })
+        .collect();
+    let mut config = fx.config("many", &many);
+    config.batch_size = 4;
+    let run = |order: Order, seed: u64, name: &str| {
+        let mut c = config.clone();
+        c.order = order;
+        c.seed = seed;
+        c.output = fx.path(name);
+        let summary = encode(&c).expect("encode");
+        (summary, sentence_order(&c.output))
+    };
+    let (shuffled, a) = run(Order::Shuffle, 1, "a.arrow");
+    let (_, b) = run(Order::Shuffle, 1, "b.arrow");
+    let (_, c) = run(Order::Shuffle, 2, "c.arrow");
+    let (bucketed, d) = run(Order::Bucket, 1, "d.arrow");
+    let (_, e) = run(Order::Sequential, 1, "e.arrow");
+    assert_eq!(a, b, "same seed, same order");
+    assert_ne!(a, c, "another seed, another order");
+    assert_eq!(
+        std::fs::read(fx.path("a.arrow")).expect("read"),
+        std::fs::read(fx.path("b.arrow")).expect("read"),
+        "same seed, same bytes"
+    );
+    for order in [&a, &c, &d] {
+        let mut all: Vec<u32> = order.iter().flatten().copied().collect();
+        all.sort();
+        assert_eq!(all, (0..40).collect::<Vec<_>>());
+    }
+    assert_eq!(e[0], vec![0, 1, 2, 3]);
+    assert!(bucketed.padding_ratio < shuffled.padding_ratio / 2.0);
+    assert!(bucketed.padding_ratio < 0.1, "{}", bucketed.padding_ratio);
+}
+
+#[test]
+fn batches_are_views_into_the_mapped_file() {
+    let fx = Fixture::new();
+    let config = fx.config("train", TRAIN);
+    encode(&config).expect("encode");
+    let mapped = MappedIpc::open(&config.output, ArtifactKind::Batches).expect("open");
+    let bytes = mapped.bytes().as_ptr_range();
+    for batch in mapped.batches() {
+        let batch = batch.expect("batch");
+        let view = BatchView::new(&batch, &config.output).expect("view");
+        for ids in [view.word_ids, view.tag_ids, view.char_ids] {
+            let range = ids.as_ptr_range();
+            assert!(
+                bytes.start <= range.start.cast() && range.end.cast() <= bytes.end,
+                "array data must lie inside the mapping"
+            );
+        }
+        assert_eq!(view.word_ids.len(), view.rows() * view.width);
+        assert_eq!(view.char_ids.len(), view.rows() * view.width * view.char_width);
+    }
+    let metadata = mapped.metadata();
+    assert_eq!(
+        metadata.get(keys::WORDS_SHA256).map(str::to_string),
+        Some(sha256_file(&fx.vocab.words).expect("hash"))
+    );
+    assert_eq!(metadata.get(keys::ORDER), Some("shuffle"));
+}
+
+#[test]
+fn refuses_mismatched_inputs() {
+    let fx = Fixture::new();
+    // The tags vocabulary handed in as the words vocabulary.
+    let mut config = fx.config("train", TRAIN);
+    config.vocab.words = fx.vocab.tags.clone();
+    let err = encode(&config).expect_err("wrong kind");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: is a 'vocab.tags' artifact, expected 'vocab.words' (written by ner-vocab)",
+            fx.vocab.tags.display()
+        )
+    );
+    // BIOES sentences against an IOB2 tag vocabulary.
+    let input = fx.path("train.txt");
+    let bioes = fx.path("bioes.parquet");
+    let mut convert = ner_convert::Config::new(&input, &bioes);
+    convert.output_scheme = ner_core::scheme::TagScheme::Bioes;
+    ner_convert::convert(&convert).expect("convert");
+    let config = Config::new(&bioes, fx.vocab.clone(), fx.path("bioes.arrow"));
+    let err = encode(&config).expect_err("scheme mismatch");
+    assert!(
+        err.to_string().contains("has bioes tags but"),
+        "{err}"
+    );
+}

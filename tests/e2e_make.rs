@@ -1,0 +1,222 @@
+//! The real binaries through the real Makefile, on a small corpus in a temporary folder.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use ner_tests::make;
+use polars::prelude::*;
+
+const TRAIN: &str = "\
+-DOCSTART- -X- -X- O
+
+EU NNP B-NP I-ORG
+rejects VBZ B-VP O
+German JJ B-NP I-MISC
+call NN I-NP O
+to TO B-VP O
+boycott VB I-VP O
+British JJ B-NP I-MISC
+lamb NN I-NP O
+. . O O
+
+Peter NNP B-NP I-PER
+Blackburn NNP I-NP I-PER
+
+-DOCSTART- -X- -X- O
+
+BRUSSELS NNP B-NP I-LOC
+1996-08-22 CD I-NP O
+";
+
+const VALID: &str = "\
+CRICKET NNP B-NP O
+- : O O
+LEICESTERSHIRE NNP B-NP I-ORG
+TAKE NNP I-NP O
+
+LONDON NNP B-NP I-LOC
+";
+
+const TEST: &str = "\
+SOCCER NN B-NP O
+- : O O
+JAPAN NNP B-NP I-LOC
+GET VB B-VP O
+";
+
+fn write_corpus(dir: &Path) -> [PathBuf; 3] {
+    let corpus = dir.join("my-corpus");
+    std::fs::create_dir_all(&corpus).expect("mkdir");
+    let paths = [
+        corpus.join("train.conll"),
+        corpus.join("dev.conll"),
+        corpus.join("test.conll"),
+    ];
+    for (path, text) in paths.iter().zip([TRAIN, VALID, TEST]) {
+        std::fs::write(path, text).expect("write corpus");
+    }
+    paths
+}
+
+fn artifacts(work: &Path) -> Vec<PathBuf> {
+    let data = work.join("data");
+    let mut out = Vec::new();
+    for split in ["train", "valid", "test"] {
+        out.push(data.join(format!("interim/{split}.parquet")));
+        out.push(data.join(format!("processed/{split}.arrow")));
+    }
+    for table in ["words", "chars", "tags"] {
+        out.push(data.join(format!("vocab/{table}.parquet")));
+    }
+    out
+}
+
+fn mtimes(paths: &[PathBuf]) -> Vec<SystemTime> {
+    paths
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        })
+        .collect()
+}
+
+fn run_data(work: &Path, corpus: &[PathBuf; 3]) -> String {
+    let args = [
+        "data".to_string(),
+        format!("WORK_DIR={}", work.display()),
+        format!("TRAIN={}", corpus[0].display()),
+        format!("VALID={}", corpus[1].display()),
+        format!("TEST={}", corpus[2].display()),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = make(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "make data failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn make_data_builds_every_artifact_and_only_redoes_what_is_stale() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("work");
+    let corpus = write_corpus(dir.path());
+
+    let log = run_data(&work, &corpus);
+    assert!(log.contains("3 sentences, 13 tokens, 2 documents"), "{log}");
+    let files = artifacts(&work);
+    let first = mtimes(&files);
+
+    // Every artifact opens with polars, as a user would open it.
+    let train = ParquetReader::new(File::open(&files[0]).expect("open"))
+        .finish()
+        .expect("read train.parquet");
+    assert_eq!(train.height(), 3);
+    assert_eq!(
+        train.get_column_names_str(),
+        ["sentence_id", "doc_id", "line", "tokens", "tags", "pos", "chunk"]
+    );
+    let doc_ids: Vec<Option<u32>> = train.column("doc_id").expect("doc_id").u32().expect("u32").into_iter().collect();
+    assert_eq!(doc_ids, [Some(0), Some(0), Some(1)]);
+    let words = ParquetReader::new(File::open(&files[6]).expect("open"))
+        .finish()
+        .expect("read words.parquet");
+    assert_eq!(words.get_column_names_str(), ["token", "id", "count"]);
+    assert_eq!(words.height(), 2 + 13);
+    let tags = ParquetReader::new(File::open(&files[8]).expect("open"))
+        .finish()
+        .expect("read tags.parquet");
+    let tag_names: Vec<&str> = tags.column("tag").expect("tag").str().expect("str").into_no_null_iter().collect();
+    assert_eq!(tag_names, ["O", "B-LOC", "B-MISC", "B-ORG", "B-PER", "I-PER"]);
+    let valid = IpcReader::new(File::open(&files[3]).expect("open"))
+        .finish()
+        .expect("read valid.arrow");
+    assert_eq!(
+        valid.get_column_names_str(),
+        ["sentence_id", "length", "word_ids", "tag_ids", "char_ids"]
+    );
+    assert_eq!(valid.height(), 2);
+    let lengths: Vec<Option<u32>> = valid.column("length").expect("length").u32().expect("u32").into_iter().collect();
+    assert_eq!(lengths, [Some(4), Some(1)]);
+
+    // Nothing is stale: nothing is redone.
+    let log = run_data(&work, &corpus);
+    assert!(!log.contains("ner-"), "a second `make data` reran a stage:\n{log}");
+    assert_eq!(mtimes(&files), first);
+
+    // A changed validation file redoes only the validation split.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(&corpus[1], format!("{VALID}\nParis NNP B-NP I-LOC\n")).expect("write");
+    run_data(&work, &corpus);
+    let second = mtimes(&files);
+    let changed: Vec<bool> = first.iter().zip(&second).map(|(a, b)| a != b).collect();
+    assert_eq!(
+        changed,
+        [false, false, true, true, false, false, false, false, false],
+        "only valid.parquet and valid.arrow are redone"
+    );
+}
+
+#[test]
+fn missing_corpus_stops_with_directions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = make(&[
+        "data",
+        &format!("WORK_DIR={}", dir.path().display()),
+        "CONLL_DIR=/nonexistent/conll2003",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: corpus file '/nonexistent/conll2003/eng.train' not found."),
+        "{stderr}"
+    );
+    assert!(stderr.contains("CONLL_DIR=/path/to/conll2003"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "nothing written");
+}
+
+#[test]
+fn a_failing_stage_leaves_no_artifact_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("work");
+    let corpus = write_corpus(dir.path());
+    std::fs::write(&corpus[2], "SOCCER NN B-NP O\nJAPAN NNP B-NP\n").expect("write");
+    let out = make(&[
+        "data",
+        &format!("WORK_DIR={}", work.display()),
+        &format!("TRAIN={}", corpus[0].display()),
+        &format!("VALID={}", corpus[1].display()),
+        &format!("TEST={}", corpus[2].display()),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:2: expected 4 columns (as on line 1), found 3",
+            corpus[2].display()
+        )),
+        "{stderr}"
+    );
+    assert!(!work.join("data/interim/test.parquet").exists());
+}
+
+#[test]
+fn bindir_and_help() {
+    let out = make(&["-s", "bindir"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        ner_tests::bin_dir().display().to_string()
+    );
+    let out = make(&["help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for word in ["setup", "data", "test", "bench-data", "CONLL_DIR", "WORK_DIR", "TRAIN VALID TEST"] {
+        assert!(help.contains(word), "help lacks {word}:\n{help}");
+    }
+}

@@ -1,0 +1,67 @@
+//! Helpers shared by the workspace-level tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The checkout's root folder.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The folder of the binaries built with this test (`target/<profile>`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test>-<hash>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps")
+        .to_path_buf();
+    for bin in ["ner-convert", "ner-vocab", "ner-encode"] {
+        assert!(
+            dir.join(bin).exists(),
+            "{} is missing: run the tests with `make test` (cargo test --workspace builds every binary)",
+            dir.join(bin).display()
+        );
+    }
+    dir
+}
+
+/// Runs `make -C <root> ARGS...` with the test's binaries, never building.
+pub fn make(args: &[&str]) -> Output {
+    let bin_dir = bin_dir();
+    Command::new("make")
+        .arg("--no-print-directory")
+        .arg("-C")
+        .arg(root())
+        .args(args)
+        .arg(format!("BIN_DIR={}", bin_dir.display()))
+        .arg("CARGO_BUILD=0")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .output()
+        .expect("make runs")
+}
+
+/// The CoNLL-2003 folder, if this machine has it.
+///
+/// `NER_CONLL_DIR` overrides the default `../shared/conll2003`. When the data
+/// is missing the caller skips, unless `NER_REQUIRE_CONLL=1` (as in CI).
+pub fn conll2003_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("NER_CONLL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/conll2003"));
+    if dir.join("eng.train").exists() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("NER_REQUIRE_CONLL").as_deref() != Ok("1"),
+        "NER_REQUIRE_CONLL=1 but {} has no eng.train",
+        dir.display()
+    );
+    eprintln!("skipping: no CoNLL-2003 files in {}", dir.display());
+    None
+}
