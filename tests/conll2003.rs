@@ -32,23 +32,51 @@ fn conll2003_counts_vocabularies_and_batches() {
     let valid = convert(&dir, "eng.testa", out);
     let test = convert(&dir, "eng.testb", out);
     for (summary, sentences, tokens, expected) in [
-        (&train, 14_041, 203_621, entities([("PER", 6600), ("LOC", 7140), ("ORG", 6321), ("MISC", 3438)])),
-        (&valid, 3_250, 51_362, entities([("PER", 1842), ("LOC", 1837), ("ORG", 1341), ("MISC", 922)])),
-        (&test, 3_453, 46_435, entities([("PER", 1617), ("LOC", 1668), ("ORG", 1661), ("MISC", 702)])),
+        (
+            &train,
+            14_041,
+            203_621,
+            entities([("PER", 6600), ("LOC", 7140), ("ORG", 6321), ("MISC", 3438)]),
+        ),
+        (
+            &valid,
+            3_250,
+            51_362,
+            entities([("PER", 1842), ("LOC", 1837), ("ORG", 1341), ("MISC", 922)]),
+        ),
+        (
+            &test,
+            3_453,
+            46_435,
+            entities([("PER", 1617), ("LOC", 1668), ("ORG", 1661), ("MISC", 702)]),
+        ),
     ] {
-        assert_eq!(summary.n_sentences, sentences, "{}", summary.input.display());
+        assert_eq!(
+            summary.n_sentences,
+            sentences,
+            "{}",
+            summary.input.display()
+        );
         assert_eq!(summary.n_tokens, tokens, "{}", summary.input.display());
         assert_eq!(summary.entities, expected, "{}", summary.input.display());
-        assert_eq!((summary.input_scheme, summary.detected), (TagScheme::Iob1, true));
+        assert_eq!(
+            (summary.input_scheme, summary.detected),
+            (TagScheme::Iob1, true)
+        );
         assert_eq!(summary.n_repaired, 0);
     }
-    assert_eq!(train.n_documents, 946);
+    // 946 -DOCSTART- lines, and the sentences before the first one.
+    assert_eq!(train.n_documents, 947);
 
     let vocab_dir = out.join("vocab");
-    let vocab = ner_vocab::build(&ner_vocab::Config::new(out.join("eng.train.parquet"), &vocab_dir))
-        .expect("vocab");
+    let vocab = ner_vocab::build(&ner_vocab::Config::new(
+        out.join("eng.train.parquet"),
+        &vocab_dir,
+    ))
+    .expect("vocab");
     assert_eq!(vocab.n_words, 23_625);
     assert_eq!(vocab.n_tags, 9);
+    assert_eq!(vocab.n_chars, 2 + 84);
     assert_eq!(vocab.n_unk_tokens, 0);
 
     // The word order is Counter.most_common() order: descending count, ties by
@@ -67,14 +95,22 @@ fn conll2003_counts_vocabularies_and_batches() {
         }
     }
     first_seen.sort_by(|a, b| b.1.cmp(&a.1));
-    let words = ner_core::tables::Vocab::read(&vocab_dir.join("words.parquet"), ArtifactKind::WordVocab)
-        .expect("words");
+    let words =
+        ner_core::tables::Vocab::read(&vocab_dir.join("words.parquet"), ArtifactKind::WordVocab)
+            .expect("words");
     assert_eq!(words.entries[2..], first_seen[..]);
-    assert_eq!(&words.entries[2].0, "the");
+    // As Python's Counter(...).most_common(3) gives them.
+    let top: Vec<(&str, u64)> = words.entries[2..5]
+        .iter()
+        .map(|(w, n)| (w.as_str(), *n))
+        .collect();
+    assert_eq!(top, [(".", 7374), (",", 7290), ("the", 7243)]);
 
     // Encoding keeps every token, pads with the documented values and maps
     // unseen validation words to <UNK>.
-    for (split, n_sentences, n_tokens) in [("eng.train", 14_041, 203_621), ("eng.testa", 3_250, 51_362)] {
+    for (split, n_sentences, n_tokens) in
+        [("eng.train", 14_041, 203_621), ("eng.testa", 3_250, 51_362)]
+    {
         let output = out.join(format!("{split}.arrow"));
         let mut config = ner_encode::Config::new(
             out.join(format!("{split}.parquet")),
@@ -85,12 +121,19 @@ fn conll2003_counts_vocabularies_and_batches() {
             config.order = ner_encode::Order::Sequential;
         }
         let summary = ner_encode::encode(&config).expect("encode");
-        assert_eq!((summary.n_sentences, summary.n_tokens), (n_sentences, n_tokens));
+        assert_eq!(
+            (summary.n_sentences, summary.n_tokens),
+            (n_sentences, n_tokens)
+        );
         assert_eq!(summary.n_batches, n_sentences.div_ceil(32));
         if split == "eng.train" {
             assert_eq!(summary.n_oov, 0);
         } else {
-            assert!(summary.oov_rate() > 0.05 && summary.oov_rate() < 0.15, "{}", summary.oov_rate());
+            assert!(
+                summary.oov_rate() > 0.05 && summary.oov_rate() < 0.15,
+                "{}",
+                summary.oov_rate()
+            );
         }
         let mapped = MappedIpc::open(&output, ArtifactKind::Batches).expect("open");
         let mut tokens = 0usize;
@@ -104,8 +147,14 @@ fn conll2003_counts_vocabularies_and_batches() {
                 seen[view.sentence_ids[row] as usize] = true;
                 let words = &view.word_ids[row * view.width..(row + 1) * view.width];
                 let tags = &view.tag_ids[row * view.width..(row + 1) * view.width];
-                assert!(words[..length].iter().all(|&w| w >= 1) && words[length..].iter().all(|&w| w == 0));
-                assert!(tags[..length].iter().all(|&t| (0..9).contains(&t)) && tags[length..].iter().all(|&t| t == -100));
+                assert!(
+                    words[..length].iter().all(|&w| w >= 1)
+                        && words[length..].iter().all(|&w| w == 0)
+                );
+                assert!(
+                    tags[..length].iter().all(|&t| (0..9).contains(&t))
+                        && tags[length..].iter().all(|&t| t == -100)
+                );
             }
         }
         assert_eq!(tokens, n_tokens);

@@ -119,10 +119,7 @@ impl<'a> Parser<'a> {
     }
 
     fn line(&mut self, line_no: usize, line: &str) -> Result<(), ConvertError> {
-        let fields: Vec<&str> = line
-            .split([' ', '\t'])
-            .filter(|f| !f.is_empty())
-            .collect();
+        let fields: Vec<&str> = line.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
         if fields.is_empty() {
             self.end_sentence();
             return Ok(());

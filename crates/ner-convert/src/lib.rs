@@ -108,7 +108,11 @@ impl fmt::Display for Summary {
             f,
             "  tags: {} ({}) -> {}",
             self.input_scheme,
-            if self.detected { "detected" } else { "declared" },
+            if self.detected {
+                "detected"
+            } else {
+                "declared"
+            },
             self.output_scheme
         )?;
         if self.n_repaired > 0 {
@@ -195,19 +199,20 @@ pub fn convert_bytes(config: &Config, bytes: &[u8]) -> Result<Converted, Convert
 
 /// Reads `config.input`, converts it and writes `config.output` atomically.
 pub fn convert(config: &Config) -> Result<Summary, ConvertError> {
-    let bytes = std::fs::read(&config.input)
-        .map_err(|e| ner_core::Error::io(&config.input, e))?;
+    let bytes = std::fs::read(&config.input).map_err(|e| ner_core::Error::io(&config.input, e))?;
     let converted = convert_bytes(config, &bytes)?;
     let mut metadata = Metadata::new(ArtifactKind::Sentences, ner_core::created_by!());
     metadata.set(keys::SOURCE, config.input.display());
     metadata.set(keys::SOURCE_SHA256, sha256_bytes(&bytes));
     metadata.set(keys::INPUT_SCHEME, converted.summary.input_scheme);
     metadata.set(keys::SCHEME, converted.summary.output_scheme);
-    metadata.set(
-        keys::SOURCE_COLUMNS,
-        source_columns_json(&converted.corpus),
-    );
-    write_sentences(&config.output, &converted, &metadata, config.rows_per_batch.max(1))?;
+    metadata.set(keys::SOURCE_COLUMNS, source_columns_json(&converted.corpus));
+    write_sentences(
+        &config.output,
+        &converted,
+        &metadata,
+        config.rows_per_batch.max(1),
+    )?;
     Ok(converted.summary)
 }
 
@@ -248,7 +253,7 @@ fn write_sentences(
         let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|source| {
             ner_core::Error::Arrow {
                 path: path.to_path_buf(),
-                source,
+                cause: source,
             }
         })?;
         sink.write(&batch)?;
@@ -259,8 +264,11 @@ fn write_sentences(
 
 /// A `list<utf8>` column with non-null items, as the schema declares.
 pub fn string_lists<'a>(rows: impl Iterator<Item = &'a [String]>) -> ArrayRef {
-    let mut builder = ListBuilder::new(StringBuilder::new())
-        .with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
+    let mut builder = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+        "item",
+        DataType::Utf8,
+        false,
+    )));
     for row in rows {
         for value in row {
             builder.values().append_value(value);

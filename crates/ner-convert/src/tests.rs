@@ -12,7 +12,12 @@ fn render(converted: &Converted) -> String {
             }
             words.push(cell);
         }
-        out.push(format!("doc {} line {}: {}", s.doc_id, s.line, words.join(" ")));
+        out.push(format!(
+            "doc {} line {}: {}",
+            s.doc_id,
+            s.line,
+            words.join(" ")
+        ));
     }
     out.join("\n")
 }
@@ -210,20 +215,24 @@ fn writes_parquet_atomically_and_keeps_old_output_on_error() {
         .expect("formats")
         .to_string();
     let expected = "\
-+-------------+--------+------+-----------------------------------+-------------------------------+----------------------+---------------------------+
-| sentence_id | doc_id | line | tokens                            | tags                          | pos                  | chunk                     |
-+-------------+--------+------+-----------------------------------+-------------------------------+----------------------+---------------------------+
-| 0           | 0      | 3    | [EU, rejects, German, call]       | [B-ORG, O, B-MISC, O]         | [NNP, VBZ, JJ, NN]   | [B-NP, B-VP, B-NP, I-NP]  |
-| 1           | 0      | 8    | [Peter, Blackburn]                | [B-PER, I-PER]                | [NNP, NNP]           | [B-NP, I-NP]              |
-| 2           | 1      | 13   | [BRUSSELS, 1996-08-22]            | [B-LOC, O]                    | [NNP, CD]            | [B-NP, I-NP]              |
-+-------------+--------+------+-----------------------------------+-------------------------------+----------------------+---------------------------+";
++-------------+--------+------+-----------------------------+-----------------------+--------------------+--------------------------+
+| sentence_id | doc_id | line | tokens                      | tags                  | pos                | chunk                    |
++-------------+--------+------+-----------------------------+-----------------------+--------------------+--------------------------+
+| 0           | 0      | 3    | [EU, rejects, German, call] | [B-ORG, O, B-MISC, O] | [NNP, VBZ, JJ, NN] | [B-NP, B-VP, B-NP, I-NP] |
+| 1           | 0      | 8    | [Peter, Blackburn]          | [B-PER, I-PER]        | [NNP, NNP]         | [B-NP, I-NP]             |
+| 2           | 1      | 13   | [BRUSSELS, 1996-08-22]      | [B-LOC, O]            | [NNP, CD]          | [B-NP, I-NP]             |
++-------------+--------+------+-----------------------------+-----------------------+--------------------+--------------------------+";
     assert_eq!(table, expected);
 
     // A failing run leaves the previous output byte for byte.
     let before = std::fs::read(&output).expect("read output");
     std::fs::write(&input, "a O\nb BROKEN\n").expect("write input");
     let err = convert(&cfg).expect_err("must fail");
-    assert!(err.to_string().starts_with(&format!("{}:2:", input.display())), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}:2:", input.display())),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&output).expect("read output"), before);
     let names: Vec<_> = std::fs::read_dir(output.parent().expect("parent"))
         .expect("ls")

@@ -16,7 +16,11 @@ fn converts_and_reports() {
     let output = dir.path().join("out.parquet");
     std::fs::write(&input, "a NN I-PER\nb NN I-PER\n\nc NN O\n").expect("write");
     let out = ner_convert(&[input.as_os_str(), "--output".as_ref(), output.as_os_str()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         stdout,
@@ -50,7 +54,13 @@ fn bad_input_exits_non_zero_with_file_and_line_and_keeps_old_output() {
 
 #[test]
 fn unknown_scheme_is_a_usage_error() {
-    let out = ner_convert(&["x".as_ref(), "-o".as_ref(), "y".as_ref(), "--scheme".as_ref(), "bilou".as_ref()]);
+    let out = ner_convert(&[
+        "x".as_ref(),
+        "-o".as_ref(),
+        "y".as_ref(),
+        "--scheme".as_ref(),
+        "bilou".as_ref(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown tag scheme 'bilou'"));
 }

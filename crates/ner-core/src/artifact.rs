@@ -13,13 +13,14 @@ use std::sync::Arc;
 use arrow::array::{Array, RecordBatch};
 use arrow::buffer::Buffer;
 use arrow::datatypes::SchemaRef;
-use arrow::ipc::convert::fb_to_schema;
+use arrow::ipc::convert::try_fb_to_schema;
 use arrow::ipc::reader::{read_footer_length, FileDecoder};
 use arrow::ipc::writer::FileWriter;
 use arrow::ipc::{root_as_footer, Block};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
@@ -108,23 +109,32 @@ pub struct ParquetSink {
 
 impl std::fmt::Debug for ParquetSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParquetSink").field("path", &self.path).finish()
+        f.debug_struct("ParquetSink")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
 impl ParquetSink {
     pub fn create(path: &Path, schema: SchemaRef) -> Result<Self> {
         let file = BufWriter::new(AtomicFile::create(path)?);
+        // The project's metadata also goes into the footer's key/value
+        // metadata, where Parquet tools (and `parquet_metadata`) look.
+        let key_values: Vec<KeyValue> = schema
+            .metadata()
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+            .collect();
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
+            .set_key_value_metadata(Some(key_values))
             .set_created_by(format!("ner-toolkit {}", env!("CARGO_PKG_VERSION")))
             .build();
-        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| {
-            Error::Parquet {
+        let writer =
+            ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| Error::Parquet {
                 path: path.to_path_buf(),
-                source,
-            }
-        })?;
+                cause: source,
+            })?;
         Ok(ParquetSink {
             path: path.to_path_buf(),
             writer,
@@ -134,7 +144,7 @@ impl ParquetSink {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.writer.write(batch).map_err(|source| Error::Parquet {
             path: self.path.clone(),
-            source,
+            cause: source,
         })
     }
 
@@ -142,7 +152,7 @@ impl ParquetSink {
         let path = self.path;
         let buffered = self.writer.into_inner().map_err(|source| Error::Parquet {
             path: path.clone(),
-            source,
+            cause: source,
         })?;
         let file = buffered
             .into_inner()
@@ -168,7 +178,7 @@ impl IpcSink {
         let file = BufWriter::new(AtomicFile::create(path)?);
         let writer = FileWriter::try_new(file, schema).map_err(|source| Error::Arrow {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
         Ok(IpcSink {
             path: path.to_path_buf(),
@@ -179,7 +189,7 @@ impl IpcSink {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.writer.write(batch).map_err(|source| Error::Arrow {
             path: self.path.clone(),
-            source,
+            cause: source,
         })
     }
 
@@ -187,7 +197,7 @@ impl IpcSink {
         let path = self.path;
         let arrow_err = |source| Error::Arrow {
             path: path.clone(),
-            source,
+            cause: source,
         };
         self.writer.finish().map_err(arrow_err)?;
         let buffered = self.writer.into_inner().map_err(arrow_err)?;
@@ -203,7 +213,7 @@ pub fn read_parquet(path: &Path, kind: ArtifactKind) -> Result<(Metadata, Vec<Re
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let pq_err = |source| Error::Parquet {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err)?;
     let metadata = Metadata::from_map(builder.schema().metadata());
@@ -213,7 +223,7 @@ pub fn read_parquet(path: &Path, kind: ArtifactKind) -> Result<(Metadata, Vec<Re
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|source| Error::Arrow {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
     Ok((metadata, batches))
 }
@@ -233,7 +243,10 @@ pub fn column<'a, T: Array + 'static>(
             format!(
                 "column '{name}' has type {}, expected {}",
                 array.data_type(),
-                std::any::type_name::<T>().rsplit("::").next().unwrap_or("?")
+                std::any::type_name::<T>()
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("?")
             ),
         )
     })
@@ -270,12 +283,15 @@ impl MappedIpc {
         let footer = root_as_footer(&buffer[trailer_start - footer_len..trailer_start])
             .map_err(|e| bad(&e.to_string()))?;
         let fb_schema = footer.schema().ok_or_else(|| bad("no schema"))?;
-        let schema = Arc::new(fb_to_schema(fb_schema));
+        let schema = Arc::new(try_fb_to_schema(fb_schema).map_err(|e| bad(&e.to_string()))?);
         let metadata = Metadata::from_map(schema.metadata());
         metadata.check(path, kind)?;
-        let decoder = FileDecoder::new(schema.clone(), footer.version()).with_require_alignment(true);
+        let decoder =
+            FileDecoder::new(schema.clone(), footer.version()).with_require_alignment(true);
         if footer.dictionaries().is_some_and(|d| !d.is_empty()) {
-            return Err(bad("dictionary-encoded columns are not part of this format"));
+            return Err(bad(
+                "dictionary-encoded columns are not part of this format",
+            ));
         }
         let blocks = footer
             .recordBatches()
@@ -317,7 +333,10 @@ impl MappedIpc {
         let block = self.blocks.get(index).ok_or_else(|| {
             Error::invalid(
                 &self.path,
-                format!("batch {index} requested, the file has {}", self.blocks.len()),
+                format!(
+                    "batch {index} requested, the file has {}",
+                    self.blocks.len()
+                ),
             )
         })?;
         let start = usize::try_from(block.offset()).unwrap_or(usize::MAX);
@@ -326,7 +345,10 @@ impl MappedIpc {
             .zip(usize::try_from(block.bodyLength()).ok())
             .map(|(m, b)| m.saturating_add(b))
             .unwrap_or(usize::MAX);
-        if start.checked_add(len).is_none_or(|end| end > self.buffer.len()) {
+        if start
+            .checked_add(len)
+            .is_none_or(|end| end > self.buffer.len())
+        {
             return Err(Error::invalid(
                 &self.path,
                 format!("batch {index} lies outside the file (truncated?)"),
@@ -335,7 +357,7 @@ impl MappedIpc {
         let data = self.buffer.slice_with_length(start, len);
         let arrow_err = |source| Error::Arrow {
             path: self.path.clone(),
-            source,
+            cause: source,
         };
         self.decoder
             .read_record_batch(block, &data)
@@ -413,9 +435,17 @@ mod tests {
         sink.commit().expect("commit");
         let (read_meta, batches) = read_parquet(&path, ArtifactKind::TagVocab).expect("read");
         assert_eq!(read_meta, metadata);
-        assert_eq!(batches, vec![batch]);
+        assert_eq!(
+            crate::tables::parquet_metadata(&path).expect("footer"),
+            metadata
+        );
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].columns(), batch.columns());
         let err = read_parquet(&path, ArtifactKind::WordVocab).unwrap_err();
-        assert!(err.to_string().contains("is a 'vocab.tags' artifact"), "{err}");
+        assert!(
+            err.to_string().contains("is a 'vocab.tags' artifact"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -456,8 +486,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("junk.arrow");
         std::fs::write(&path, b"this is not an arrow file at all").expect("write");
-        let err = MappedIpc::open(&path, ArtifactKind::Batches).unwrap_err().to_string();
-        assert!(err.starts_with(&format!("{}: not an Arrow IPC file", path.display())), "{err}");
+        let err = MappedIpc::open(&path, ArtifactKind::Batches)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("{}: not an Arrow IPC file", path.display())),
+            "{err}"
+        );
     }
 
     #[test]

@@ -36,8 +36,18 @@ impl<'a> BatchView<'a> {
         let rows = batch.num_rows();
         let sentence_ids = primitive::<UInt32Type>(batch, batches::SENTENCE_ID, path)?;
         let lengths = primitive::<UInt32Type>(batch, batches::LENGTH, path)?;
-        let (width, word_ids) = uniform_ids(column(batch, batches::WORD_IDS, path)?, rows, path, batches::WORD_IDS)?;
-        let (tag_width, tag_ids) = uniform_ids(column(batch, batches::TAG_IDS, path)?, rows, path, batches::TAG_IDS)?;
+        let (width, word_ids) = uniform_ids(
+            column(batch, batches::WORD_IDS, path)?,
+            rows,
+            path,
+            batches::WORD_IDS,
+        )?;
+        let (tag_width, tag_ids) = uniform_ids(
+            column(batch, batches::TAG_IDS, path)?,
+            rows,
+            path,
+            batches::TAG_IDS,
+        )?;
         let chars: &ListArray = column(batch, batches::CHAR_IDS, path)?;
         let (char_width, char_ids) = {
             let per_token = chars
@@ -47,12 +57,18 @@ impl<'a> BatchView<'a> {
                 .ok_or_else(|| Error::invalid(path, "column 'char_ids' is not a list of lists"))?;
             let (outer, _) = uniform_offsets(chars, rows, path, batches::CHAR_IDS)?;
             if outer != width {
-                return Err(Error::invalid(path, "column 'char_ids' is not as wide as 'word_ids'"));
+                return Err(Error::invalid(
+                    path,
+                    "column 'char_ids' is not as wide as 'word_ids'",
+                ));
             }
             uniform_ids(per_token, rows * width, path, batches::CHAR_IDS)?
         };
         if tag_width != width {
-            return Err(Error::invalid(path, "column 'tag_ids' is not as wide as 'word_ids'"));
+            return Err(Error::invalid(
+                path,
+                "column 'tag_ids' is not as wide as 'word_ids'",
+            ));
         }
         if let Some(&bad) = lengths.iter().find(|&&l| l as usize > width || l == 0) {
             return Err(Error::invalid(
@@ -89,13 +105,28 @@ fn primitive<'a, T: ArrowPrimitiveType>(
 }
 
 /// The common width of `rows` lists whose offsets step evenly from the start.
-fn uniform_offsets(list: &ListArray, rows: usize, path: &Path, name: &str) -> Result<(usize, usize)> {
+fn uniform_offsets(
+    list: &ListArray,
+    rows: usize,
+    path: &Path,
+    name: &str,
+) -> Result<(usize, usize)> {
     let offsets = list.value_offsets();
     if offsets.len() != rows + 1 {
-        return Err(Error::invalid(path, format!("column '{name}' has {} lists, expected {rows}", offsets.len() - 1)));
+        return Err(Error::invalid(
+            path,
+            format!(
+                "column '{name}' has {} lists, expected {rows}",
+                offsets.len() - 1
+            ),
+        ));
     }
     let start = offsets[0] as usize;
-    let width = if rows == 0 { 0 } else { (offsets[1] - offsets[0]) as usize };
+    let width = if rows == 0 {
+        0
+    } else {
+        (offsets[1] - offsets[0]) as usize
+    };
     let uniform = offsets
         .iter()
         .enumerate()
@@ -109,7 +140,12 @@ fn uniform_offsets(list: &ListArray, rows: usize, path: &Path, name: &str) -> Re
     Ok((width, start))
 }
 
-fn uniform_ids<'a>(list: &'a ListArray, rows: usize, path: &Path, name: &str) -> Result<(usize, &'a [i64])> {
+fn uniform_ids<'a>(
+    list: &'a ListArray,
+    rows: usize,
+    path: &Path,
+    name: &str,
+) -> Result<(usize, &'a [i64])> {
     let (width, start) = uniform_offsets(list, rows, path, name)?;
     let values = list
         .values()
@@ -119,6 +155,8 @@ fn uniform_ids<'a>(list: &'a ListArray, rows: usize, path: &Path, name: &str) ->
     let ids = values
         .values()
         .get(start..start + rows * width)
-        .ok_or_else(|| Error::invalid(path, format!("column '{name}' is shorter than its offsets")))?;
+        .ok_or_else(|| {
+            Error::invalid(path, format!("column '{name}' is shorter than its offsets"))
+        })?;
     Ok((width, ids))
 }

@@ -5,23 +5,22 @@ use std::path::PathBuf;
 /// An error reading or writing an artifact, always naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}", path = .path.display())]
+    // The cause is part of the message (not a `#[source]`), so a report of
+    // the whole chain names it once.
+    #[error("{path}: {cause}", path = .path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{path}: {source}", path = .path.display())]
+    #[error("{path}: {cause}", path = .path.display())]
     Parquet {
         path: PathBuf,
-        #[source]
-        source: parquet::errors::ParquetError,
+        cause: parquet::errors::ParquetError,
     },
-    #[error("{path}: {source}", path = .path.display())]
+    #[error("{path}: {cause}", path = .path.display())]
     Arrow {
         path: PathBuf,
-        #[source]
-        source: arrow::error::ArrowError,
+        cause: arrow::error::ArrowError,
     },
     /// The file is readable but is not the artifact the caller expected.
     #[error("{path}: {message}", path = .path.display())]
@@ -32,7 +31,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 

@@ -119,7 +119,10 @@ impl Metadata {
     pub fn parse<T: std::str::FromStr>(&self, path: &Path, key: &str) -> Result<T> {
         let raw = self.require(path, key)?;
         raw.parse().map_err(|_| {
-            Error::invalid(path, format!("metadata key '{key}' has an unreadable value '{raw}'"))
+            Error::invalid(
+                path,
+                format!("metadata key '{key}' has an unreadable value '{raw}'"),
+            )
         })
     }
 
@@ -300,11 +303,7 @@ pub mod batches {
                 Field::new(LENGTH, DataType::UInt32, false),
                 id_list(WORD_IDS),
                 id_list(TAG_IDS),
-                Field::new(
-                    CHAR_IDS,
-                    DataType::List(Arc::new(id_list("item"))),
-                    false,
-                ),
+                Field::new(CHAR_IDS, DataType::List(Arc::new(id_list("item"))), false),
             ])
             .with_metadata(metadata.to_hash_map()),
         )
@@ -319,7 +318,10 @@ mod tests {
     fn check_names_both_kinds() {
         let path = Path::new("data/vocab/words.parquet");
         let m = Metadata::new(ArtifactKind::TagVocab, "test");
-        let err = m.check(path, ArtifactKind::WordVocab).unwrap_err().to_string();
+        let err = m
+            .check(path, ArtifactKind::WordVocab)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "data/vocab/words.parquet: is a 'vocab.tags' artifact, expected 'vocab.words' (written by ner-vocab)"
@@ -337,7 +339,10 @@ mod tests {
         assert!(err.contains("not an artifact of this toolkit"), "{err}");
         let mut m = Metadata::new(ArtifactKind::Sentences, "test");
         m.set(keys::FORMAT_VERSION, 99);
-        let err = m.check(path, ArtifactKind::Sentences).unwrap_err().to_string();
+        let err = m
+            .check(path, ArtifactKind::Sentences)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("format version 99"), "{err}");
     }
 }

@@ -52,7 +52,9 @@ impl FromStr for TagScheme {
             "iob1" => Ok(TagScheme::Iob1),
             "iob2" | "bio" => Ok(TagScheme::Iob2),
             "bioes" | "iobes" => Ok(TagScheme::Bioes),
-            other => Err(format!("unknown tag scheme '{other}' (expected iob1, iob2 or bioes)")),
+            other => Err(format!(
+                "unknown tag scheme '{other}' (expected iob1, iob2 or bioes)"
+            )),
         }
     }
 }
@@ -366,10 +368,26 @@ mod tests {
     fn spans_follow_conlleval() {
         let got = spans(&parse_all("B-PER I-PER O I-LOC E-LOC I-LOC S-ORG"));
         let want = vec![
-            Span { start: 0, end: 2, kind: "PER".into() },
-            Span { start: 3, end: 5, kind: "LOC".into() },
-            Span { start: 5, end: 6, kind: "LOC".into() },
-            Span { start: 6, end: 7, kind: "ORG".into() },
+            Span {
+                start: 0,
+                end: 2,
+                kind: "PER".into(),
+            },
+            Span {
+                start: 3,
+                end: 5,
+                kind: "LOC".into(),
+            },
+            Span {
+                start: 5,
+                end: 6,
+                kind: "LOC".into(),
+            },
+            Span {
+                start: 6,
+                end: 7,
+                kind: "ORG".into(),
+            },
         ];
         assert_eq!(got, want);
         assert!(spans(&[]).is_empty());

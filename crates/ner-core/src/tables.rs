@@ -17,10 +17,13 @@ pub fn parquet_metadata(path: &Path) -> Result<Metadata> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let reader = SerializedFileReader::new(file).map_err(|source| Error::Parquet {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let kv = reader.metadata().file_metadata().key_value_metadata();
-    let pairs = kv.into_iter().flatten().filter_map(|kv| kv.value.as_ref().map(|v| (&kv.key, v)));
+    let pairs = kv
+        .into_iter()
+        .flatten()
+        .filter_map(|kv| kv.value.as_ref().map(|v| (&kv.key, v)));
     Ok(Metadata::from_map(pairs))
 }
 
@@ -63,7 +66,7 @@ impl Vocab {
         )
         .map_err(|source| Error::Arrow {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
         let mut sink = ParquetSink::create(path, schema)?;
         sink.write(&batch)?;
@@ -161,5 +164,8 @@ fn string_list(list: &ListArray, row: usize, path: &Path, name: &str) -> Result<
         .as_any()
         .downcast_ref::<StringArray>()
         .ok_or_else(|| Error::invalid(path, format!("column '{name}' is not a list of strings")))?;
-    Ok(strings.iter().map(|s| s.unwrap_or_default().to_string()).collect())
+    Ok(strings
+        .iter()
+        .map(|s| s.unwrap_or_default().to_string())
+        .collect())
 }

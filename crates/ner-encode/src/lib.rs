@@ -208,10 +208,17 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
             config.vocab.tags.display()
         )));
     }
-    let lowercase = words.metadata.parse::<bool>(&config.vocab.words, keys::LOWERCASE)?;
+    let lowercase = words
+        .metadata
+        .parse::<bool>(&config.vocab.words, keys::LOWERCASE)?;
 
     let (encoded, n_oov) = encode_rows(config, &rows, &words, &chars, &tags, lowercase)?;
-    let order = batch_order(&encoded, config.batch_size.max(1), config.order, config.seed);
+    let order = batch_order(
+        &encoded,
+        config.batch_size.max(1),
+        config.order,
+        config.seed,
+    );
 
     let mut metadata = Metadata::new(ArtifactKind::Batches, ner_core::created_by!());
     metadata.set(keys::SOURCE, config.input.display());
@@ -226,20 +233,22 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
     metadata.set(keys::SEED, config.seed);
     metadata.set(
         keys::MAX_WORD_CHARS,
-        config.max_word_chars.map_or("none".to_string(), |n| n.to_string()),
+        config
+            .max_word_chars
+            .map_or("none".to_string(), |n| n.to_string()),
     );
     let schema = batches::schema(&metadata);
     let mut sink = IpcSink::create(&config.output, &schema)?;
     let mut padded_positions = 0usize;
     for members in &order {
         let batch_rows: Vec<&Encoded> = members.iter().map(|&i| &encoded[i]).collect();
-        let batch = padded_batch(&schema, &batch_rows).map_err(|source| {
-            ner_core::Error::Arrow {
+        let batch =
+            padded_batch(&schema, &batch_rows).map_err(|source| ner_core::Error::Arrow {
                 path: config.output.clone(),
-                source,
-            }
-        })?;
-        padded_positions += batch.num_rows() * batch_rows.iter().map(|r| r.words.len()).max().unwrap_or(0);
+                cause: source,
+            })?;
+        padded_positions +=
+            batch.num_rows() * batch_rows.iter().map(|r| r.words.len()).max().unwrap_or(0);
         sink.write(&batch)?;
     }
     sink.commit()?;
@@ -358,12 +367,18 @@ fn padded_batch(
         tag_ids.extend(std::iter::repeat_n(batches::LABEL_PAD, pad));
         for word in &row.chars {
             char_ids.extend_from_slice(word);
-            char_ids.extend(std::iter::repeat_n(batches::CHAR_PAD, char_width - word.len()));
+            char_ids.extend(std::iter::repeat_n(
+                batches::CHAR_PAD,
+                char_width - word.len(),
+            ));
         }
         char_ids.extend(std::iter::repeat_n(batches::CHAR_PAD, pad * char_width));
     }
     let item = Arc::new(Field::new("item", DataType::Int64, false));
-    let uniform = |values: Vec<i64>, lists: usize, width: usize| -> Result<ListArray, arrow::error::ArrowError> {
+    let uniform = |values: Vec<i64>,
+                   lists: usize,
+                   width: usize|
+     -> Result<ListArray, arrow::error::ArrowError> {
         ListArray::try_new(
             item.clone(),
             OffsetBuffer::from_lengths(std::iter::repeat_n(width, lists)),
@@ -380,7 +395,11 @@ fn padded_batch(
     )?;
     let columns: Vec<ArrayRef> = vec![
         Arc::new(rows.iter().map(|r| r.sentence_id).collect::<UInt32Array>()),
-        Arc::new(rows.iter().map(|r| r.words.len() as u32).collect::<UInt32Array>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| r.words.len() as u32)
+                .collect::<UInt32Array>(),
+        ),
         Arc::new(uniform(word_ids, n, width)?),
         Arc::new(uniform(tag_ids, n, width)?),
         Arc::new(chars),

@@ -42,7 +42,11 @@ impl Fixture {
 
     fn config(&self, split: &str, text: &str) -> Config {
         let input = convert(self.dir.path(), split, text);
-        Config::new(input, self.vocab.clone(), self.path(&format!("{split}.arrow")))
+        Config::new(
+            input,
+            self.vocab.clone(),
+            self.path(&format!("{split}.arrow")),
+        )
     }
 }
 
@@ -74,7 +78,10 @@ fn sentence_order(path: &Path) -> Vec<Vec<u32>> {
         .batches()
         .map(|b| {
             let b = b.expect("batch");
-            BatchView::new(&b, path).expect("view").sentence_ids.to_vec()
+            BatchView::new(&b, path)
+                .expect("view")
+                .sentence_ids
+                .to_vec()
         })
         .collect()
 }
@@ -86,17 +93,25 @@ fn sequential_batches_are_padded_per_batch() {
     config.order = Order::Sequential;
     config.batch_size = 2;
     let summary = encode(&config).expect("encode");
-    assert_eq!((summary.n_sentences, summary.n_batches, summary.n_tokens), (3, 2, 7));
+    assert_eq!(
+        (summary.n_sentences, summary.n_batches, summary.n_tokens),
+        (3, 2, 7)
+    );
     // Batch 1 is 2 rows x 4 positions (2 padded), batch 2 is 1 x 1: 2 of 9 positions.
     assert!((summary.padding_ratio - 2.0 / 9.0).abs() < 1e-12);
     assert_eq!(summary.n_oov, 0);
     let expected = "\
-+-------------+--------+--------------+-----------------------+--------------------------------------------------------------------------------------------------------------------------------------+
-| sentence_id | length | word_ids     | tag_ids               | char_ids                                                                                                                             |
-+-------------+--------+--------------+-----------------------+--------------------------------------------------------------------------------------------------------------------------------------+
-| 0           | 4      | [2, 3, 4, 5] | [2, 0, 3, 0]          | [[20, 14, 0, 0, 0, 0, 0, 0, 0], [12, 3, 9, 3, 6, 5, 7, 0, 0], [21, 3, 12, 10, 2, 4, 0, 0, 0], [6, 2, 8, 8, 0, 0, 0, 0, 0]]           |
-| 1           | 2      | [6, 7, -0, 0] | [4, 5, -100, -100]    | ...                                                                                                                                  |
-+-------------+--------+--------------+-----------------------+--------------------------------------------------------------------------------------------------------------------------------------+";
++-------------+--------+--------------+--------------------+-----------------------------------------------------------------------------------------------------------------------------+
+| sentence_id | length | word_ids     | tag_ids            | char_ids                                                                                                                    |
++-------------+--------+--------------+--------------------+-----------------------------------------------------------------------------------------------------------------------------+
+| 0           | 4      | [2, 3, 4, 5] | [3, 0, 2, 0]       | [[8, 9, 0, 0, 0, 0, 0, 0, 0], [3, 2, 13, 2, 4, 10, 14, 0, 0], [15, 2, 3, 16, 5, 11, 0, 0, 0], [4, 5, 6, 6, 0, 0, 0, 0, 0]]  |
+| 1           | 2      | [6, 7, 0, 0] | [4, 5, -100, -100] | [[17, 2, 10, 2, 3, 0, 0, 0, 0], [12, 6, 5, 4, 18, 19, 20, 3, 11], [0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0]] |
++-------------+--------+--------------+--------------------+-----------------------------------------------------------------------------------------------------------------------------+
++-------------+--------+----------+---------+-------------------------------+
+| sentence_id | length | word_ids | tag_ids | char_ids                      |
++-------------+--------+----------+---------+-------------------------------+
+| 2           | 1      | [8]      | [1]     | [[12, 21, 9, 7, 7, 8, 22, 7]] |
++-------------+--------+----------+---------+-------------------------------+";
     let got = pretty(&config.output);
     assert_eq!(got, expected, "\n{got}");
 }
@@ -189,7 +204,10 @@ fn batches_are_views_into_the_mapped_file() {
             );
         }
         assert_eq!(view.word_ids.len(), view.rows() * view.width);
-        assert_eq!(view.char_ids.len(), view.rows() * view.width * view.char_width);
+        assert_eq!(
+            view.char_ids.len(),
+            view.rows() * view.width * view.char_width
+        );
     }
     let metadata = mapped.metadata();
     assert_eq!(
@@ -221,8 +239,5 @@ fn refuses_mismatched_inputs() {
     ner_convert::convert(&convert).expect("convert");
     let config = Config::new(&bioes, fx.vocab.clone(), fx.path("bioes.arrow"));
     let err = encode(&config).expect_err("scheme mismatch");
-    assert!(
-        err.to_string().contains("has bioes tags but"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("has bioes tags but"), "{err}");
 }

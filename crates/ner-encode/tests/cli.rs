@@ -24,10 +24,20 @@ fn encodes_and_refuses_bad_arguments() {
             .expect("runs")
     };
     let out = run(&["--order", "sequential"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("2 sentences, 3 tokens in 1 sequential batches"), "{stdout}");
-    assert!(stdout.contains("padding ratio 25.00%, OOV rate 0.00% (0 tokens)"), "{stdout}");
+    assert!(
+        stdout.contains("2 sentences, 3 tokens in 1 sequential batches"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("padding ratio 25.00%, OOV rate 0.00% (0 tokens)"),
+        "{stdout}"
+    );
 
     let out = run(&["--order", "random"]);
     assert_eq!(out.status.code(), Some(2));

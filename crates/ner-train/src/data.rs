@@ -113,11 +113,8 @@ mod tests {
         let vocab = dir.path().join("vocab");
         ner_vocab::build(&ner_vocab::Config::new(&sentences, &vocab)).expect("vocab");
         let encoded = dir.path().join("train.arrow");
-        let mut config = ner_encode::Config::new(
-            &sentences,
-            ner_encode::VocabPaths::in_dir(&vocab),
-            &encoded,
-        );
+        let mut config =
+            ner_encode::Config::new(&sentences, ner_encode::VocabPaths::in_dir(&vocab), &encoded);
         config.order = ner_encode::Order::Sequential;
         ner_encode::encode(&config).expect("encode");
 
@@ -126,7 +123,10 @@ mod tests {
         let batch = split.batch(0, Device::Cpu).expect("batch");
         assert_eq!(batch.sentence_ids, vec![0, 1]);
         assert_eq!(batch.word_ids.size(), vec![2, 3]);
-        assert_eq!(Vec::<i64>::try_from(&batch.word_ids.view([-1])).expect("ids"), vec![2, 3, 4, 5, 0, 0]);
+        assert_eq!(
+            Vec::<i64>::try_from(&batch.word_ids.view([-1])).expect("ids"),
+            vec![2, 3, 4, 5, 0, 0]
+        );
         assert_eq!(
             Vec::<i64>::try_from(&batch.tag_ids.view([-1])).expect("ids"),
             vec![1, 0, 0, 2, -100, -100]

@@ -41,12 +41,8 @@ use polars::prelude::*;
 pub enum VocabError {
     #[error(transparent)]
     Artifact(#[from] ner_core::Error),
-    #[error("{path}: counting failed: {source}", path = .path.display())]
-    Polars {
-        path: PathBuf,
-        #[source]
-        source: PolarsError,
-    },
+    #[error("{path}: counting failed: {cause}", path = .path.display())]
+    Polars { path: PathBuf, cause: PolarsError },
     #[error("{path}: {message}", path = .path.display())]
     Invalid { path: PathBuf, message: String },
 }
@@ -146,20 +142,20 @@ pub fn count(config: &Config) -> Result<Vocabularies, VocabError> {
     source.check(path, ArtifactKind::Sentences)?;
     let scheme = source.require(path, keys::SCHEME)?.to_string();
     let source_sha = sha256_file(path)?;
-    let polars_err = |source| VocabError::Polars {
+    let polars_err = |cause| VocabError::Polars {
         path: path.clone(),
-        source,
+        cause,
     };
 
     // Original-case word counts in first-appearance order: characters are
     // counted from these, and so are the words when case is kept.
-    let cased = count_column(path, sentences::TOKENS, false).map_err(polars_err)?;
+    let cased = count_column(path, sentences::TOKENS).map_err(polars_err)?;
     let word_counts = if config.lowercase {
-        count_column(path, sentences::TOKENS, true).map_err(polars_err)?
+        merge_lowercase(&cased)
     } else {
         cased.clone()
     };
-    let tag_counts = count_column(path, sentences::TAGS, false).map_err(polars_err)?;
+    let tag_counts = count_column(path, sentences::TAGS).map_err(polars_err)?;
 
     let metadata = |kind| {
         let mut m = Metadata::new(kind, ner_core::created_by!());
@@ -173,7 +169,9 @@ pub fn count(config: &Config) -> Result<Vocabularies, VocabError> {
     words_meta.set(keys::MIN_COUNT, config.min_count);
     words_meta.set(
         keys::MAX_SIZE,
-        config.max_size.map_or("none".to_string(), |n| n.to_string()),
+        config
+            .max_size
+            .map_or("none".to_string(), |n| n.to_string()),
     );
     let words = Vocab {
         kind: ArtifactKind::WordVocab,
@@ -199,17 +197,8 @@ pub fn count(config: &Config) -> Result<Vocabularies, VocabError> {
 
 /// `(value, count)` of every distinct item of a list column, in order of
 /// first appearance, counted by a polars lazy query over the Parquet file.
-pub fn count_column(
-    path: &Path,
-    column: &str,
-    lowercase: bool,
-) -> PolarsResult<Vec<(String, u64)>> {
-    let frame = LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, Default::default())?;
-    let mut item = col(column);
-    if lowercase {
-        item = item.str().to_lowercase();
-    }
-    let counted = frame
+pub fn count_column(path: &Path, column: &str) -> PolarsResult<Vec<(String, u64)>> {
+    let counted = LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, Default::default())?
         .select([col(column)])
         .explode(
             cols([column]),
@@ -218,17 +207,36 @@ pub fn count_column(
                 keep_nulls: false,
             },
         )
-        .select([item.alias("item")])
-        .group_by_stable([col("item")])
+        .group_by_stable([col(column)])
         .agg([len().cast(DataType::UInt64).alias("count")])
         .collect()?;
-    let items = counted.column("item")?.str()?;
+    let items = counted.column(column)?.str()?;
     let counts = counted.column("count")?.u64()?;
     Ok(items
-        .into_iter()
-        .zip(counts)
+        .iter()
+        .zip(counts.iter())
         .filter_map(|(item, count)| Some((item?.to_string(), count?)))
         .collect())
+}
+
+/// Merges first-appearance-ordered counts under their lower-cased forms.
+///
+/// A lower-cased form first appears where its earliest cased form does, so
+/// merging in order keeps first-appearance order.
+fn merge_lowercase(cased: &[(String, u64)]) -> Vec<(String, u64)> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut merged: Vec<(String, u64)> = Vec::new();
+    for (word, n) in cased {
+        let lower = word.to_lowercase();
+        match index.get(&lower) {
+            Some(&slot) => merged[slot].1 += n,
+            None => {
+                index.insert(lower.clone(), merged.len());
+                merged.push((lower, *n));
+            }
+        }
+    }
+    merged
 }
 
 /// Sorts by descending count; the sort is stable, so ties keep first-appearance order.
@@ -264,7 +272,10 @@ fn word_entries(
     let mut entries = vec![(vocab::PAD.to_string(), 0), (vocab::UNK.to_string(), 0)];
     let mut unknown = 0;
     for (item, n) in ranked {
-        if n >= min_count && entries.len() - 2 < capacity && item != vocab::PAD && item != vocab::UNK
+        if n >= min_count
+            && entries.len() - 2 < capacity
+            && item != vocab::PAD
+            && item != vocab::UNK
         {
             entries.push((item, n));
         } else {

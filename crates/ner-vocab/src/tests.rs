@@ -113,7 +113,10 @@ fn build_writes_three_tables_with_provenance() {
     let train = sentences_file(dir.path(), TRAIN);
     let out = dir.path().join("vocab");
     let summary = build(&Config::new(&train, &out)).expect("build");
-    assert_eq!((summary.n_words, summary.n_chars, summary.n_tags), (9, 14, 4));
+    assert_eq!(
+        (summary.n_words, summary.n_chars, summary.n_tags),
+        (9, 14, 4)
+    );
     assert_eq!(summary.n_tokens, 9);
     let words = Vocab::read(&out.join(WORDS_FILE), ArtifactKind::WordVocab).expect("read");
     assert_eq!(words.metadata.get(keys::LOWERCASE), Some("false"));
@@ -122,7 +125,10 @@ fn build_writes_three_tables_with_provenance() {
         Some(sha256_file(&train).expect("hash"))
     );
     let err = Vocab::read(&out.join(TAGS_FILE), ArtifactKind::WordVocab).expect_err("wrong kind");
-    assert!(err.to_string().contains("is a 'vocab.tags' artifact"), "{err}");
+    assert!(
+        err.to_string().contains("is a 'vocab.tags' artifact"),
+        "{err}"
+    );
 }
 
 #[test]

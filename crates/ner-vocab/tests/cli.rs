@@ -36,9 +36,16 @@ fn builds_from_a_sentences_file() {
         .arg(dir.path().join("vocab"))
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("words 4 (specials included), chars 4, tags 2"), "{stdout}");
+    assert!(
+        stdout.contains("words 4 (specials included), chars 4, tags 2"),
+        "{stdout}"
+    );
     for table in ["words", "chars", "tags"] {
         assert!(dir.path().join(format!("vocab/{table}.parquet")).exists());
     }
