@@ -94,7 +94,7 @@ fn conll2003_counts_vocabularies_and_batches() {
             first_seen[i].1 += 1;
         }
     }
-    first_seen.sort_by(|a, b| b.1.cmp(&a.1));
+    first_seen.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
     let words =
         ner_core::tables::Vocab::read(&vocab_dir.join("words.parquet"), ArtifactKind::WordVocab)
             .expect("words");

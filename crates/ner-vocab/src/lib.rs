@@ -241,7 +241,7 @@ fn merge_lowercase(cased: &[(String, u64)]) -> Vec<(String, u64)> {
 
 /// Sorts by descending count; the sort is stable, so ties keep first-appearance order.
 fn rank(mut counts: Vec<(String, u64)>) -> Vec<(String, u64)> {
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
     counts
 }
 
