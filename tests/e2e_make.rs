@@ -250,7 +250,11 @@ fn a_failing_stage_leaves_no_artifact_behind() {
 #[test]
 fn bindir_and_help() {
     let out = make(&["-s", "bindir"]);
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         ner_tests::bin_dir().display().to_string()

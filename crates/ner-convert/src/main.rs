@@ -43,16 +43,5 @@ fn main() -> ExitCode {
         column_names: args.column_names,
     };
     config.output_scheme = args.scheme;
-    match convert(&config) {
-        Ok(summary) => {
-            if !args.quiet {
-                println!("{summary}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("ner-convert: error: {:#}", anyhow::Error::from(err));
-            ExitCode::FAILURE
-        }
-    }
+    ner_core::cli::finish("ner-convert", convert(&config), args.quiet)
 }

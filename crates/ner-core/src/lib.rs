@@ -22,6 +22,7 @@
 
 pub mod artifact;
 pub mod batches;
+pub mod cli;
 pub mod error;
 pub mod rng;
 pub mod schema;

@@ -19,8 +19,8 @@ struct Args {
     #[arg(short, long)]
     output: PathBuf,
     /// Sentences per mini-batch.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    batch_size: u32,
     /// Batch order: shuffle, bucket or sequential.
     #[arg(long, default_value = "shuffle")]
     order: Order,
@@ -37,27 +37,12 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if args.batch_size == 0 {
-        eprintln!("ner-encode: error: --batch-size must be at least 1");
-        return ExitCode::FAILURE;
-    }
     let config = Config {
-        batch_size: args.batch_size,
+        batch_size: args.batch_size as usize,
         order: args.order,
         seed: args.seed,
         max_word_chars: args.max_word_chars,
         ..Config::new(args.input, VocabPaths::in_dir(&args.vocab_dir), args.output)
     };
-    match encode(&config) {
-        Ok(summary) => {
-            if !args.quiet {
-                println!("{summary}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("ner-encode: error: {:#}", anyhow::Error::from(err));
-            ExitCode::FAILURE
-        }
-    }
+    ner_core::cli::finish("ner-encode", encode(&config), args.quiet)
 }

@@ -37,16 +37,5 @@ fn main() -> ExitCode {
         lowercase: args.lowercase,
         ..Config::new(args.train, args.output_dir)
     };
-    match build(&config) {
-        Ok(summary) => {
-            if !args.quiet {
-                println!("{summary}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("ner-vocab: error: {:#}", anyhow::Error::from(err));
-            ExitCode::FAILURE
-        }
-    }
+    ner_core::cli::finish("ner-vocab", build(&config), args.quiet)
 }
