@@ -24,6 +24,7 @@ pub mod artifact;
 pub mod batches;
 pub mod cli;
 pub mod error;
+pub mod metrics;
 pub mod rng;
 pub mod schema;
 pub mod scheme;

@@ -1,20 +1,60 @@
-//! Stage 4 (training): libtorch tensors from the encoded batches.
+//! Stage 4: train libtorch recurrent taggers on encoded batches.
 //!
-//! In: an Arrow IPC batches file from `ner-encode`. Out, so far: the
-//! [`data::BatchTensors`] a tagger trains on — word ids, label ids (padding
-//! -100), character ids and lengths as `tch` tensors on the chosen device —
-//! read through a memory mapping. This is the only crate (with the later
-//! prediction crate) that links libtorch; the data stages never do.
+//! In: a pipeline file ([`config::Pipeline`], `pipelines/<MODEL>.toml`), the
+//! training and validation batches from `ner-encode` (memory-mapped,
+//! [`data::EncodedSplit`]) and the word and tag vocabularies they were encoded
+//! with (checked by SHA-256). Out: a model folder with `model.safetensors`
+//! (after every epoch), `best.safetensors` (best validation epoch),
+//! `config.json` (everything needed to rebuild the model) and
+//! `metrics.jsonl` (one line per epoch), all written atomically.
+//!
+//! The taggers ([`model::Tagger`]): RNN (tanh), GRU or LSTM cells, one or two
+//! directions, any number of layers, a linear output layer; words enter as
+//! the course's one-hot vectors (computed as a lookup) or as embeddings.
+//! This crate and prediction are the only ones that link libtorch.
 //!
 //! ```no_run
-//! use ner_train::data::EncodedSplit;
+//! use ner_train::config::Pipeline;
+//! use ner_train::train::{train, Config};
 //!
-//! let split = EncodedSplit::open("data/processed/train.arrow".as_ref())?;
-//! for batch in split.iter(tch::Device::Cpu) {
-//!     let batch = batch?;
-//!     println!("{:?}", batch.word_ids.size());
-//! }
-//! # Ok::<(), ner_core::Error>(())
+//! let config = Config {
+//!     name: "rnn".into(),
+//!     pipeline: Pipeline::read("pipelines/rnn.toml".as_ref())?,
+//!     train: "data/processed/train.arrow".into(),
+//!     valid: "data/processed/valid.arrow".into(),
+//!     words: "data/vocab/words.parquet".into(),
+//!     tags: "data/vocab/tags.parquet".into(),
+//!     output_dir: "models/rnn".into(),
+//!     device: tch::Device::Cpu,
+//!     threads: None,
+//!     progress: true,
+//! };
+//! let summary = train(&config)?;
+//! println!("best epoch {}", summary.best_epoch);
+//! # Ok::<(), ner_train::TrainError>(())
 //! ```
 
+pub mod config;
 pub mod data;
+pub mod model;
+pub mod train;
+
+use std::path::PathBuf;
+
+/// Errors of the train stage.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Artifact(#[from] ner_core::Error),
+    #[error("{path}: {message}", path = .path.display())]
+    Pipeline { path: PathBuf, message: String },
+    #[error("{0}")]
+    Mismatch(String),
+    #[error("libtorch: {0}")]
+    Torch(tch::TchError),
+    #[error(
+        "the training loss became NaN or infinite at epoch {epoch}, step {step}; \
+         the checkpoints of the last complete epoch are kept"
+    )]
+    Diverged { epoch: usize, step: usize },
+}

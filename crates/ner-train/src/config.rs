@@ -1,0 +1,171 @@
+//! Pipeline files (`pipelines/<MODEL>.toml`): a model's architecture and its
+//! training hyper-parameters.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::TrainError;
+
+/// A whole pipeline file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    /// One line saying what the model is.
+    #[serde(default)]
+    pub description: String,
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+}
+
+/// The recurrent cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cell {
+    /// Elman RNN with tanh.
+    Rnn,
+    Gru,
+    Lstm,
+}
+
+impl Cell {
+    /// Gate blocks per hidden unit (rows of `weight_ih` are `gates * hidden`).
+    pub fn gates(self) -> i64 {
+        match self {
+            Cell::Rnn => 1,
+            Cell::Gru => 3,
+            Cell::Lstm => 4,
+        }
+    }
+}
+
+/// How word ids enter the first recurrent layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WordInput {
+    /// The course's model: the first layer sees the one-hot vector of the
+    /// word over the whole vocabulary. Computed as a column lookup of the
+    /// first layer's input weights, never as a one-hot tensor.
+    Onehot,
+    /// A learned embedding of `embedding_dim` feeding the first layer.
+    Embedding,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub cell: Cell,
+    pub bidirectional: bool,
+    pub layers: i64,
+    pub hidden: i64,
+    pub input: WordInput,
+    /// Only for `input = "embedding"`.
+    #[serde(default)]
+    pub embedding_dim: i64,
+    /// Dropout between recurrent layers and before the output layer.
+    #[serde(default)]
+    pub dropout: f64,
+}
+
+/// Which validation score picks `best.safetensors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectBy {
+    EntityF1,
+    MacroF1,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Sentences per batch; must match the encoded training file.
+    pub batch_size: usize,
+    /// Seed of initialisation, dropout and the per-epoch batch order.
+    #[serde(default)]
+    pub seed: u64,
+    /// Reshuffle the order of the encoded batches every epoch.
+    #[serde(default = "yes")]
+    pub shuffle: bool,
+    #[serde(default = "entity_f1")]
+    pub select_by: SelectBy,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn entity_f1() -> SelectBy {
+    SelectBy::EntityF1
+}
+
+impl Pipeline {
+    /// Reads and checks a pipeline file.
+    pub fn read(path: &Path) -> Result<Self, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ner_core::Error::io(path, e))?;
+        let pipeline: Pipeline = toml::from_str(&text).map_err(|e| TrainError::Pipeline {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        pipeline.check().map_err(|message| TrainError::Pipeline {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(pipeline)
+    }
+
+    /// Checks values serde cannot.
+    pub fn check(&self) -> Result<(), String> {
+        let m = &self.model;
+        if m.layers < 1 || m.hidden < 1 {
+            return Err("model.layers and model.hidden must be at least 1".into());
+        }
+        if m.input == WordInput::Embedding && m.embedding_dim < 1 {
+            return Err("model.input = \"embedding\" needs model.embedding_dim >= 1".into());
+        }
+        if !(0.0..1.0).contains(&m.dropout) {
+            return Err(format!(
+                "model.dropout must be in [0, 1), found {}",
+                m.dropout
+            ));
+        }
+        if self.train.epochs < 1 || self.train.batch_size < 1 || self.train.lr <= 0.0 {
+            return Err("train.epochs, train.batch_size and train.lr must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_pipelines_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines");
+        for name in ["rnn", "birnn", "bigru", "bilstm", "bilstm3"] {
+            let p = Pipeline::read(&dir.join(format!("{name}.toml"))).expect(name);
+            assert_eq!(p.model.hidden, 128, "{name}");
+            assert_eq!(p.model.input, WordInput::Onehot, "{name}");
+            assert_eq!(p.train.lr, 0.001, "{name}");
+            assert_eq!(p.train.batch_size, 32, "{name}");
+            assert_eq!(
+                p.train.epochs,
+                if name == "bilstm3" { 10 } else { 5 },
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_pipelines_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, "[model]\ncell = \"transformer\"\n").expect("write");
+        let err = Pipeline::read(&path).expect_err("bad cell").to_string();
+        assert!(err.starts_with(&format!("{}: ", path.display())), "{err}");
+        assert!(err.contains("unknown variant `transformer`"), "{err}");
+    }
+}

@@ -1,0 +1,91 @@
+//! `ner-train --pipeline pipelines/MODEL.toml`: see the library for what it does.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ner_train::config::Pipeline;
+use ner_train::model::device;
+use ner_train::train::{train, Config};
+use ner_train::TrainError;
+
+/// Train a recurrent tagger on batches written by ner-encode.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// The pipeline file: model architecture and training hyper-parameters.
+    #[arg(long)]
+    pipeline: PathBuf,
+    /// Training batches.
+    #[arg(long, default_value = "data/processed/train.arrow")]
+    train: PathBuf,
+    /// Validation batches.
+    #[arg(long, default_value = "data/processed/valid.arrow")]
+    valid: PathBuf,
+    /// Folder with words.parquet and tags.parquet.
+    #[arg(long, default_value = "data/vocab")]
+    vocab_dir: PathBuf,
+    /// Model folder [default: models/<pipeline name>].
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Override the pipeline's number of epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Override the pipeline's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// auto, cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// libtorch threads [default: libtorch's choice].
+    #[arg(long)]
+    threads: Option<i32>,
+    /// No progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+fn run(args: Args) -> Result<ner_train::train::Summary, TrainError> {
+    let mut pipeline = Pipeline::read(&args.pipeline)?;
+    if let Some(epochs) = args.epochs {
+        pipeline.train.epochs = epochs;
+    }
+    if let Some(seed) = args.seed {
+        pipeline.train.seed = seed;
+    }
+    pipeline.check().map_err(|message| TrainError::Pipeline {
+        path: args.pipeline.clone(),
+        message,
+    })?;
+    let name = args
+        .pipeline
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let config = Config {
+        output_dir: args
+            .output
+            .unwrap_or_else(|| PathBuf::from("models").join(&name)),
+        name,
+        pipeline,
+        train: args.train,
+        valid: args.valid,
+        words: args.vocab_dir.join("words.parquet"),
+        tags: args.vocab_dir.join("tags.parquet"),
+        device: device(&args.device).map_err(TrainError::Mismatch)?,
+        threads: args.threads,
+        progress: !args.no_progress,
+    };
+    train(&config)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ner-train: error: {}", ner_core::cli::chain(&err));
+            ExitCode::FAILURE
+        }
+    }
+}

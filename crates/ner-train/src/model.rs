@@ -1,0 +1,376 @@
+//! The recurrent tagger: word input, stacked (bi)directional RNN/GRU/LSTM
+//! layers, and a linear layer over the tag set.
+//!
+//! Each direction of each layer runs as one fused libtorch recurrent op.
+//! The backward direction runs over each sentence reversed within its own
+//! length, so padding always comes after the real tokens and never changes a
+//! prediction.
+//!
+//! With one-hot input the first layer's `weight_ih` (`[gates, vocab]`) times a
+//! one-hot vector is one column of it, so the layer's input projection is a
+//! row lookup in its transpose, stored as `onehot.weight_ih_l0[_reverse]`
+//! (`[vocab, gates]`). The fused op then gets that projection with frozen
+//! identity input weights: the same function and the same trainable
+//! parameters as the course's model, without the one-hot tensor.
+
+use tch::nn::{self, Init, Module, Path as VsPath};
+use tch::{Device, Kind, Tensor};
+
+use crate::config::{Cell, ModelConfig, WordInput};
+
+/// Weights of one direction of one layer, in libtorch's layout.
+#[derive(Debug)]
+struct Direction {
+    /// `[gates*hidden, input]`; for one-hot layer 0 a frozen identity.
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor,
+    b_hh: Tensor,
+}
+
+#[derive(Debug)]
+enum Input {
+    /// Per direction, `[vocab, gates*hidden]`.
+    Onehot(Vec<Tensor>),
+    Embedding(nn::Embedding),
+}
+
+/// A tagger built on a [`nn::VarStore`].
+#[derive(Debug)]
+pub struct Tagger {
+    config: ModelConfig,
+    input: Input,
+    /// `layers[l][d]`.
+    layers: Vec<Vec<Direction>>,
+    output: nn::Linear,
+    n_tags: i64,
+}
+
+impl Tagger {
+    /// Creates the parameters under `vs`, initialised as PyTorch initialises
+    /// `nn.RNN`/`nn.GRU`/`nn.LSTM` (uniform ±1/√hidden) and `nn.Linear`.
+    pub fn new(vs: &VsPath<'_>, config: &ModelConfig, n_words: i64, n_tags: i64) -> Self {
+        let hidden = config.hidden;
+        let gate_rows = config.cell.gates() * hidden;
+        let n_dirs = if config.bidirectional { 2 } else { 1 };
+        let bound = 1.0 / (hidden as f64).sqrt();
+        let uniform = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
+        let suffix = |d: usize| if d == 0 { "" } else { "_reverse" };
+
+        let input = match config.input {
+            WordInput::Onehot => {
+                let onehot = vs / "onehot";
+                Input::Onehot(
+                    (0..n_dirs)
+                        .map(|d| {
+                            onehot.var(
+                                &format!("weight_ih_l0{}", suffix(d)),
+                                &[n_words, gate_rows],
+                                uniform,
+                            )
+                        })
+                        .collect(),
+                )
+            }
+            WordInput::Embedding => Input::Embedding(nn::embedding(
+                vs / "embedding",
+                n_words,
+                config.embedding_dim,
+                Default::default(),
+            )),
+        };
+
+        let rnn = vs / "rnn";
+        let mut layers = Vec::new();
+        for l in 0..config.layers {
+            let in_dim = match (l, config.input) {
+                (0, WordInput::Onehot) => gate_rows,
+                (0, WordInput::Embedding) => config.embedding_dim,
+                _ => hidden * n_dirs as i64,
+            };
+            let mut dirs = Vec::new();
+            for d in 0..n_dirs {
+                let s = suffix(d);
+                let w_ih = if l == 0 && config.input == WordInput::Onehot {
+                    Tensor::eye(gate_rows, (Kind::Float, vs.device()))
+                } else {
+                    rnn.var(&format!("weight_ih_l{l}{s}"), &[gate_rows, in_dim], uniform)
+                };
+                dirs.push(Direction {
+                    w_ih,
+                    w_hh: rnn.var(&format!("weight_hh_l{l}{s}"), &[gate_rows, hidden], uniform),
+                    b_ih: rnn.var(&format!("bias_ih_l{l}{s}"), &[gate_rows], uniform),
+                    b_hh: rnn.var(&format!("bias_hh_l{l}{s}"), &[gate_rows], uniform),
+                });
+            }
+            layers.push(dirs);
+        }
+        let output = nn::linear(
+            vs / "output",
+            hidden * n_dirs as i64,
+            n_tags,
+            Default::default(),
+        );
+        Tagger {
+            config: config.clone(),
+            input,
+            layers,
+            output,
+            n_tags,
+        }
+    }
+
+    pub fn n_tags(&self) -> i64 {
+        self.n_tags
+    }
+
+    /// Tag scores `[batch, width, tags]` for word ids `[batch, width]` with
+    /// sentence `lengths` `[batch]`; `train` turns dropout on.
+    pub fn forward(&self, word_ids: &Tensor, lengths: &Tensor, train: bool) -> Tensor {
+        let reverse = reversal_index(lengths, word_ids.size()[1]);
+        let dropout = |x: Tensor| {
+            if train && self.config.dropout > 0.0 {
+                x.dropout(self.config.dropout, true)
+            } else {
+                x
+            }
+        };
+        // Per direction, the input of the current layer (already reversed for
+        // the backward direction where that saves a gather).
+        let mut x: Option<Tensor> = match &self.input {
+            Input::Embedding(embedding) => Some(dropout(embedding.forward(word_ids))),
+            Input::Onehot(_) => None,
+        };
+        for (l, dirs) in self.layers.iter().enumerate() {
+            let mut outputs = Vec::with_capacity(dirs.len());
+            for (d, weights) in dirs.iter().enumerate() {
+                let input = match (&self.input, &x, l) {
+                    (Input::Onehot(tables), _, 0) => {
+                        let ids = if d == 0 {
+                            word_ids.shallow_clone()
+                        } else {
+                            word_ids.gather(1, &reverse, false)
+                        };
+                        Tensor::embedding(&tables[d], &ids, -1, false, false)
+                    }
+                    (_, Some(x), _) => {
+                        if d == 0 {
+                            x.shallow_clone()
+                        } else {
+                            reverse_seq(x, &reverse)
+                        }
+                    }
+                    _ => unreachable!("layer input is set after layer 0"),
+                };
+                let out = self.run(&input, weights);
+                outputs.push(if d == 0 {
+                    out
+                } else {
+                    reverse_seq(&out, &reverse)
+                });
+            }
+            let joined = if outputs.len() == 1 {
+                outputs.pop().unwrap_or_else(|| unreachable!())
+            } else {
+                Tensor::cat(&outputs, 2)
+            };
+            x = Some(dropout(joined));
+        }
+        let hidden = x.unwrap_or_else(|| unreachable!("at least one layer"));
+        self.output.forward(&hidden)
+    }
+
+    /// One direction of one layer over `[batch, width, in]`.
+    fn run(&self, input: &Tensor, w: &Direction) -> Tensor {
+        let batch = input.size()[0];
+        let h0 = Tensor::zeros(
+            [1, batch, self.config.hidden],
+            (Kind::Float, input.device()),
+        );
+        let params = [&w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh];
+        match self.config.cell {
+            Cell::Rnn => {
+                input
+                    .rnn_tanh(&h0, &params, true, 1, 0.0, false, false, true)
+                    .0
+            }
+            Cell::Gru => input.gru(&h0, &params, true, 1, 0.0, false, false, true).0,
+            Cell::Lstm => {
+                input
+                    .lstm(&[&h0, &h0], &params, true, 1, 0.0, false, false, true)
+                    .0
+            }
+        }
+    }
+}
+
+/// `index[b, t]` = position `t` of sentence `b` read backwards within its
+/// length; padding positions map to themselves. Its own inverse.
+fn reversal_index(lengths: &Tensor, width: i64) -> Tensor {
+    let positions = Tensor::arange(width, (Kind::Int64, lengths.device())).unsqueeze(0);
+    let lengths = lengths.unsqueeze(1);
+    let reversed = (&lengths - 1) - &positions;
+    reversed.where_self(
+        &positions.lt_tensor(&lengths),
+        &positions.expand_as(&reversed),
+    )
+}
+
+/// Reverses each sentence of `[batch, width, dim]` within its length.
+fn reverse_seq(x: &Tensor, index: &Tensor) -> Tensor {
+    let dim = x.size()[2];
+    x.gather(1, &index.unsqueeze(2).expand([-1, -1, dim], false), false)
+}
+
+/// Trainable parameters in a var store.
+pub fn n_parameters(vs: &nn::VarStore) -> i64 {
+    vs.trainable_variables()
+        .iter()
+        .map(Tensor::numel)
+        .map(|n| n as i64)
+        .sum()
+}
+
+/// The device named `auto`, `cpu` or `cuda`.
+pub fn device(name: &str) -> Result<Device, String> {
+    match name {
+        "auto" => Ok(Device::cuda_if_available()),
+        "cpu" => Ok(Device::Cpu),
+        "cuda" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
+        "cuda" => Err("--device cuda, but libtorch sees no CUDA device".into()),
+        other => Err(format!(
+            "unknown device '{other}' (expected auto, cpu or cuda)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Cell, ModelConfig, WordInput};
+
+    fn config(cell: Cell, bidirectional: bool, layers: i64) -> ModelConfig {
+        ModelConfig {
+            cell,
+            bidirectional,
+            layers,
+            hidden: 128,
+            input: WordInput::Onehot,
+            embedding_dim: 0,
+            dropout: 0.0,
+        }
+    }
+
+    #[test]
+    fn parameter_counts_match_the_course_models() {
+        for (cell, bi, layers, expected) in [
+            (Cell::Rnn, false, 1, 3_041_801),
+            (Cell::Rnn, true, 1, 6_083_593),
+            (Cell::Gru, true, 1, 18_246_153),
+            (Cell::Lstm, true, 1, 24_327_433),
+            (Cell::Lstm, true, 3, 25_117_961),
+        ] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            Tagger::new(&vs.root(), &config(cell, bi, layers), 23_625, 9);
+            assert_eq!(
+                n_parameters(&vs),
+                expected,
+                "{cell:?} bi={bi} layers={layers}"
+            );
+        }
+    }
+
+    /// The lookup computes exactly what a dense one-hot input to libtorch's
+    /// own bidirectional op computes with the same weights.
+    #[test]
+    fn onehot_lookup_equals_dense_onehot() {
+        tch::manual_seed(1);
+        let (vocab, hidden) = (11, 4);
+        for cell in [Cell::Rnn, Cell::Gru, Cell::Lstm] {
+            let cfg = ModelConfig {
+                hidden,
+                ..config(cell, true, 2)
+            };
+            let vs = nn::VarStore::new(Device::Cpu);
+            let tagger = Tagger::new(&vs.root(), &cfg, vocab, 3);
+            let ids = Tensor::from_slice(&[3i64, 7, 1, 9, 2, 5]).view([2, 3]);
+            let lengths = Tensor::from_slice(&[3i64, 3]);
+            let ours = tagger.forward(&ids, &lengths, false);
+
+            let onehot = ids.one_hot(vocab).to_kind(Kind::Float);
+            let Input::Onehot(tables) = &tagger.input else {
+                unreachable!()
+            };
+            let mut params = Vec::new();
+            for (l, dirs) in tagger.layers.iter().enumerate() {
+                for (d, w) in dirs.iter().enumerate() {
+                    params.push(if l == 0 {
+                        tables[d].tr()
+                    } else {
+                        w.w_ih.shallow_clone()
+                    });
+                    params.extend([
+                        w.w_hh.shallow_clone(),
+                        w.b_ih.shallow_clone(),
+                        w.b_hh.shallow_clone(),
+                    ]);
+                }
+            }
+            let h0 = Tensor::zeros([4, 2, hidden], (Kind::Float, Device::Cpu));
+            let dense = match cell {
+                Cell::Rnn => {
+                    onehot
+                        .rnn_tanh(&h0, &params, true, 2, 0.0, false, true, true)
+                        .0
+                }
+                Cell::Gru => onehot.gru(&h0, &params, true, 2, 0.0, false, true, true).0,
+                Cell::Lstm => {
+                    onehot
+                        .lstm(
+                            &[h0.shallow_clone(), h0.shallow_clone()],
+                            &params,
+                            true,
+                            2,
+                            0.0,
+                            false,
+                            true,
+                            true,
+                        )
+                        .0
+                }
+            };
+            let reference = tagger.output.forward(&dense);
+            let diff = (&ours - &reference).abs().max().double_value(&[]);
+            assert!(diff < 1e-5, "{cell:?}: max difference {diff}");
+        }
+    }
+
+    #[test]
+    fn padding_never_changes_a_prediction() {
+        tch::manual_seed(2);
+        for cell in [Cell::Rnn, Cell::Gru, Cell::Lstm] {
+            let cfg = ModelConfig {
+                hidden: 8,
+                ..config(cell, true, 2)
+            };
+            let vs = nn::VarStore::new(Device::Cpu);
+            let tagger = Tagger::new(&vs.root(), &cfg, 20, 5);
+            let alone = tagger.forward(
+                &Tensor::from_slice(&[4i64, 5, 6]).view([1, 3]),
+                &Tensor::from_slice(&[3i64]),
+                false,
+            );
+            let beside_longer = tagger.forward(
+                &Tensor::from_slice(&[4i64, 5, 6, 0, 0, 0, 1, 2, 3, 4, 5, 6]).view([2, 6]),
+                &Tensor::from_slice(&[3i64, 6]),
+                false,
+            );
+            let first = beside_longer.get(0).narrow(0, 0, 3);
+            let diff = (&alone.get(0) - &first).abs().max().double_value(&[]);
+            assert!(diff < 1e-6, "{cell:?}: padding changed outputs by {diff}");
+        }
+    }
+}

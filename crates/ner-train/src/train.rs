@@ -1,0 +1,369 @@
+//! The training loop: Adam, per-epoch metrics, atomic checkpoints.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ner_core::artifact::{sha256_file, write_atomic, AtomicFile};
+use ner_core::metrics::Scores;
+use ner_core::rng::SplitMix64;
+use ner_core::schema::{keys, ArtifactKind};
+use ner_core::tables::Vocab;
+use serde::Serialize;
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Kind, Reduction, Tensor};
+
+use crate::config::{Pipeline, SelectBy};
+use crate::data::{BatchTensors, EncodedSplit};
+use crate::model::{n_parameters, Tagger};
+use crate::TrainError;
+
+/// Everything a training run needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The pipeline's name (the model folder's name by default).
+    pub name: String,
+    pub pipeline: Pipeline,
+    pub train: PathBuf,
+    pub valid: PathBuf,
+    pub words: PathBuf,
+    pub tags: PathBuf,
+    pub output_dir: PathBuf,
+    pub device: Device,
+    /// libtorch intra-op threads; `None` keeps libtorch's default.
+    pub threads: Option<i32>,
+    /// Draw a progress bar inside each epoch (only on a terminal).
+    pub progress: bool,
+}
+
+/// One line of `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_acc: f64,
+    pub val_acc: f64,
+    pub val_macro_f1: f64,
+    pub val_entity_f1: f64,
+    /// Training and validation together, as the course times an epoch.
+    pub epoch_seconds: f64,
+    pub train_seconds: f64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub output_dir: PathBuf,
+    pub n_parameters: i64,
+    pub epochs: Vec<EpochMetrics>,
+    pub best_epoch: usize,
+}
+
+/// File names inside a model folder.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+pub const BEST_FILE: &str = "best.safetensors";
+pub const CONFIG_FILE: &str = "config.json";
+pub const METRICS_FILE: &str = "metrics.jsonl";
+
+/// `config.json`: everything needed to rebuild the model and check its inputs.
+#[derive(Debug, Serialize)]
+struct ModelFile<'a> {
+    format_version: u32,
+    created_by: &'a str,
+    name: &'a str,
+    pipeline: &'a Pipeline,
+    n_words: i64,
+    n_tags: i64,
+    tags: Vec<&'a str>,
+    scheme: &'a str,
+    lowercase: &'a str,
+    words_file: String,
+    words_sha256: &'a str,
+    tags_file: String,
+    tags_sha256: &'a str,
+    train_file: String,
+    valid_file: String,
+    n_parameters: i64,
+    epochs_done: usize,
+    best_epoch: usize,
+}
+
+/// Trains, validating and checkpointing after every epoch.
+pub fn train(config: &Config) -> Result<Summary, TrainError> {
+    let words = Vocab::read(&config.words, ArtifactKind::WordVocab)?;
+    let tags = Vocab::read(&config.tags, ArtifactKind::TagVocab)?;
+    let words_sha = sha256_file(&config.words)?;
+    let tags_sha = sha256_file(&config.tags)?;
+    let train_split = EncodedSplit::open(&config.train)?;
+    let valid_split = EncodedSplit::open(&config.valid)?;
+    for split in [&train_split, &valid_split] {
+        check_encoded_with(split, &config.words, &words_sha, keys::WORDS_SHA256)?;
+        check_encoded_with(split, &config.tags, &tags_sha, keys::TAGS_SHA256)?;
+    }
+    let batch_size: usize = train_split
+        .file()
+        .metadata()
+        .parse(&config.train, keys::BATCH_SIZE)?;
+    if batch_size != config.pipeline.train.batch_size {
+        return Err(TrainError::Mismatch(format!(
+            "{} was encoded in batches of {batch_size}, the pipeline asks for {}; \
+             re-encode with BATCH_SIZE={}",
+            config.train.display(),
+            config.pipeline.train.batch_size,
+            config.pipeline.train.batch_size
+        )));
+    }
+
+    if let Some(threads) = config.threads {
+        tch::set_num_threads(threads);
+    }
+    let seed = config.pipeline.train.seed;
+    tch::manual_seed(seed as i64);
+    let device = config.device;
+    let vs = nn::VarStore::new(device);
+    let n_words = words.len() as i64;
+    let n_tags = tags.len() as i64;
+    let tagger = Tagger::new(&vs.root(), &config.pipeline.model, n_words, n_tags);
+    let n_params = n_parameters(&vs);
+    let mut optimizer = nn::Adam::default()
+        .build(&vs, config.pipeline.train.lr)
+        .map_err(TrainError::Torch)?;
+
+    let train_batches = load(&train_split, device)?;
+    let valid_batches = load(&valid_split, device)?;
+    let tag_names: Vec<String> = tags.entries.iter().map(|(t, _)| t.clone()).collect();
+    std::fs::create_dir_all(&config.output_dir)
+        .map_err(|e| ner_core::Error::io(&config.output_dir, e))?;
+
+    println!(
+        "{}: {} trainable parameters, {} training batches, {} validation batches, {} threads",
+        config.name,
+        n_params,
+        train_batches.len(),
+        valid_batches.len(),
+        tch::get_num_threads()
+    );
+    println!("epoch  train_loss  train_acc  val_acc  val_macro_f1  val_entity_f1  seconds");
+    let mut history: Vec<EpochMetrics> = Vec::new();
+    let mut best: Option<(usize, f64)> = None;
+    let mut rng = SplitMix64::new(seed);
+    for epoch in 1..=config.pipeline.train.epochs {
+        let started = Instant::now();
+        let mut order: Vec<usize> = (0..train_batches.len()).collect();
+        if config.pipeline.train.shuffle {
+            rng.shuffle(&mut order);
+        }
+        let bar = progress_bar(config.progress, order.len(), epoch);
+        let (mut loss_sum, mut correct, mut counted) = (0.0, 0i64, 0i64);
+        for (step, &b) in order.iter().enumerate() {
+            let batch = &train_batches[b];
+            let logits = tagger.forward(&batch.word_ids, &batch.lengths, true);
+            let loss = logits.view([-1, n_tags]).cross_entropy_loss::<Tensor>(
+                &batch.tag_ids.view([-1]),
+                None,
+                Reduction::Mean,
+                -100,
+                0.0,
+            );
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            let loss_value = loss.double_value(&[]);
+            if !loss_value.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step: step + 1,
+                });
+            }
+            loss_sum += loss_value;
+            let mask = batch.mask();
+            correct += logits
+                .argmax(-1, false)
+                .eq_tensor(&batch.tag_ids)
+                .logical_and(&mask)
+                .sum(Kind::Int64)
+                .int64_value(&[]);
+            counted += batch.n_tokens();
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+        let scores = evaluate(&tagger, &valid_batches, &tag_names);
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / order.len().max(1) as f64,
+            train_acc: counted_ratio(correct, counted),
+            val_acc: scores.accuracy(),
+            val_macro_f1: scores.token_macro_f1(),
+            val_entity_f1: scores.entity_f1(),
+            epoch_seconds: started.elapsed().as_secs_f64(),
+            train_seconds,
+        };
+        println!(
+            "{:>5}  {:>10.4}  {:>9.4}  {:>7.4}  {:>12.4}  {:>13.4}  {:>7.1}",
+            epoch,
+            metrics.train_loss,
+            metrics.train_acc,
+            metrics.val_acc,
+            metrics.val_macro_f1,
+            metrics.val_entity_f1,
+            metrics.epoch_seconds
+        );
+        let score = match config.pipeline.train.select_by {
+            SelectBy::EntityF1 => metrics.val_entity_f1,
+            SelectBy::MacroF1 => metrics.val_macro_f1,
+        };
+        history.push(metrics);
+        save_weights(&vs, &config.output_dir.join(WEIGHTS_FILE))?;
+        if best.is_none_or(|(_, s)| score > s) {
+            best = Some((epoch, score));
+            save_weights(&vs, &config.output_dir.join(BEST_FILE))?;
+        }
+        write_metrics(&config.output_dir.join(METRICS_FILE), &history)?;
+        let best_epoch = best.map_or(0, |(e, _)| e);
+        let model_file = ModelFile {
+            format_version: ner_core::schema::FORMAT_VERSION,
+            created_by: ner_core::created_by!(),
+            name: &config.name,
+            pipeline: &config.pipeline,
+            n_words,
+            n_tags,
+            tags: tag_names.iter().map(String::as_str).collect(),
+            scheme: tags.metadata.get(keys::SCHEME).unwrap_or("iob2"),
+            lowercase: words.metadata.get(keys::LOWERCASE).unwrap_or("false"),
+            words_file: config.words.display().to_string(),
+            words_sha256: &words_sha,
+            tags_file: config.tags.display().to_string(),
+            tags_sha256: &tags_sha,
+            train_file: config.train.display().to_string(),
+            valid_file: config.valid.display().to_string(),
+            n_parameters: n_params,
+            epochs_done: epoch,
+            best_epoch,
+        };
+        let json = serde_json::to_vec_pretty(&model_file)
+            .map_err(|e| TrainError::Mismatch(e.to_string()))?;
+        write_atomic(&config.output_dir.join(CONFIG_FILE), &json)?;
+    }
+    let total: f64 = history.iter().map(|m| m.epoch_seconds).sum();
+    println!(
+        "total {:.1} s, mean {:.1} s per epoch; best epoch {} ({:?} {:.4}); weights in {}",
+        total,
+        total / history.len().max(1) as f64,
+        best.map_or(0, |(e, _)| e),
+        config.pipeline.train.select_by,
+        best.map_or(0.0, |(_, s)| s),
+        config.output_dir.display()
+    );
+    Ok(Summary {
+        output_dir: config.output_dir.clone(),
+        n_parameters: n_params,
+        best_epoch: best.map_or(0, |(e, _)| e),
+        epochs: history,
+    })
+}
+
+fn counted_ratio(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Scores a model on encoded batches.
+pub fn evaluate(tagger: &Tagger, batches: &[BatchTensors], tag_names: &[String]) -> Scores {
+    let _guard = tch::no_grad_guard();
+    let mut scores = Scores::new(tag_names.len());
+    for batch in batches {
+        let predicted = tagger
+            .forward(&batch.word_ids, &batch.lengths, false)
+            .argmax(-1, false);
+        let predicted: Vec<i64> =
+            Vec::try_from(&predicted.view([-1]).to_device(Device::Cpu)).unwrap_or_default();
+        let gold: Vec<i64> =
+            Vec::try_from(&batch.tag_ids.view([-1]).to_device(Device::Cpu)).unwrap_or_default();
+        let width = batch.tag_ids.size()[1] as usize;
+        let lengths: Vec<i64> =
+            Vec::try_from(&batch.lengths.to_device(Device::Cpu)).unwrap_or_default();
+        for (row, &length) in lengths.iter().enumerate() {
+            let range = row * width..row * width + length as usize;
+            let g: Vec<usize> = gold[range.clone()].iter().map(|&t| t as usize).collect();
+            let p: Vec<usize> = predicted[range].iter().map(|&t| t as usize).collect();
+            scores.add(&g, &p, tag_names);
+        }
+    }
+    scores
+}
+
+fn load(split: &EncodedSplit, device: Device) -> Result<Vec<BatchTensors>, TrainError> {
+    Ok(split.iter(device).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Refuses batches encoded with other vocabulary files than the ones given.
+fn check_encoded_with(
+    split: &EncodedSplit,
+    vocab: &Path,
+    sha: &str,
+    key: &str,
+) -> Result<(), TrainError> {
+    let recorded = split.file().metadata().require(split.file().path(), key)?;
+    if recorded != sha {
+        return Err(TrainError::Mismatch(format!(
+            "{} was encoded with another vocabulary than {} ({key} {} in the batches, {} on disk); \
+             rerun `make data` so both come from the same run",
+            split.file().path().display(),
+            vocab.display(),
+            &recorded[..recorded.len().min(12)],
+            &sha[..sha.len().min(12)]
+        )));
+    }
+    Ok(())
+}
+
+/// Saves weights as safetensors, atomically (temporary name, then rename).
+fn save_weights(vs: &nn::VarStore, path: &Path) -> Result<(), TrainError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp.safetensors",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    vs.save(&tmp).map_err(TrainError::Torch)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        ner_core::Error::io(path, e)
+    })?;
+    Ok(())
+}
+
+fn write_metrics(path: &Path, history: &[EpochMetrics]) -> Result<(), TrainError> {
+    let mut file = AtomicFile::create(path)?;
+    for m in history {
+        let line = serde_json::to_string(m).map_err(|e| TrainError::Mismatch(e.to_string()))?;
+        writeln!(file, "{line}").map_err(|e| ner_core::Error::io(path, e))?;
+    }
+    file.commit()?;
+    Ok(())
+}
+
+fn progress_bar(enabled: bool, len: usize, epoch: usize) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "epoch {msg} [{bar:40}] {pos}/{len} batches {elapsed_precise} (eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(epoch.to_string());
+    Some(bar)
+}
