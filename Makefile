@@ -52,7 +52,7 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch build test lint data bindir bench-data clean-data FORCE
+.PHONY: help setup torch bench-setup build test lint data train bindir bench-data bench-train clean-data FORCE
 FORCE:
 
 help: ## Show targets and variables.
@@ -69,6 +69,8 @@ help: ## Show targets and variables.
 	@echo "  BATCH_SIZE ORDER SEED  batching; ORDER is shuffle, bucket or sequential for train ($(BATCH_SIZE) / $(ORDER) / $(SEED))"
 	@echo "  CACHE_DIR   PyTorch environment and cargo target folder ($(CACHE_DIR))"
 	@echo "  BIN_DIR     release binaries ($(BIN_DIR)); CARGO_BUILD=0 uses them without building"
+	@echo "  MODEL       a pipeline for train/bench-train: $(PIPELINES)"
+	@echo "  EPOCHS DEVICE SEED THREADS  override the pipeline (DEVICE auto|cpu|cuda: $(DEVICE))"
 
 # --- Set-up and build ------------------------------------------------------
 setup: torch build ## Install PyTorch $(TORCH_VERSION) into CACHE_DIR and build everything (release).
@@ -133,7 +135,47 @@ $(PROCESSED)/%.arrow: $(INTERIM)/%.parquet $(VOCAB_FILES) $(BIN_DIR)/ner-encode
 clean-data: ## Remove data/interim, data/vocab and data/processed (never data/raw).
 	rm -rf $(INTERIM) $(VOCAB_DIR) $(PROCESSED)
 
+# --- Training -------------------------------------------------------------------
+MODEL ?=
+MODELS_DIR := $(WORK_DIR)/models
+PIPELINES := $(sort $(basename $(notdir $(wildcard $(ROOT)/pipelines/*.toml))))
+EPOCHS ?=
+DEVICE ?= auto
+THREADS ?=
+# SEED overrides the pipeline's seed only when given (it also seeds the batch order).
+train_args = --device $(DEVICE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(THREADS),--threads $(THREADS)) \
+	$(if $(filter command line environment,$(origin SEED)),--seed $(SEED))
+
+ifeq ($(CARGO_BUILD),1)
+$(BIN_DIR)/ner-train: FORCE | torch
+	$(CARGO) build --release --locked -p ner-train
+else
+$(BIN_DIR)/ner-train:
+	@echo "error: $@ does not exist; run 'make build' or drop CARGO_BUILD=0" >&2; exit 1
+endif
+
+train: check-model $(MODELS_DIR)/$(MODEL)/model.safetensors ## Train MODEL (one of pipelines/*.toml), redoing stale data stages first.
+
+.PHONY: check-model
+check-model:
+	@if [ -z "$(MODEL)" ] || [ ! -f "$(ROOT)/pipelines/$(MODEL).toml" ]; then \
+	  echo "error: MODEL='$(MODEL)' is not a pipeline; available: $(PIPELINES)" >&2; exit 1; fi
+
+$(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $(PROCESSED)/train.arrow $(PROCESSED)/valid.arrow $(VOCAB_FILES) $(BIN_DIR)/ner-train
+	$(BIN_DIR)/ner-train --pipeline $< --train $(PROCESSED)/train.arrow --valid $(PROCESSED)/valid.arrow \
+	  --vocab-dir $(VOCAB_DIR) --output $(@D) $(train_args)
+
 # --- Benchmarks -----------------------------------------------------------------
 BENCH_RUNS ?= 5
 bench-data: $(DATA_BINS) $(TRAIN) $(VALID) $(TEST) ## Time convert, vocab and encode on the corpus (release build).
 	$(ROOT)/bench/data.sh $(BIN_DIR) $(BENCH_RUNS) $(TRAIN) $(VALID) $(TEST)
+
+REFERENCE_DIR ?= $(ROOT)/../shared/bench
+BENCH_PACKAGES := scikit-learn seqeval
+bench-setup: $(VENV)/.bench ## Install what the PyTorch reference scripts need (scikit-learn, seqeval) into the venv.
+$(VENV)/.bench: $(VENV)/.torch-$(TORCH_VERSION)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(BENCH_PACKAGES)
+	touch $@
+
+bench-train: check-model data $(BIN_DIR)/ner-train bench-setup ## One epoch of MODEL: ner-train vs the course's PyTorch code (--lookup), same run.
+	$(ROOT)/bench/train.sh $(MODEL) $(BIN_DIR) $(VENV)/bin/python $(REFERENCE_DIR) $(CONLL_DIR) $(DATA) $(ROOT)/pipelines

@@ -37,6 +37,7 @@
 pub mod config;
 pub mod data;
 pub mod model;
+pub mod optim;
 pub mod train;
 
 use std::path::PathBuf;
