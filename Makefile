@@ -52,7 +52,7 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch bench-setup build test lint data train bindir bench-data bench-train clean-data FORCE
+.PHONY: help setup torch bench-setup build test lint data train bindir bench-data bench-train bench-quality clean-data FORCE
 FORCE:
 
 help: ## Show targets and variables.
@@ -176,6 +176,10 @@ bench-setup: $(VENV)/.bench ## Install what the PyTorch reference scripts need (
 $(VENV)/.bench: $(VENV)/.torch-$(TORCH_VERSION)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(BENCH_PACKAGES)
 	touch $@
+
+COURSE_MODELS := rnn birnn bigru bilstm bilstm3
+bench-quality: data $(BIN_DIR)/ner-train bench-setup ## Train MODELS (default: the five course models) with ner-train and seed_ref.py --lookup; compare validation F1.
+	$(ROOT)/bench/quality.sh $(VENV)/bin/python $(REFERENCE_DIR) $(CONLL_DIR) $(WORK_DIR) $(or $(MODELS),$(COURSE_MODELS))
 
 bench-train: check-model data $(BIN_DIR)/ner-train bench-setup ## One epoch of MODEL: ner-train vs the course's PyTorch code (--lookup), same run.
 	$(ROOT)/bench/train.sh $(MODEL) $(BIN_DIR) $(VENV)/bin/python $(REFERENCE_DIR) $(CONLL_DIR) $(DATA) $(ROOT)/pipelines
