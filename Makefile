@@ -171,9 +171,9 @@ bench-data: $(DATA_BINS) $(TRAIN) $(VALID) $(TEST) ## Time convert, vocab and en
 	$(ROOT)/bench/data.sh $(BIN_DIR) $(BENCH_RUNS) $(TRAIN) $(VALID) $(TEST)
 
 REFERENCE_DIR ?= $(ROOT)/../shared/bench
-BENCH_PACKAGES := scikit-learn seqeval
-bench-setup: $(VENV)/.bench ## Install what the PyTorch reference scripts need (scikit-learn, seqeval) into the venv.
-$(VENV)/.bench: $(VENV)/.torch-$(TORCH_VERSION)
+BENCH_PACKAGES := scikit-learn seqeval safetensors
+bench-setup: $(VENV)/.bench ## Install what the reference scripts need (scikit-learn, seqeval, safetensors) into the venv.
+$(VENV)/.bench: $(VENV)/.torch-$(TORCH_VERSION) $(ROOT)/Makefile
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(BENCH_PACKAGES)
 	touch $@
 

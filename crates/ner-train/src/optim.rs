@@ -133,7 +133,9 @@ impl FusedAdam {
             eps: c.eps as f32,
         };
         let _guard = tch::no_grad_guard();
-        for ((param, exp_avg), exp_avg_sq) in self.params.iter().zip(&self.exp_avg).zip(&self.exp_avg_sq) {
+        for ((param, exp_avg), exp_avg_sq) in
+            self.params.iter().zip(&self.exp_avg).zip(&self.exp_avg_sq)
+        {
             let grad = param.grad();
             if !grad.defined() {
                 continue; // PyTorch skips parameters without a gradient.
@@ -264,7 +266,11 @@ mod tests {
             for step in 0..6 {
                 adam.zero_grad();
                 // Only some rows of w get a gradient on odd steps.
-                let input = if step % 2 == 1 { x.narrow(1, 0, 150).pad(&[0, 150], "constant", None) } else { x.shallow_clone() };
+                let input = if step % 2 == 1 {
+                    x.narrow(1, 0, 150).pad([0, 150], "constant", None)
+                } else {
+                    x.shallow_clone()
+                };
                 // A smooth loss, so rounding differences do not grow chaotically.
                 let loss = (input.matmul(&w) + &b - 0.3).square().mean(Kind::Float);
                 loss.backward();
@@ -276,7 +282,11 @@ mod tests {
         };
         let fused = run(true);
         let reference = run(false);
-        let max_diff = fused.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let max_diff = fused
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         assert!(max_diff < 1e-6, "max difference {max_diff}");
     }
 }

@@ -9,7 +9,7 @@ use ner_core::metrics::Scores;
 use ner_core::rng::SplitMix64;
 use ner_core::schema::{keys, ArtifactKind};
 use ner_core::tables::Vocab;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tch::nn;
 use tch::{Device, Kind, Reduction, Tensor};
 
@@ -38,7 +38,7 @@ pub struct Config {
 }
 
 /// One line of `metrics.jsonl`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     pub epoch: usize,
     pub train_loss: f64,
@@ -360,6 +360,19 @@ fn save_weights(vs: &nn::VarStore, path: &Path) -> Result<(), TrainError> {
         ner_core::Error::io(path, e)
     })?;
     Ok(())
+}
+
+/// Reads a model folder's `metrics.jsonl`.
+pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ner_core::Error::io(path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .map_err(|e| TrainError::Mismatch(format!("{}:{}: {e}", path.display(), i + 1)))
+        })
+        .collect()
 }
 
 fn write_metrics(path: &Path, history: &[EpochMetrics]) -> Result<(), TrainError> {
