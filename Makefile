@@ -57,7 +57,7 @@ FORCE:
 
 help: ## Show targets and variables.
 	@echo "Targets:"
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-14s %s\n", $$1, $$2}'
 	@echo
 	@echo "Variables (current value):"
 	@echo "  CONLL_DIR   corpus folder with eng.train/eng.testa/eng.testb ($(or $(CONLL_DIR),not found))"
@@ -73,7 +73,7 @@ help: ## Show targets and variables.
 	@echo "  EPOCHS DEVICE SEED THREADS  override the pipeline (DEVICE auto|cpu|cuda: $(DEVICE))"
 
 # --- Set-up and build ------------------------------------------------------
-setup: torch build ## Install PyTorch $(TORCH_VERSION) into CACHE_DIR and build everything (release).
+setup: torch build ## Install PyTorch 2.13.0 into CACHE_DIR and build everything (release).
 
 torch: $(VENV)/.torch-$(TORCH_VERSION) ## Install only the PyTorch environment.
 
