@@ -38,6 +38,7 @@ pub mod config;
 pub mod data;
 pub mod model;
 pub mod optim;
+pub mod plot;
 pub mod train;
 
 use std::path::PathBuf;
@@ -53,6 +54,8 @@ pub enum TrainError {
     Mismatch(String),
     #[error("libtorch: {0}")]
     Torch(tch::TchError),
+    #[error("{path}: could not draw the curves: {message}", path = .path.display())]
+    Plot { path: PathBuf, message: String },
     #[error(
         "the training loss became NaN or infinite at epoch {epoch}, step {step}; \
          the checkpoints of the last complete epoch are kept"

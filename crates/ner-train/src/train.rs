@@ -17,6 +17,7 @@ use crate::config::{Pipeline, SelectBy};
 use crate::data::{BatchTensors, EncodedSplit};
 use crate::model::{n_parameters, Tagger};
 use crate::optim::{Adam, AdamConfig};
+use crate::plot;
 use crate::TrainError;
 
 /// Everything a training run needs.
@@ -70,6 +71,7 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const BEST_FILE: &str = "best.safetensors";
 pub const CONFIG_FILE: &str = "config.json";
 pub const METRICS_FILE: &str = "metrics.jsonl";
+pub const CURVES_FILE: &str = "curves.png";
 
 /// `config.json`: everything needed to rebuild the model and check its inputs.
 #[derive(Debug, Serialize)]
@@ -243,6 +245,11 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             save_weights(&vs, &config.output_dir.join(BEST_FILE))?;
         }
         write_metrics(&config.output_dir.join(METRICS_FILE), &history)?;
+        // The figure is a convenience: a missing font must not stop training.
+        if let Err(err) = plot::curves(&history, &config.name, &config.output_dir.join(CURVES_FILE))
+        {
+            eprintln!("warning: {err}");
+        }
         let best_epoch = best.map_or(0, |(e, _)| e);
         let model_file = ModelFile {
             format_version: ner_core::schema::FORMAT_VERSION,

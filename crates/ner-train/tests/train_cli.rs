@@ -98,6 +98,7 @@ fn writes_a_complete_model_folder() {
         "best.safetensors",
         "config.json",
         "metrics.jsonl",
+        "curves.png",
     ] {
         assert!(model.join(file).exists(), "{file} missing");
     }
