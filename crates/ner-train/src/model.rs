@@ -349,6 +349,33 @@ mod tests {
     }
 
     #[test]
+    fn embedding_input_builds_and_tags() {
+        let cfg = ModelConfig {
+            input: WordInput::Embedding,
+            embedding_dim: 16,
+            hidden: 8,
+            dropout: 0.5,
+            ..config(Cell::Gru, true, 2)
+        };
+        let vs = nn::VarStore::new(Device::Cpu);
+        let tagger = Tagger::new(&vs.root(), &cfg, 50, 5);
+        // embedding 50x16; layer 0: 2 x (3*8*16 + 3*8*8 + 2*3*8); layer 1: 2 x (3*8*16 + 3*8*8 + 2*3*8); output 16*5 + 5
+        let per_direction_l0 = 24 * 16 + 24 * 8 + 2 * 24;
+        let per_direction_l1 = 24 * 16 + 24 * 8 + 2 * 24;
+        assert_eq!(
+            n_parameters(&vs),
+            50 * 16 + 2 * per_direction_l0 + 2 * per_direction_l1 + 16 * 5 + 5
+        );
+        let ids = Tensor::from_slice(&[1i64, 2, 3, 4, 0, 0]).view([2, 3]);
+        let lengths = Tensor::from_slice(&[3i64, 1]);
+        assert_eq!(tagger.forward(&ids, &lengths, true).size(), vec![2, 3, 5]);
+        // Dropout is off at evaluation: two passes agree.
+        let a = tagger.forward(&ids, &lengths, false);
+        let b = tagger.forward(&ids, &lengths, false);
+        assert_eq!((&a - &b).abs().max().double_value(&[]), 0.0);
+    }
+
+    #[test]
     fn padding_never_changes_a_prediction() {
         tch::manual_seed(2);
         for cell in [Cell::Rnn, Cell::Gru, Cell::Lstm] {
