@@ -210,7 +210,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             bar.finish_and_clear();
         }
         let train_seconds = started.elapsed().as_secs_f64();
-        let scores = evaluate(&tagger, &valid_batches, &tag_names);
+        let scores = evaluate(&tagger, &valid_batches, &tag_names)?;
         let metrics = EpochMetrics {
             epoch,
             train_loss: loss_sum / order.len().max(1) as f64,
@@ -302,20 +302,24 @@ fn counted_ratio(part: i64, whole: i64) -> f64 {
 }
 
 /// Scores a model on encoded batches.
-pub fn evaluate(tagger: &Tagger, batches: &[BatchTensors], tag_names: &[String]) -> Scores {
+pub fn evaluate(
+    tagger: &Tagger,
+    batches: &[BatchTensors],
+    tag_names: &[String],
+) -> Result<Scores, TrainError> {
     let _guard = tch::no_grad_guard();
+    let to_vec = |t: &Tensor| {
+        Vec::<i64>::try_from(&t.view([-1]).to_device(Device::Cpu)).map_err(TrainError::Torch)
+    };
     let mut scores = Scores::new(tag_names.len());
     for batch in batches {
         let predicted = tagger
             .forward(&batch.word_ids, &batch.lengths, false)
             .argmax(-1, false);
-        let predicted: Vec<i64> =
-            Vec::try_from(&predicted.view([-1]).to_device(Device::Cpu)).unwrap_or_default();
-        let gold: Vec<i64> =
-            Vec::try_from(&batch.tag_ids.view([-1]).to_device(Device::Cpu)).unwrap_or_default();
+        let predicted = to_vec(&predicted)?;
+        let gold = to_vec(&batch.tag_ids)?;
+        let lengths = to_vec(&batch.lengths)?;
         let width = batch.tag_ids.size()[1] as usize;
-        let lengths: Vec<i64> =
-            Vec::try_from(&batch.lengths.to_device(Device::Cpu)).unwrap_or_default();
         for (row, &length) in lengths.iter().enumerate() {
             let range = row * width..row * width + length as usize;
             let g: Vec<usize> = gold[range.clone()].iter().map(|&t| t as usize).collect();
@@ -323,7 +327,7 @@ pub fn evaluate(tagger: &Tagger, batches: &[BatchTensors], tag_names: &[String])
             scores.add(&g, &p, tag_names);
         }
     }
-    scores
+    Ok(scores)
 }
 
 fn load(split: &EncodedSplit, device: Device) -> Result<Vec<BatchTensors>, TrainError> {
