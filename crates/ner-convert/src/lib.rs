@@ -26,8 +26,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringBuilder, UInt32Array};
-use arrow::datatypes::{DataType, Field};
+use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
 use ner_core::artifact::{sha256_bytes, ParquetSink};
 use ner_core::schema::{keys, sentences, ArtifactKind, Metadata};
 use ner_core::scheme::{convert as convert_tags, spans, SchemeDetector, Tag, TagScheme};
@@ -264,18 +263,7 @@ fn write_sentences(
 
 /// A `list<utf8>` column with non-null items, as the schema declares.
 pub fn string_lists<'a>(rows: impl Iterator<Item = &'a [String]>) -> ArrayRef {
-    let mut builder = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
-        "item",
-        DataType::Utf8,
-        false,
-    )));
-    for row in rows {
-        for value in row {
-            builder.values().append_value(value);
-        }
-        builder.append(true);
-    }
-    Arc::new(builder.finish())
+    ner_core::tables::string_lists(rows.map(Some))
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! In: nothing of its own. Out: the types and helpers each stage builds on —
 //! [`schema`] (column names, Arrow schemas, metadata keys and the format
 //! version, defined once for writers and readers alike), [`scheme`] (IOB1,
-//! IOB2 and BIOES with the `conlleval` chunk rules), [`artifact`] (atomic
+//! IOB2 and BIOES), [`conlleval`] (the CoNLL scorer, rule for rule),
+//! [`metrics`] (accuracy, macro F1, confusion), [`artifact`] (atomic
 //! Parquet and Arrow IPC writers, checked readers, a memory-mapped IPC reader,
 //! SHA-256 fingerprints) and [`rng`] (a seeded shuffle that never changes).
 //!
@@ -23,6 +24,7 @@
 pub mod artifact;
 pub mod batches;
 pub mod cli;
+pub mod conlleval;
 pub mod error;
 pub mod metrics;
 pub mod rng;

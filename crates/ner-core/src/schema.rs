@@ -44,6 +44,11 @@ pub mod keys {
     pub const ORDER: &str = "ner.order";
     pub const SEED: &str = "ner.seed";
     pub const MAX_WORD_CHARS: &str = "ner.max_word_chars";
+    /// Predictions: the model folder and the weights file that predicted them.
+    pub const MODEL: &str = "ner.model";
+    pub const WEIGHTS: &str = "ner.weights";
+    /// Predictions: whether the `tags` column holds gold tags.
+    pub const HAS_GOLD: &str = "ner.has_gold";
 }
 
 /// What an artifact is.
@@ -56,6 +61,8 @@ pub enum ArtifactKind {
     TagVocab,
     /// `ner-encode` output: padded id batches.
     Batches,
+    /// `ner-predict` output: predicted tags per sentence.
+    Predictions,
 }
 
 impl ArtifactKind {
@@ -66,6 +73,7 @@ impl ArtifactKind {
             ArtifactKind::CharVocab => "vocab.chars",
             ArtifactKind::TagVocab => "vocab.tags",
             ArtifactKind::Batches => "batches",
+            ArtifactKind::Predictions => "predictions",
         }
     }
 
@@ -77,6 +85,7 @@ impl ArtifactKind {
                 "ner-vocab"
             }
             ArtifactKind::Batches => "ner-encode",
+            ArtifactKind::Predictions => "ner-predict",
         }
     }
 }
@@ -304,6 +313,35 @@ pub mod batches {
                 id_list(WORD_IDS),
                 id_list(TAG_IDS),
                 Field::new(CHAR_IDS, DataType::List(Arc::new(id_list("item"))), false),
+            ])
+            .with_metadata(metadata.to_hash_map()),
+        )
+    }
+}
+
+/// `ner-predict` output: one row per sentence, in input order.
+pub mod predictions {
+    use super::*;
+
+    /// `u32`: the sentence's position in the input, from 0 (its
+    /// `sentence_id` when the input is a sentences file).
+    pub const SENTENCE_ID: &str = "sentence_id";
+    /// `list<utf8>`.
+    pub const TOKENS: &str = "tokens";
+    /// `list<utf8>`, nullable: the gold tags where the input had them.
+    pub const TAGS: &str = "tags";
+    /// `list<utf8>`: the predicted tags, in the scheme named by [`keys::SCHEME`].
+    pub const PRED_TAGS: &str = "pred_tags";
+
+    pub fn schema(metadata: &Metadata) -> SchemaRef {
+        let mut gold = sentences::string_list(TAGS);
+        gold.set_nullable(true);
+        Arc::new(
+            Schema::new(vec![
+                Field::new(SENTENCE_ID, DataType::UInt32, false),
+                sentences::string_list(TOKENS),
+                gold,
+                sentences::string_list(PRED_TAGS),
             ])
             .with_metadata(metadata.to_hash_map()),
         )

@@ -1,16 +1,21 @@
-//! Typed access to the Parquet artifacts: vocabularies and sentences.
+//! Typed access to the Parquet artifacts: vocabularies, sentences and
+//! predictions.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array, ListArray, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow::array::{
+    Array, ArrayRef, ListArray, ListBuilder, RecordBatch, StringArray, StringBuilder, UInt32Array,
+    UInt64Array,
+};
+use arrow::datatypes::{DataType, Field};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use crate::artifact::{column, read_parquet, ParquetSink};
 use crate::error::{Error, Result};
-use crate::schema::{keys, sentences, vocab, ArtifactKind, Metadata};
+use crate::schema::{keys, predictions, sentences, vocab, ArtifactKind, Metadata};
 
 /// The project's metadata of a Parquet file, read from the footer alone.
 pub fn parquet_metadata(path: &Path) -> Result<Metadata> {
@@ -156,6 +161,118 @@ impl SentenceRows {
     pub fn is_empty(&self) -> bool {
         self.sentence_ids.is_empty()
     }
+}
+
+/// Predicted tags per sentence (`ner-predict` output).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PredictionRows {
+    pub metadata: Metadata,
+    pub sentence_ids: Vec<u32>,
+    pub tokens: Vec<Vec<String>>,
+    /// Gold tags, where the input had them.
+    pub gold: Vec<Option<Vec<String>>>,
+    pub predicted: Vec<Vec<String>>,
+}
+
+impl PredictionRows {
+    pub fn len(&self) -> usize {
+        self.sentence_ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sentence_ids.is_empty()
+    }
+
+    /// Writes the rows atomically, 8,192 sentences per record batch.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let schema = predictions::schema(&self.metadata);
+        let mut sink = ParquetSink::create(path, schema.clone())?;
+        const ROWS: usize = 8192;
+        for start in (0..self.len()).step_by(ROWS) {
+            let end = (start + ROWS).min(self.len());
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(UInt32Array::from(self.sentence_ids[start..end].to_vec())),
+                string_lists(self.tokens[start..end].iter().map(|t| Some(t.as_slice()))),
+                string_lists(self.gold[start..end].iter().map(Option::as_deref)),
+                string_lists(
+                    self.predicted[start..end]
+                        .iter()
+                        .map(|t| Some(t.as_slice())),
+                ),
+            ];
+            let batch =
+                RecordBatch::try_new(schema.clone(), columns).map_err(|source| Error::Arrow {
+                    path: path.to_path_buf(),
+                    cause: source,
+                })?;
+            sink.write(&batch)?;
+        }
+        sink.commit()
+    }
+
+    /// Reads a predictions file, checking that every row's lists agree in length.
+    pub fn read(path: &Path) -> Result<Self> {
+        let (metadata, batches) = read_parquet(path, ArtifactKind::Predictions)?;
+        let mut rows = PredictionRows {
+            metadata,
+            ..Default::default()
+        };
+        for batch in &batches {
+            let ids: &UInt32Array = column(batch, predictions::SENTENCE_ID, path)?;
+            let tokens: &ListArray = column(batch, predictions::TOKENS, path)?;
+            let gold: &ListArray = column(batch, predictions::TAGS, path)?;
+            let predicted: &ListArray = column(batch, predictions::PRED_TAGS, path)?;
+            for row in 0..batch.num_rows() {
+                let id = ids.value(row);
+                let sentence_tokens = string_list(tokens, row, path, predictions::TOKENS)?;
+                let sentence_pred = string_list(predicted, row, path, predictions::PRED_TAGS)?;
+                let sentence_gold = if gold.is_null(row) {
+                    None
+                } else {
+                    Some(string_list(gold, row, path, predictions::TAGS)?)
+                };
+                let gold_len = sentence_gold.as_ref().map_or(sentence_pred.len(), Vec::len);
+                if sentence_tokens.len() != sentence_pred.len() || gold_len != sentence_pred.len() {
+                    return Err(Error::invalid(
+                        path,
+                        format!(
+                            "sentence {id}: {} tokens, {gold_len} gold tags and {} predicted tags",
+                            sentence_tokens.len(),
+                            sentence_pred.len()
+                        ),
+                    ));
+                }
+                rows.sentence_ids.push(id);
+                rows.tokens.push(sentence_tokens);
+                rows.gold.push(sentence_gold);
+                rows.predicted.push(sentence_pred);
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// A `list<utf8>` column with non-null items; `None` rows are null lists.
+pub fn string_lists<'a, S: AsRef<str> + 'a>(
+    rows: impl Iterator<Item = Option<&'a [S]>>,
+) -> ArrayRef {
+    let mut builder = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+        "item",
+        DataType::Utf8,
+        false,
+    )));
+    for row in rows {
+        match row {
+            Some(values) => {
+                for value in values {
+                    builder.values().append_value(value.as_ref());
+                }
+                builder.append(true);
+            }
+            None => builder.append(false),
+        }
+    }
+    Arc::new(builder.finish())
 }
 
 fn string_list(list: &ListArray, row: usize, path: &Path, name: &str) -> Result<Vec<String>> {
