@@ -183,6 +183,12 @@ impl Tagger {
         self.output.forward(&hidden)
     }
 
+    /// The best tag id per token, `[batch, width]` int64 (padding positions
+    /// hold arbitrary ids).
+    pub fn decode(&self, word_ids: &Tensor, lengths: &Tensor) -> Tensor {
+        self.forward(word_ids, lengths, false).argmax(-1, false)
+    }
+
     /// One direction of one layer over `[batch, width, in]`.
     fn run(&self, input: &Tensor, w: &Direction) -> Tensor {
         let batch = input.size()[0];

@@ -74,26 +74,52 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const CURVES_FILE: &str = "curves.png";
 
 /// `config.json`: everything needed to rebuild the model and check its inputs.
-#[derive(Debug, Serialize)]
-struct ModelFile<'a> {
-    format_version: u32,
-    created_by: &'a str,
-    name: &'a str,
-    pipeline: &'a Pipeline,
-    n_words: i64,
-    n_tags: i64,
-    tags: Vec<&'a str>,
-    scheme: &'a str,
-    lowercase: &'a str,
-    words_file: String,
-    words_sha256: &'a str,
-    tags_file: String,
-    tags_sha256: &'a str,
-    train_file: String,
-    valid_file: String,
-    n_parameters: i64,
-    epochs_done: usize,
-    best_epoch: usize,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub format_version: u32,
+    pub created_by: String,
+    pub name: String,
+    pub pipeline: Pipeline,
+    pub n_words: i64,
+    pub n_tags: i64,
+    /// Tag names by id.
+    pub tags: Vec<String>,
+    /// The scheme of `tags`.
+    pub scheme: String,
+    /// Whether words were lower-cased before lookup (`"true"`/`"false"`).
+    pub lowercase: String,
+    pub words_file: String,
+    pub words_sha256: String,
+    pub tags_file: String,
+    pub tags_sha256: String,
+    pub train_file: String,
+    pub valid_file: String,
+    pub n_parameters: i64,
+    pub epochs_done: usize,
+    pub best_epoch: usize,
+}
+
+impl ModelCard {
+    /// Reads `DIR/config.json`, refusing other format versions.
+    pub fn read(dir: &Path) -> Result<Self, TrainError> {
+        let path = dir.join(CONFIG_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| ner_core::Error::io(&path, e))?;
+        let card: ModelCard = serde_json::from_slice(&bytes).map_err(|e| TrainError::Pipeline {
+            path: path.clone(),
+            message: format!("not a model config written by ner-train: {e}"),
+        })?;
+        if card.format_version != ner_core::schema::FORMAT_VERSION {
+            return Err(TrainError::Pipeline {
+                path,
+                message: format!(
+                    "format version {}, this build reads version {}; retrain the model",
+                    card.format_version,
+                    ner_core::schema::FORMAT_VERSION
+                ),
+            });
+        }
+        Ok(card)
+    }
 }
 
 /// Trains, validating and checkpointing after every epoch.
@@ -251,20 +277,28 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             eprintln!("warning: {err}");
         }
         let best_epoch = best.map_or(0, |(e, _)| e);
-        let model_file = ModelFile {
+        let model_file = ModelCard {
             format_version: ner_core::schema::FORMAT_VERSION,
-            created_by: ner_core::created_by!(),
-            name: &config.name,
-            pipeline: &config.pipeline,
+            created_by: ner_core::created_by!().to_string(),
+            name: config.name.clone(),
+            pipeline: config.pipeline.clone(),
             n_words,
             n_tags,
-            tags: tag_names.iter().map(String::as_str).collect(),
-            scheme: tags.metadata.get(keys::SCHEME).unwrap_or("iob2"),
-            lowercase: words.metadata.get(keys::LOWERCASE).unwrap_or("false"),
+            tags: tag_names.clone(),
+            scheme: tags
+                .metadata
+                .get(keys::SCHEME)
+                .unwrap_or("iob2")
+                .to_string(),
+            lowercase: words
+                .metadata
+                .get(keys::LOWERCASE)
+                .unwrap_or("false")
+                .to_string(),
             words_file: config.words.display().to_string(),
-            words_sha256: &words_sha,
+            words_sha256: words_sha.clone(),
             tags_file: config.tags.display().to_string(),
-            tags_sha256: &tags_sha,
+            tags_sha256: tags_sha.clone(),
             train_file: config.train.display().to_string(),
             valid_file: config.valid.display().to_string(),
             n_parameters: n_params,
@@ -313,9 +347,7 @@ pub fn evaluate(
     };
     let mut scores = Scores::new(tag_names.len());
     for batch in batches {
-        let predicted = tagger
-            .forward(&batch.word_ids, &batch.lengths, false)
-            .argmax(-1, false);
+        let predicted = tagger.decode(&batch.word_ids, &batch.lengths);
         let predicted = to_vec(&predicted)?;
         let gold = to_vec(&batch.tag_ids)?;
         let lengths = to_vec(&batch.lengths)?;

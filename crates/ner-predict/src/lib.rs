@@ -1,0 +1,734 @@
+//! Tag new text with a trained model.
+//!
+//! In: a model folder from `ner-train` (`config.json`, `best.safetensors` or
+//! `model.safetensors`, and the vocabulary files it names, checked by
+//! SHA-256) and sentences from a CoNLL column file (gold tags optional), a
+//! sentences Parquet file from `ner-convert`, or plain text with one sentence
+//! per line ([`tokenize`], CoNLL-2003 style, or whitespace with
+//! `pretokenized`). Out: any of a predictions Parquet file
+//! ([`ner_core::schema::predictions`]), a CoNLL file `token gold pred` that
+//! `conlleval` and `ner-score --conll` read, and JSON lines of entity spans.
+//!
+//! Sentences are sorted by length and predicted in large batches without
+//! gradients; output keeps the input order.
+//!
+//! ```no_run
+//! use ner_predict::{predict, Config, InputFormat};
+//!
+//! let mut config = Config::new("models/bilstm", "news.txt");
+//! config.format = InputFormat::Text;
+//! config.outputs.entities = Some("entities.jsonl".into());
+//! let summary = predict(&config)?;
+//! println!("{summary}");
+//! # Ok::<(), ner_predict::PredictError>(())
+//! ```
+
+pub mod tokenize;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ner_core::artifact::{sha256_file, AtomicFile};
+use ner_core::schema::{keys, vocab, ArtifactKind, Metadata};
+use ner_core::scheme::{convert as convert_tags, spans, Tag, TagScheme};
+use ner_core::tables::{PredictionRows, SentenceRows, Vocab};
+use ner_train::model::Tagger;
+use ner_train::train::{ModelCard, BEST_FILE, WEIGHTS_FILE};
+use ner_train::TrainError;
+use serde::Serialize;
+use tch::{nn, Device, Kind, Tensor};
+
+/// Errors of the predict stage.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    #[error(transparent)]
+    Artifact(#[from] ner_core::Error),
+    #[error(transparent)]
+    Model(#[from] TrainError),
+    #[error(transparent)]
+    Convert(#[from] ner_convert::ConvertError),
+    #[error("{0}")]
+    Mismatch(String),
+    #[error("{path}: {message}", path = .path.display())]
+    Input { path: PathBuf, message: String },
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+}
+
+/// How to read the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Parquet by its magic bytes; `.txt` files and standard input as text;
+    /// anything else as a CoNLL column file.
+    Auto,
+    Conll,
+    Parquet,
+    Text,
+}
+
+impl std::str::FromStr for InputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(InputFormat::Auto),
+            "conll" => Ok(InputFormat::Conll),
+            "parquet" => Ok(InputFormat::Parquet),
+            "text" => Ok(InputFormat::Text),
+            other => Err(format!(
+                "unknown input format '{other}' (expected auto, conll, parquet or text)"
+            )),
+        }
+    }
+}
+
+/// Which weights of the model folder to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weights {
+    /// `best.safetensors`: the epoch selected on validation.
+    Best,
+    /// `model.safetensors`: the last epoch.
+    Last,
+}
+
+/// Where to write; `-` means standard output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outputs {
+    pub parquet: Option<PathBuf>,
+    pub conll: Option<PathBuf>,
+    pub entities: Option<PathBuf>,
+}
+
+/// Everything a prediction run needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub model_dir: PathBuf,
+    /// A file, or `-` for standard input.
+    pub input: PathBuf,
+    pub format: InputFormat,
+    /// Text input: split on whitespace only.
+    pub pretokenized: bool,
+    pub weights: Weights,
+    /// Vocabulary folder overriding the paths recorded in `config.json`.
+    pub vocab_dir: Option<PathBuf>,
+    pub device: Device,
+    /// Sentences per forward pass.
+    pub batch_size: usize,
+    pub threads: Option<i32>,
+    pub outputs: Outputs,
+}
+
+impl Config {
+    pub fn new(model_dir: impl Into<PathBuf>, input: impl Into<PathBuf>) -> Self {
+        Config {
+            model_dir: model_dir.into(),
+            input: input.into(),
+            format: InputFormat::Auto,
+            pretokenized: false,
+            weights: Weights::Best,
+            vocab_dir: None,
+            device: Device::Cpu,
+            batch_size: 512,
+            threads: None,
+            outputs: Outputs::default(),
+        }
+    }
+}
+
+/// A loaded model, ready to tag tokenized sentences.
+#[derive(Debug)]
+pub struct Predictor {
+    pub card: ModelCard,
+    pub weights_file: PathBuf,
+    tagger: Tagger,
+    _vs: nn::VarStore,
+    word_index: HashMap<String, i64>,
+    lowercase: bool,
+    device: Device,
+}
+
+impl Predictor {
+    /// Loads `config.json`, the vocabularies it names (refusing files whose
+    /// fingerprints differ from the ones the model was trained with) and the
+    /// weights.
+    pub fn load(
+        model_dir: &Path,
+        weights: Weights,
+        vocab_dir: Option<&Path>,
+        device: Device,
+    ) -> Result<Self, PredictError> {
+        let card = ModelCard::read(model_dir)?;
+        let resolve = |recorded: &str, name: &str| match vocab_dir {
+            Some(dir) => dir.join(name),
+            None => PathBuf::from(recorded),
+        };
+        let words_path = resolve(&card.words_file, "words.parquet");
+        let tags_path = resolve(&card.tags_file, "tags.parquet");
+        for (path, expected) in [
+            (&words_path, &card.words_sha256),
+            (&tags_path, &card.tags_sha256),
+        ] {
+            check_fingerprint(model_dir, path, expected)?;
+        }
+        let words = Vocab::read(&words_path, ArtifactKind::WordVocab)?;
+        let tags = Vocab::read(&tags_path, ArtifactKind::TagVocab)?;
+        let tag_names: Vec<&str> = tags.entries.iter().map(|(t, _)| t.as_str()).collect();
+        if tag_names != card.tags.iter().map(String::as_str).collect::<Vec<_>>()
+            || words.len() as i64 != card.n_words
+        {
+            return Err(PredictError::Mismatch(format!(
+                "{}: the vocabularies {} and {} do not match the model's config.json",
+                model_dir.display(),
+                words_path.display(),
+                tags_path.display()
+            )));
+        }
+        let weights_file = model_dir.join(match weights {
+            Weights::Best => BEST_FILE,
+            Weights::Last => WEIGHTS_FILE,
+        });
+        let mut vs = nn::VarStore::new(device);
+        let tagger = Tagger::new(&vs.root(), &card.pipeline.model, card.n_words, card.n_tags);
+        vs.load(&weights_file).map_err(|e| PredictError::Input {
+            path: weights_file.clone(),
+            message: format!("cannot load the weights: {e}"),
+        })?;
+        let word_index = words
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(id, (word, _))| (word.clone(), id as i64))
+            .collect();
+        Ok(Predictor {
+            lowercase: card.lowercase == "true",
+            card,
+            weights_file,
+            tagger,
+            _vs: vs,
+            word_index,
+            device,
+        })
+    }
+
+    /// The tag scheme the model predicts in.
+    pub fn scheme(&self) -> Result<TagScheme, PredictError> {
+        self.card
+            .scheme
+            .parse()
+            .map_err(|e: String| PredictError::Mismatch(e))
+    }
+
+    fn word_id(&self, token: &str) -> i64 {
+        let id = if self.lowercase {
+            self.word_index.get(&token.to_lowercase())
+        } else {
+            self.word_index.get(token)
+        };
+        id.copied().unwrap_or(i64::from(vocab::UNK_ID))
+    }
+
+    /// Predicted tags for each sentence, in input order.
+    pub fn predict(
+        &self,
+        sentences: &[Vec<String>],
+        batch_size: usize,
+    ) -> Result<Vec<Vec<String>>, PredictError> {
+        let _guard = tch::no_grad_guard();
+        let mut order: Vec<usize> = (0..sentences.len())
+            .filter(|&i| !sentences[i].is_empty())
+            .collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(sentences[i].len()));
+        let mut out: Vec<Vec<String>> = vec![Vec::new(); sentences.len()];
+        for chunk in order.chunks(batch_size.max(1)) {
+            let width = sentences[chunk[0]].len();
+            let mut ids = vec![i64::from(vocab::PAD_ID); chunk.len() * width];
+            let mut lengths = Vec::with_capacity(chunk.len());
+            for (row, &i) in chunk.iter().enumerate() {
+                for (t, token) in sentences[i].iter().enumerate() {
+                    ids[row * width + t] = self.word_id(token);
+                }
+                lengths.push(sentences[i].len() as i64);
+            }
+            let word_ids = Tensor::from_slice(&ids)
+                .view([chunk.len() as i64, width as i64])
+                .to_device(self.device);
+            let lengths_t = Tensor::from_slice(&lengths).to_device(self.device);
+            let best = self
+                .tagger
+                .decode(&word_ids, &lengths_t)
+                .to_kind(Kind::Int64)
+                .to_device(Device::Cpu)
+                .view([-1]);
+            let best = Vec::<i64>::try_from(&best)?;
+            for (row, &i) in chunk.iter().enumerate() {
+                out[i] = best[row * width..row * width + sentences[i].len()]
+                    .iter()
+                    .map(|&t| {
+                        self.card
+                            .tags
+                            .get(t as usize)
+                            .cloned()
+                            .unwrap_or_else(|| "O".into())
+                    })
+                    .collect();
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn check_fingerprint(model_dir: &Path, path: &Path, expected: &str) -> Result<(), PredictError> {
+    if !path.exists() {
+        return Err(PredictError::Mismatch(format!(
+            "{}: the model was trained with the vocabulary {}, which does not exist here; \
+             pass the folder holding it with --vocab-dir",
+            model_dir.display(),
+            path.display()
+        )));
+    }
+    let actual = sha256_file(path)?;
+    if actual != expected {
+        return Err(PredictError::Mismatch(format!(
+            "{} differs from the vocabulary {} was trained with (SHA-256 {} on disk, {} in {}); \
+             the words would get other ids. Use the vocabulary of the training run (--vocab-dir) \
+             or retrain",
+            path.display(),
+            model_dir.display(),
+            &actual[..12],
+            &expected[..expected.len().min(12)],
+            model_dir.join(ner_train::train::CONFIG_FILE).display()
+        )));
+    }
+    Ok(())
+}
+
+/// Sentences read from the input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Input {
+    pub sentence_ids: Vec<u32>,
+    pub tokens: Vec<Vec<String>>,
+    /// Gold tags in the model's scheme, where the input had them.
+    pub gold: Vec<Option<Vec<String>>>,
+}
+
+/// Reads the input in the given format, gold tags converted to `scheme`.
+pub fn read_input(
+    path: &Path,
+    format: InputFormat,
+    pretokenized: bool,
+    scheme: TagScheme,
+) -> Result<Input, PredictError> {
+    let stdin = path == Path::new("-");
+    let bytes = if stdin {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|e| ner_core::Error::io("<stdin>", e))?;
+        bytes
+    } else {
+        std::fs::read(path).map_err(|e| ner_core::Error::io(path, e))?
+    };
+    let format = match format {
+        InputFormat::Auto if bytes.starts_with(b"PAR1") => InputFormat::Parquet,
+        InputFormat::Auto if stdin || path.extension().is_some_and(|e| e == "txt") => {
+            InputFormat::Text
+        }
+        InputFormat::Auto => InputFormat::Conll,
+        other => other,
+    };
+    match format {
+        InputFormat::Parquet if stdin => Err(PredictError::Input {
+            path: path.to_path_buf(),
+            message: "Parquet input must be a file, not standard input".into(),
+        }),
+        InputFormat::Parquet => read_sentences(path, scheme),
+        InputFormat::Text => read_text(path, &bytes, pretokenized),
+        InputFormat::Conll | InputFormat::Auto => read_conll(path, &bytes, scheme),
+    }
+}
+
+fn read_text(path: &Path, bytes: &[u8], pretokenized: bool) -> Result<Input, PredictError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        PredictError::Input {
+            path: path.to_path_buf(),
+            message: format!("line {line}: invalid UTF-8"),
+        }
+    })?;
+    let mut input = Input::default();
+    for line in text.lines() {
+        let tokens = if pretokenized {
+            tokenize::whitespace(line)
+        } else {
+            tokenize::tokenize(line)
+        };
+        if tokens.is_empty() {
+            continue;
+        }
+        input.sentence_ids.push(input.tokens.len() as u32);
+        input.tokens.push(tokens);
+        input.gold.push(None);
+    }
+    Ok(input)
+}
+
+fn read_conll(path: &Path, bytes: &[u8], scheme: TagScheme) -> Result<Input, PredictError> {
+    // A file with one column holds tokens only; otherwise the last column is the tag.
+    let first = bytes
+        .split(|&b| b == b'\n')
+        .map(|l| String::from_utf8_lossy(l).trim().to_string())
+        .find(|l| !l.is_empty() && !l.starts_with("-DOCSTART-"));
+    let n_columns = first.map_or(0, |l| l.split_whitespace().count());
+    if n_columns <= 1 {
+        let text = String::from_utf8_lossy(bytes);
+        let mut input = Input::default();
+        let mut current: Vec<String> = Vec::new();
+        for line in text.lines().chain(std::iter::once("")) {
+            let token = line.trim();
+            if token.is_empty() || token.starts_with("-DOCSTART-") {
+                if !current.is_empty() {
+                    input.sentence_ids.push(input.tokens.len() as u32);
+                    input.tokens.push(std::mem::take(&mut current));
+                    input.gold.push(None);
+                }
+            } else {
+                current.push(token.to_string());
+            }
+        }
+        return Ok(input);
+    }
+    let mut config = ner_convert::Config::new(path, "-");
+    config.output_scheme = scheme;
+    let converted = ner_convert::convert_bytes(&config, bytes)?;
+    let n = converted.corpus.sentences.len();
+    Ok(Input {
+        sentence_ids: (0..n as u32).collect(),
+        tokens: converted
+            .corpus
+            .sentences
+            .into_iter()
+            .map(|s| s.tokens)
+            .collect(),
+        gold: converted.tags.into_iter().map(Some).collect(),
+    })
+}
+
+fn read_sentences(path: &Path, scheme: TagScheme) -> Result<Input, PredictError> {
+    let rows = SentenceRows::read(path)?;
+    let file_scheme: TagScheme =
+        rows.metadata
+            .require(path, keys::SCHEME)?
+            .parse()
+            .map_err(|message| PredictError::Input {
+                path: path.to_path_buf(),
+                message,
+            })?;
+    let gold = rows
+        .tags
+        .iter()
+        .map(|tags| {
+            if file_scheme == scheme {
+                return Ok(Some(tags.clone()));
+            }
+            let parsed = tags
+                .iter()
+                .map(|t| {
+                    Tag::parse(t).ok_or_else(|| PredictError::Input {
+                        path: path.to_path_buf(),
+                        message: ner_core::scheme::invalid_tag_message(t),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(convert_tags(&parsed, scheme)))
+        })
+        .collect::<Result<Vec<_>, PredictError>>()?;
+    Ok(Input {
+        sentence_ids: rows.sentence_ids,
+        tokens: rows.tokens,
+        gold,
+    })
+}
+
+/// One line of the entities output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entity {
+    pub sentence_id: u32,
+    pub text: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// First token, from 0.
+    pub start: usize,
+    /// One past the last token.
+    pub end: usize,
+}
+
+/// The entities in one sentence's predicted tags.
+pub fn entities(sentence_id: u32, tokens: &[String], tags: &[String]) -> Vec<Entity> {
+    let parsed: Vec<Tag<'_>> = tags
+        .iter()
+        .map(|t| Tag::parse(t).unwrap_or(Tag::O))
+        .collect();
+    spans(&parsed)
+        .into_iter()
+        .map(|span| Entity {
+            sentence_id,
+            text: tokens[span.start..span.end].join(" "),
+            kind: span.kind,
+            start: span.start,
+            end: span.end,
+        })
+        .collect()
+}
+
+/// A sentence with its entities in brackets: `[PER Peter Blackburn] said .`
+pub fn bracketed(tokens: &[String], tags: &[String]) -> String {
+    let found = entities(0, tokens, tags);
+    let mut words: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    let mut next = found.iter().peekable();
+    while i < tokens.len() {
+        match next.peek() {
+            Some(e) if e.start == i => {
+                words.push(format!("[{} {}]", e.kind, e.text));
+                i = e.end;
+                next.next();
+            }
+            _ => {
+                words.push(tokens[i].clone());
+                i += 1;
+            }
+        }
+    }
+    words.join(" ")
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub n_sentences: usize,
+    pub n_tokens: usize,
+    pub n_entities: usize,
+    pub has_gold: bool,
+    /// Loading the model and reading the input.
+    pub load_seconds: f64,
+    /// Encoding, the forward passes and decoding.
+    pub predict_seconds: f64,
+    /// Everything, writing included.
+    pub total_seconds: f64,
+    pub weights_file: PathBuf,
+}
+
+impl Summary {
+    /// End-to-end sentences per second (reading, predicting, writing).
+    pub fn sentences_per_second(&self) -> f64 {
+        self.n_sentences as f64 / self.total_seconds.max(1e-9)
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} sentences, {} tokens, {} entities predicted with {}{}; \
+             {:.3} s in all ({:.3} s predicting): {:.0} sentences/s",
+            self.n_sentences,
+            self.n_tokens,
+            self.n_entities,
+            self.weights_file.display(),
+            if self.has_gold {
+                " (gold tags kept)"
+            } else {
+                ""
+            },
+            self.total_seconds,
+            self.predict_seconds,
+            self.sentences_per_second()
+        )
+    }
+}
+
+/// Reads, predicts and writes every requested output (each atomically).
+///
+/// With no output requested, prints each sentence with its entities in
+/// brackets to standard output.
+pub fn predict(config: &Config) -> Result<Summary, PredictError> {
+    let started = Instant::now();
+    if let Some(threads) = config.threads {
+        tch::set_num_threads(threads);
+    }
+    let predictor = Predictor::load(
+        &config.model_dir,
+        config.weights,
+        config.vocab_dir.as_deref(),
+        config.device,
+    )?;
+    let scheme = predictor.scheme()?;
+    let input = read_input(&config.input, config.format, config.pretokenized, scheme)?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let predicted = predictor.predict(&input.tokens, config.batch_size)?;
+    let predict_seconds = started.elapsed().as_secs_f64() - load_seconds;
+
+    let has_gold = input.gold.iter().all(Option::is_some) && !input.gold.is_empty();
+    let mut n_entities = 0;
+    let outputs = &config.outputs;
+    if let Some(path) = &outputs.parquet {
+        let mut metadata = Metadata::new(ArtifactKind::Predictions, ner_core::created_by!());
+        metadata.set(keys::SOURCE, config.input.display());
+        metadata.set(keys::SCHEME, scheme);
+        metadata.set(keys::MODEL, config.model_dir.display());
+        metadata.set(keys::WEIGHTS, predictor.weights_file.display());
+        metadata.set(keys::HAS_GOLD, has_gold);
+        let rows = PredictionRows {
+            metadata,
+            sentence_ids: input.sentence_ids.clone(),
+            tokens: input.tokens.clone(),
+            gold: input.gold.clone(),
+            predicted: predicted.clone(),
+        };
+        rows.write(path)?;
+    }
+    if let Some(path) = &outputs.conll {
+        write_text(path, |out| {
+            for (i, tokens) in input.tokens.iter().enumerate() {
+                for (t, token) in tokens.iter().enumerate() {
+                    match &input.gold[i] {
+                        Some(gold) => writeln!(out, "{token} {} {}", gold[t], predicted[i][t])?,
+                        None => writeln!(out, "{token} {}", predicted[i][t])?,
+                    }
+                }
+                writeln!(out)?;
+            }
+            Ok(())
+        })?;
+    }
+    let all_entities: Vec<Entity> = input
+        .tokens
+        .iter()
+        .zip(&predicted)
+        .zip(&input.sentence_ids)
+        .flat_map(|((tokens, tags), &id)| entities(id, tokens, tags))
+        .collect();
+    n_entities += all_entities.len();
+    if let Some(path) = &outputs.entities {
+        write_text(path, |out| {
+            for entity in &all_entities {
+                let line = serde_json::to_string(entity).map_err(std::io::Error::other)?;
+                writeln!(out, "{line}")?;
+            }
+            Ok(())
+        })?;
+    }
+    if outputs == &Outputs::default() {
+        write_text(Path::new("-"), |out| {
+            for (tokens, tags) in input.tokens.iter().zip(&predicted) {
+                writeln!(out, "{}", bracketed(tokens, tags))?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(Summary {
+        n_sentences: input.tokens.len(),
+        n_tokens: input.tokens.iter().map(Vec::len).sum(),
+        n_entities,
+        has_gold,
+        load_seconds,
+        predict_seconds,
+        total_seconds: started.elapsed().as_secs_f64(),
+        weights_file: predictor.weights_file,
+    })
+}
+
+/// Writes text atomically to a file, or to standard output for `-`.
+fn write_text(
+    path: &Path,
+    body: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), PredictError> {
+    if path == Path::new("-") {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        return match body(&mut out).and_then(|()| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(ner_core::Error::io("<stdout>", e).into())
+            }
+            _ => Ok(()),
+        };
+    }
+    let mut file = std::io::BufWriter::new(AtomicFile::create(path)?);
+    body(&mut file).map_err(|e| ner_core::Error::io(path, e))?;
+    let file = file
+        .into_inner()
+        .map_err(|e| ner_core::Error::io(path, e.into_error()))?;
+    file.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn entities_and_brackets() {
+        let tokens = strings(&["Peter", "Blackburn", "visited", "New", "York", "."]);
+        let tags = strings(&["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O"]);
+        let found = entities(7, &tokens, &tags);
+        assert_eq!(
+            serde_json::to_string(&found[1]).expect("json"),
+            r#"{"sentence_id":7,"text":"New York","type":"LOC","start":3,"end":5}"#
+        );
+        assert_eq!(
+            bracketed(&tokens, &tags),
+            "[PER Peter Blackburn] visited [LOC New York] ."
+        );
+    }
+
+    #[test]
+    fn conll_input_with_and_without_tags() {
+        let path = Path::new("x.conll");
+        let tagged = read_conll(
+            path,
+            b"-DOCSTART- O\n\nEU I-ORG\nsays O\n\nPeter I-PER\n",
+            TagScheme::Iob2,
+        )
+        .expect("reads");
+        assert_eq!(
+            tagged.tokens,
+            [strings(&["EU", "says"]), strings(&["Peter"])]
+        );
+        assert_eq!(tagged.gold[0], Some(strings(&["B-ORG", "O"])));
+        let plain = read_conll(path, b"EU\nsays\n\n\nPeter\n", TagScheme::Iob2).expect("reads");
+        assert_eq!(
+            plain.tokens,
+            [strings(&["EU", "says"]), strings(&["Peter"])]
+        );
+        assert_eq!(plain.gold, [None, None]);
+    }
+
+    #[test]
+    fn bad_conll_input_names_file_and_line() {
+        let err = read_conll(Path::new("x.conll"), b"a NN O\nb O\n", TagScheme::Iob2)
+            .expect_err("column count changes");
+        assert!(err.to_string().starts_with("x.conll:2: "), "{err}");
+    }
+
+    #[test]
+    fn text_input_skips_blank_lines() {
+        let input =
+            read_text(Path::new("t.txt"), b"EU rejects it.\n\n  \nOK\n", false).expect("reads");
+        assert_eq!(
+            input.tokens,
+            [strings(&["EU", "rejects", "it", "."]), strings(&["OK"])]
+        );
+        assert_eq!(input.sentence_ids, [0, 1]);
+        let err = read_text(Path::new("t.txt"), b"ok\n\xff\n", false).expect_err("not UTF-8");
+        assert_eq!(err.to_string(), "t.txt: line 2: invalid UTF-8");
+    }
+}

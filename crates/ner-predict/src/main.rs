@@ -1,0 +1,97 @@
+//! `ner-predict MODEL_DIR INPUT`: see the library for what it does.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ner_predict::{predict, Config, InputFormat, Outputs, PredictError, Summary, Weights};
+use ner_train::model::device;
+
+/// Tag sentences with a model trained by ner-train.
+///
+/// With no --parquet/--conll/--entities, prints each sentence with its
+/// entities in brackets. The summary goes to standard error.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// The model folder (config.json, best.safetensors, model.safetensors).
+    model: PathBuf,
+    /// A CoNLL file (gold tags optional), a sentences Parquet file, or text
+    /// with one sentence per line; `-` reads standard input.
+    input: PathBuf,
+    /// auto, conll, parquet or text [auto: Parquet by content, .txt and
+    /// standard input as text, else CoNLL].
+    #[arg(long, default_value = "auto")]
+    format: InputFormat,
+    /// Text input is already tokenized: split on whitespace only.
+    #[arg(long)]
+    pretokenized: bool,
+    /// Use model.safetensors (last epoch) instead of best.safetensors.
+    #[arg(long)]
+    last: bool,
+    /// Folder holding the vocabularies [default: the paths in config.json].
+    #[arg(long)]
+    vocab_dir: Option<PathBuf>,
+    /// Write predictions Parquet (sentence_id, tokens, tags, pred_tags).
+    #[arg(long, value_name = "FILE")]
+    parquet: Option<PathBuf>,
+    /// Write `token gold pred` lines (`token pred` without gold); `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    conll: Option<PathBuf>,
+    /// Write JSON lines of entities (sentence_id, text, type, start, end); `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    entities: Option<PathBuf>,
+    /// auto, cpu or cuda.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Sentences per forward pass.
+    #[arg(long, default_value_t = 512)]
+    batch_size: usize,
+    /// libtorch threads [default: libtorch's choice].
+    #[arg(long)]
+    threads: Option<i32>,
+    /// Print no summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn run(args: Args) -> Result<Summary, PredictError> {
+    let config = Config {
+        model_dir: args.model,
+        input: args.input,
+        format: args.format,
+        pretokenized: args.pretokenized,
+        weights: if args.last {
+            Weights::Last
+        } else {
+            Weights::Best
+        },
+        vocab_dir: args.vocab_dir,
+        device: device(&args.device).map_err(PredictError::Mismatch)?,
+        batch_size: args.batch_size,
+        threads: args.threads,
+        outputs: Outputs {
+            parquet: args.parquet,
+            conll: args.conll,
+            entities: args.entities,
+        },
+    };
+    predict(&config)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let quiet = args.quiet;
+    match run(args) {
+        Ok(summary) => {
+            if !quiet {
+                eprintln!("{summary}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("ner-predict: error: {}", ner_core::cli::chain(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
