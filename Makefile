@@ -52,7 +52,8 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch bench-setup build test lint data train bindir bench-data bench-train bench-quality clean-data FORCE
+.PHONY: help setup torch bench-setup build test lint data train score predict compare bindir \
+	bench-data bench-train bench-quality bench-predict clean-data FORCE
 FORCE:
 
 help: ## Show targets and variables.
@@ -69,7 +70,9 @@ help: ## Show targets and variables.
 	@echo "  BATCH_SIZE ORDER SEED  batching; ORDER is shuffle, bucket or sequential for train ($(BATCH_SIZE) / $(ORDER) / $(SEED))"
 	@echo "  CACHE_DIR   PyTorch environment and cargo target folder ($(CACHE_DIR))"
 	@echo "  BIN_DIR     release binaries ($(BIN_DIR)); CARGO_BUILD=0 uses them without building"
-	@echo "  MODEL       a pipeline for train/bench-train: $(PIPELINES)"
+	@echo "  MODEL       a pipeline for train/score/predict/bench-train: $(PIPELINES)"
+	@echo "  INPUT       the file 'make predict' tags (text, CoNLL or Parquet; - for stdin)"
+	@echo "  COMPARE_MODELS  models in 'make compare' ($(COMPARE_MODELS))"
 	@echo "  EPOCHS DEVICE SEED THREADS  override the pipeline (DEVICE auto|cpu|cuda: $(DEVICE))"
 
 # --- Set-up and build ------------------------------------------------------
@@ -146,11 +149,15 @@ THREADS ?=
 train_args = --device $(DEVICE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(THREADS),--threads $(THREADS)) \
 	$(if $(filter command line environment,$(origin SEED)),--seed $(SEED))
 
+TORCH_BINS := $(BIN_DIR)/ner-train $(BIN_DIR)/ner-predict
+REPORT_BINS := $(BIN_DIR)/ner-score $(BIN_DIR)/ner-report
 ifeq ($(CARGO_BUILD),1)
-$(BIN_DIR)/ner-train: FORCE | torch
-	$(CARGO) build --release --locked -p ner-train
+$(TORCH_BINS) &: FORCE | torch
+	$(CARGO) build --release --locked -p ner-train -p ner-predict
+$(REPORT_BINS) &: FORCE
+	$(CARGO) build --release --locked -p ner-score -p ner-report
 else
-$(BIN_DIR)/ner-train:
+$(TORCH_BINS) $(REPORT_BINS):
 	@echo "error: $@ does not exist; run 'make build' or drop CARGO_BUILD=0" >&2; exit 1
 endif
 
@@ -165,6 +172,37 @@ $(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $(PROCESSED)/train.a
 	$(BIN_DIR)/ner-train --pipeline $< --train $(PROCESSED)/train.arrow --valid $(PROCESSED)/valid.arrow \
 	  --vocab-dir $(VOCAB_DIR) --output $(@D) $(train_args)
 
+# --- Prediction, scoring and the comparison --------------------------------------
+REPORTS_DIR := $(WORK_DIR)/reports
+INPUT ?=
+PREDICT_FLAGS ?=
+COURSE_MODELS := rnn birnn bigru bilstm bilstm3
+COMPARE_MODELS ?= $(COURSE_MODELS)
+
+score: check-model $(REPORTS_DIR)/$(MODEL)/valid.scores.json $(REPORTS_DIR)/$(MODEL)/test.scores.json ## Predict and score MODEL on validation and test (reports/MODEL/); print the test report.
+	@echo "== $(MODEL), test split ($(TEST)) =="
+	@cat $(REPORTS_DIR)/$(MODEL)/test.conlleval.txt
+
+# One rule makes a split's four files; the stem is MODEL/SPLIT.
+.SECONDEXPANSION:
+$(REPORTS_DIR)/%.scores.json $(REPORTS_DIR)/%.conlleval.txt $(REPORTS_DIR)/%.predictions.parquet $(REPORTS_DIR)/%.predictions.conll: \
+  $$(MODELS_DIR)/$$(*D)/model.safetensors $$(INTERIM)/$$(*F).parquet $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score
+	@mkdir -p $(@D)
+	$(BIN_DIR)/ner-predict $(MODELS_DIR)/$(*D) $(INTERIM)/$(*F).parquet --device $(DEVICE) \
+	  --parquet $(REPORTS_DIR)/$*.predictions.parquet --conll $(REPORTS_DIR)/$*.predictions.conll $(PREDICT_FLAGS)
+	$(BIN_DIR)/ner-score $(REPORTS_DIR)/$*.predictions.parquet --json $(REPORTS_DIR)/$*.scores.json \
+	  > $(REPORTS_DIR)/$*.conlleval.txt.tmp
+	mv $(REPORTS_DIR)/$*.conlleval.txt.tmp $(REPORTS_DIR)/$*.conlleval.txt
+
+predict: check-model $(MODELS_DIR)/$(MODEL)/model.safetensors $(BIN_DIR)/ner-predict ## Print the entities MODEL finds in INPUT (text, CoNLL or Parquet; - for stdin).
+	@if [ -z "$(INPUT)" ]; then echo "error: name the input: make predict MODEL=$(MODEL) INPUT=file.txt" >&2; exit 1; fi
+	$(BIN_DIR)/ner-predict $(MODELS_DIR)/$(MODEL) $(INPUT) --device $(DEVICE) $(PREDICT_FLAGS)
+
+compare: $(foreach m,$(COMPARE_MODELS),$(REPORTS_DIR)/$(m)/valid.scores.json $(REPORTS_DIR)/$(m)/test.scores.json) $(BIN_DIR)/ner-report ## Train (where stale) and score COMPARE_MODELS; write reports/compare.md and compare.png.
+	$(BIN_DIR)/ner-report $(COMPARE_MODELS) --models-dir $(MODELS_DIR) --reports-dir $(REPORTS_DIR) \
+	  --output $(REPORTS_DIR)/compare.md --figure $(REPORTS_DIR)/compare.png --command "make compare"
+	@cat $(REPORTS_DIR)/compare.md
+
 # --- Benchmarks -----------------------------------------------------------------
 BENCH_RUNS ?= 5
 bench-data: $(DATA_BINS) $(TRAIN) $(VALID) $(TEST) ## Time convert, vocab and encode on the corpus (release build).
@@ -177,9 +215,11 @@ $(VENV)/.bench: $(VENV)/.torch-$(TORCH_VERSION) $(ROOT)/Makefile
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(BENCH_PACKAGES)
 	touch $@
 
-COURSE_MODELS := rnn birnn bigru bilstm bilstm3
 bench-quality: data $(BIN_DIR)/ner-train bench-setup ## Train MODELS (default: the five course models) with ner-train and seed_ref.py --lookup; compare validation F1.
 	$(ROOT)/bench/quality.sh $(VENV)/bin/python $(REFERENCE_DIR) $(CONLL_DIR) $(WORK_DIR) $(or $(MODELS),$(COURSE_MODELS))
 
 bench-train: check-model data $(BIN_DIR)/ner-train bench-setup ## One epoch of MODEL: ner-train vs the course's PyTorch code (--lookup), same run.
 	$(ROOT)/bench/train.sh $(MODEL) $(BIN_DIR) $(VENV)/bin/python $(REFERENCE_DIR) $(CONLL_DIR) $(DATA) $(ROOT)/pipelines
+
+bench-predict: data $(foreach m,$(or $(MODELS),$(COURSE_MODELS)),$(MODELS_DIR)/$(m)/model.safetensors) $(BIN_DIR)/ner-predict ## ner-predict on the test split, end to end, for MODELS (default: the five course models).
+	$(ROOT)/bench/predict.sh $(BIN_DIR) $(INTERIM)/test.parquet $(MODELS_DIR) $(BENCH_RUNS) $(or $(MODELS),$(COURSE_MODELS))

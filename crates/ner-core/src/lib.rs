@@ -28,6 +28,7 @@ pub mod conlleval;
 pub mod error;
 pub mod metrics;
 pub mod rng;
+pub mod runs;
 pub mod schema;
 pub mod scheme;
 pub mod tables;

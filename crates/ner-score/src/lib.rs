@@ -34,7 +34,7 @@ use ner_core::metrics::Confusion;
 use ner_core::schema::keys;
 use ner_core::scheme::{convert, Tag, TagScheme};
 use ner_core::tables::PredictionRows;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Errors of the score stage; every one names the file.
 #[derive(Debug, thiserror::Error)]
@@ -127,7 +127,7 @@ pub fn for_conlleval(
 }
 
 /// `scores.json`: fractions in [0, 1], counts as conlleval counts them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoresJson {
     pub precision: f64,
     pub recall: f64,
@@ -142,7 +142,7 @@ pub struct ScoresJson {
     pub confusion: ConfusionJson,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TypeScores {
     pub precision: f64,
     pub recall: f64,
@@ -153,7 +153,7 @@ pub struct TypeScores {
 }
 
 /// Rows are gold tags, columns predicted tags, both in `labels` order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfusionJson {
     pub labels: Vec<String>,
     pub matrix: Vec<Vec<u64>>,
@@ -291,6 +291,15 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, ScoreError> {
     } else {
         Ok(std::fs::read(path).map_err(|e| ner_core::Error::io(path, e))?)
     }
+}
+
+/// Reads a `scores.json` written by [`write_json`].
+pub fn read_json(path: &Path) -> Result<ScoresJson, ScoreError> {
+    let bytes = std::fs::read(path).map_err(|e| ner_core::Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| ScoreError::Invalid {
+        path: path.to_path_buf(),
+        message: format!("not a scores.json written by ner-score: {e}"),
+    })
 }
 
 /// Writes `scores.json` atomically.

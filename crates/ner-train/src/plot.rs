@@ -5,159 +5,29 @@
 //! Text is rasterised with a TrueType font found at run time (`NER_FONT`, or
 //! DejaVu Sans where the system has it).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use ab_glyph::{point, Font, FontVec, PxScale, ScaleFont};
-use ner_core::artifact::write_atomic;
+use ner_plot::{Canvas, Rgb, BLACK, GREY, PALETTE};
 
 use crate::train::EpochMetrics;
 use crate::TrainError;
 
-/// Where a TrueType font is looked for after `NER_FONT`.
-const FONT_PATHS: &[&str] = &[
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/Library/Fonts/Arial.ttf",
-];
-
 const WIDTH: usize = 960;
 const HEIGHT: usize = 600;
-type Rgb = [u8; 3];
-const BLACK: Rgb = [0, 0, 0];
-const GREY: Rgb = [220, 220, 220];
-const RED: Rgb = [214, 39, 40];
-const BLUE: Rgb = [31, 119, 180];
-const GREEN: Rgb = [44, 160, 44];
-const PURPLE: Rgb = [148, 103, 189];
-
-fn load_font() -> Result<FontVec, String> {
-    let candidates: Vec<PathBuf> = std::env::var_os("NER_FONT")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(FONT_PATHS.iter().map(PathBuf::from))
-        .collect();
-    for path in &candidates {
-        if let Ok(bytes) = std::fs::read(path) {
-            return FontVec::try_from_vec(bytes)
-                .map_err(|_| format!("{}: not a usable TrueType font", path.display()));
-        }
-    }
-    Err(format!(
-        "no TrueType font found (looked in {}); install fonts-dejavu-core or set NER_FONT",
-        FONT_PATHS.join(", ")
-    ))
-}
-
-struct Canvas {
-    pixels: Vec<u8>,
-    font: FontVec,
-}
-
-impl Canvas {
-    fn new(font: FontVec) -> Self {
-        Canvas {
-            pixels: vec![255; WIDTH * HEIGHT * 3],
-            font,
-        }
-    }
-
-    fn blend(&mut self, x: i64, y: i64, color: Rgb, alpha: f32) {
-        if x < 0 || y < 0 || x >= WIDTH as i64 || y >= HEIGHT as i64 {
-            return;
-        }
-        let i = (y as usize * WIDTH + x as usize) * 3;
-        for (channel, &target) in self.pixels[i..i + 3].iter_mut().zip(&color) {
-            let old = f32::from(*channel);
-            *channel = (old + (f32::from(target) - old) * alpha.clamp(0.0, 1.0)).round() as u8;
-        }
-    }
-
-    fn rect(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, color: Rgb) {
-        for y in y0..=y1 {
-            for x in x0..=x1 {
-                self.blend(x, y, color, 1.0);
-            }
-        }
-    }
-
-    /// A line `width` pixels thick.
-    fn line(&mut self, (x0, y0): (f64, f64), (x1, y1): (f64, f64), width: f64, color: Rgb) {
-        let steps = ((x1 - x0).abs().max((y1 - y0).abs()) * 2.0).ceil().max(1.0) as usize;
-        let r = width / 2.0;
-        for s in 0..=steps {
-            let t = s as f64 / steps as f64;
-            let (cx, cy) = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
-            let (lo_x, hi_x) = ((cx - r).floor() as i64, (cx + r).ceil() as i64);
-            let (lo_y, hi_y) = ((cy - r).floor() as i64, (cy + r).ceil() as i64);
-            for y in lo_y..=hi_y {
-                for x in lo_x..=hi_x {
-                    let d = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)).sqrt();
-                    if d <= r + 0.5 {
-                        self.blend(x, y, color, (r + 0.5 - d).min(1.0) as f32);
-                    }
-                }
-            }
-        }
-    }
-
-    fn text_width(&self, text: &str, size: f32) -> f64 {
-        let font = self.font.as_scaled(PxScale::from(size));
-        text.chars()
-            .map(|c| font.h_advance(font.glyph_id(c)))
-            .sum::<f32>() as f64
-    }
-
-    /// Draws `text` with its left end at `x` and its baseline at `y`.
-    fn text(&mut self, x: f64, y: f64, size: f32, text: &str, color: Rgb) {
-        let scale = PxScale::from(size);
-        let mut caret = x as f32;
-        let mut coverage = Vec::new();
-        {
-            let font = self.font.as_scaled(scale);
-            for c in text.chars() {
-                let id = font.glyph_id(c);
-                let glyph = id.with_scale_and_position(scale, point(caret, y as f32));
-                caret += font.h_advance(id);
-                if let Some(outlined) = self.font.outline_glyph(glyph) {
-                    let bounds = outlined.px_bounds();
-                    outlined.draw(|gx, gy, a| {
-                        coverage.push((
-                            bounds.min.x as i64 + i64::from(gx),
-                            bounds.min.y as i64 + i64::from(gy),
-                            a,
-                        ));
-                    });
-                }
-            }
-        }
-        for (px, py, a) in coverage {
-            self.blend(px, py, color, a);
-        }
-    }
-}
+const BLUE: Rgb = PALETTE[0];
+const RED: Rgb = PALETTE[1];
+const GREEN: Rgb = PALETTE[2];
+const PURPLE: Rgb = PALETTE[3];
 
 /// Draws the curves of `metrics` into `path` (PNG), atomically.
 pub fn curves(metrics: &[EpochMetrics], title: &str, path: &Path) -> Result<(), TrainError> {
-    let fail = |message: String| TrainError::Plot {
+    let fail = |err: ner_plot::PlotError| TrainError::Plot {
         path: path.to_path_buf(),
-        message,
+        message: err.to_string(),
     };
-    let mut canvas = Canvas::new(load_font().map_err(fail)?);
+    let mut canvas = Canvas::new(WIDTH, HEIGHT).map_err(fail)?;
     draw(&mut canvas, metrics, title);
-    let mut encoded = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut encoded, WIDTH as u32, HEIGHT as u32);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
-        writer
-            .write_image_data(&canvas.pixels)
-            .map_err(|e| fail(e.to_string()))?;
-        writer.finish().map_err(|e| fail(e.to_string()))?;
-    }
-    write_atomic(path, &encoded)?;
-    Ok(())
+    canvas.save_png(path).map_err(fail)
 }
 
 fn draw(c: &mut Canvas, metrics: &[EpochMetrics], title: &str) {
@@ -288,7 +158,7 @@ mod tests {
     fn draws_a_png_or_says_why_not() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("curves.png");
-        match load_font() {
+        match ner_plot::load_font() {
             Ok(_) => {
                 curves(&metrics(), "test", &path).expect("draws");
                 let bytes = std::fs::read(&path).expect("read");
@@ -298,7 +168,7 @@ mod tests {
             }
             Err(message) => {
                 let err = curves(&metrics(), "test", &path).expect_err("no font");
-                assert!(err.to_string().contains(&message), "{err}");
+                assert!(err.to_string().contains(&message.to_string()), "{err}");
                 assert!(!path.exists());
             }
         }

@@ -1,12 +1,12 @@
 //! The training loop: Adam, per-epoch metrics, atomic checkpoints.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ner_core::artifact::{sha256_file, write_atomic, AtomicFile};
+use ner_core::artifact::{sha256_file, write_atomic};
 use ner_core::metrics::Scores;
 use ner_core::rng::SplitMix64;
+pub use ner_core::runs::{read_metrics, write_metrics, EpochMetrics};
 use ner_core::schema::{keys, ArtifactKind};
 use ner_core::tables::Vocab;
 use serde::{Deserialize, Serialize};
@@ -38,25 +38,6 @@ pub struct Config {
     pub progress: bool,
 }
 
-/// One line of `metrics.jsonl`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochMetrics {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub train_acc: f64,
-    pub val_acc: f64,
-    pub val_macro_f1: f64,
-    pub val_entity_f1: f64,
-    /// Training and validation together, as the course times an epoch.
-    pub epoch_seconds: f64,
-    pub train_seconds: f64,
-    /// Where the training time went: the forward pass with the loss, the
-    /// backward pass, and the optimizer (gradient reset and Adam step).
-    pub forward_seconds: f64,
-    pub backward_seconds: f64,
-    pub optimizer_seconds: f64,
-}
-
 /// What a run did.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -70,7 +51,7 @@ pub struct Summary {
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const BEST_FILE: &str = "best.safetensors";
 pub const CONFIG_FILE: &str = "config.json";
-pub const METRICS_FILE: &str = "metrics.jsonl";
+pub use ner_core::runs::METRICS_FILE;
 pub const CURVES_FILE: &str = "curves.png";
 
 /// `config.json`: everything needed to rebuild the model and check its inputs.
@@ -402,29 +383,6 @@ fn save_weights(vs: &nn::VarStore, path: &Path) -> Result<(), TrainError> {
         let _ = std::fs::remove_file(&tmp);
         ner_core::Error::io(path, e)
     })?;
-    Ok(())
-}
-
-/// Reads a model folder's `metrics.jsonl`.
-pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>, TrainError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ner_core::Error::io(path, e))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line)
-                .map_err(|e| TrainError::Mismatch(format!("{}:{}: {e}", path.display(), i + 1)))
-        })
-        .collect()
-}
-
-fn write_metrics(path: &Path, history: &[EpochMetrics]) -> Result<(), TrainError> {
-    let mut file = AtomicFile::create(path)?;
-    for m in history {
-        let line = serde_json::to_string(m).map_err(|e| TrainError::Mismatch(e.to_string()))?;
-        writeln!(file, "{line}").map_err(|e| ner_core::Error::io(path, e))?;
-    }
-    file.commit()?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let result = read_metrics(&dir.join(METRICS_FILE))
+            .map_err(ner_train::TrainError::from)
             .and_then(|metrics| ner_train::plot::curves(&metrics, &title, &dir.join(CURVES_FILE)));
         if let Err(err) = result {
             eprintln!("ner-curves: error: {}", ner_core::cli::chain(&err));
