@@ -16,10 +16,10 @@ for model in "$@"; do
     start=$(date +%s.%N)
     summary=$("$bin/ner-predict" "$models/$model" "$split" --parquet "$out/p.parquet" --conll "$out/p.conll" 2>&1)
     end=$(date +%s.%N)
-    walls+=("$(echo "$end - $start" | bc -l)")
+    walls+=("$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')")
     predicts+=("$(sed -E 's/.*\(([0-9.]+) s predicting\).*/\1/' <<<"$summary")")
   done
   wall=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(( (runs + 1) / 2 ))p")
   predict=$(printf '%s\n' "${predicts[@]}" | sort -g | sed -n "$(( (runs + 1) / 2 ))p")
-  printf '%-10s %12.3f %14.0f %16.3f\n' "$model" "$wall" "$(echo "$n_sentences / $wall" | bc -l)" "$predict"
+  printf '%-10s %12.3f %14.0f %16.3f\n' "$model" "$wall" "$(awk -v n="$n_sentences" -v w="$wall" 'BEGIN { print n / w }')" "$predict"
 done

@@ -273,3 +273,99 @@ fn bindir_and_help() {
         assert!(help.contains(word), "help lacks {word}:\n{help}");
     }
 }
+
+fn corpus_args(work: &Path, corpus: &[PathBuf; 3]) -> Vec<String> {
+    vec![
+        format!("WORK_DIR={}", work.display()),
+        format!("TRAIN={}", corpus[0].display()),
+        format!("VALID={}", corpus[1].display()),
+        format!("TEST={}", corpus[2].display()),
+    ]
+}
+
+fn make_ok(target: &[&str], args: &[String]) -> String {
+    let mut all: Vec<&str> = target.to_vec();
+    all.extend(args.iter().map(String::as_str));
+    let out = make(&all);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "make {target:?} failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn train_score_predict_and_compare_a_tiny_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("work");
+    let corpus = write_corpus(dir.path());
+    let mut args = corpus_args(&work, &corpus);
+    args.push("EPOCHS=2".into());
+    args.push("DEVICE=cpu".into());
+
+    // Scoring trains the stale model first, then predicts both splits.
+    let log = make_ok(&["score", "MODEL=rnn"], &args);
+    assert!(log.contains("processed 4 tokens with 1 phrases"), "{log}");
+    let reports = work.join("reports/rnn");
+    for split in ["valid", "test"] {
+        for file in [
+            "predictions.parquet",
+            "predictions.conll",
+            "conlleval.txt",
+            "scores.json",
+        ] {
+            let path = reports.join(format!("{split}.{file}"));
+            assert!(path.exists(), "{} missing", path.display());
+        }
+    }
+    let predictions =
+        ParquetReader::new(File::open(reports.join("valid.predictions.parquet")).expect("open"))
+            .finish()
+            .expect("polars reads the predictions");
+    assert_eq!(
+        names(&predictions),
+        ["sentence_id", "tokens", "tags", "pred_tags"]
+    );
+    assert_eq!(predictions.height(), 2);
+    let scores: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("valid.scores.json")).expect("read"))
+            .expect("scores.json parses");
+    assert_eq!(scores["phrases"], 2);
+    assert_eq!(scores["tokens"], 5);
+    // The CoNLL predictions are conlleval input: ner-score reads them back
+    // to the same report.
+    let conll = std::fs::read_to_string(reports.join("valid.predictions.conll")).expect("read");
+    assert!(conll.starts_with("CRICKET O "), "{conll}");
+
+    // Nothing stale: a second run redoes nothing.
+    let log = make_ok(&["score", "MODEL=rnn"], &args);
+    assert!(!log.contains("ner-predict "), "{log}");
+
+    // Prediction on new text.
+    let text = dir.path().join("news.txt");
+    std::fs::write(
+        &text,
+        "EU rejects German lamb.\n\nPeter Blackburn went to Brussels.\n",
+    )
+    .expect("write");
+    let mut predict_args = args.clone();
+    predict_args.push(format!("INPUT={}", text.display()));
+    let log = make_ok(&["-s", "predict", "MODEL=rnn"], &predict_args);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    // Brackets mark entities: `[TYPE token token]`; the tokens stay in order.
+    let words: Vec<&str> = lines[0]
+        .split(' ')
+        .filter(|w| !w.starts_with('['))
+        .map(|w| w.trim_end_matches(']'))
+        .collect();
+    assert_eq!(words, ["EU", "rejects", "German", "lamb", "."], "{log}");
+
+    // The comparison table and figure.
+    args.push("COMPARE_MODELS=rnn".into());
+    let log = make_ok(&["compare"], &args);
+    assert!(log.contains("| rnn | "), "{log}");
+    assert!(work.join("reports/compare.md").exists());
+}

@@ -26,7 +26,15 @@ pub fn bin_dir() -> PathBuf {
         .and_then(Path::parent)
         .expect("test binary lives in target/<profile>/deps")
         .to_path_buf();
-    for bin in ["ner-convert", "ner-vocab", "ner-encode"] {
+    for bin in [
+        "ner-convert",
+        "ner-vocab",
+        "ner-encode",
+        "ner-train",
+        "ner-predict",
+        "ner-score",
+        "ner-report",
+    ] {
         assert!(
             dir.join(bin).exists(),
             "{} is missing: run the tests with `make test` (cargo test --workspace builds every binary)",

@@ -61,8 +61,9 @@ pub enum PredictError {
 /// How to read the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
-    /// Parquet by its magic bytes; `.txt` files and standard input as text;
-    /// anything else as a CoNLL column file.
+    /// Parquet by its magic bytes; a CoNLL column file when the first lines
+    /// look like one (a `-DOCSTART-` line, or at least two columns with a tag
+    /// last); text otherwise. A one-column CoNLL file needs [`InputFormat::Conll`].
     Auto,
     Conll,
     Parquet,
@@ -331,10 +332,8 @@ pub fn read_input(
     };
     let format = match format {
         InputFormat::Auto if bytes.starts_with(b"PAR1") => InputFormat::Parquet,
-        InputFormat::Auto if stdin || path.extension().is_some_and(|e| e == "txt") => {
-            InputFormat::Text
-        }
-        InputFormat::Auto => InputFormat::Conll,
+        InputFormat::Auto if looks_like_conll(&bytes) => InputFormat::Conll,
+        InputFormat::Auto => InputFormat::Text,
         other => other,
     };
     match format {
@@ -346,6 +345,25 @@ pub fn read_input(
         InputFormat::Text => read_text(path, &bytes, pretokenized),
         InputFormat::Conll | InputFormat::Auto => read_conll(path, &bytes, scheme),
     }
+}
+
+/// Whether the first non-blank lines read as a tagged column file.
+fn looks_like_conll(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(20)
+        .peekable();
+    if lines.peek().is_none() {
+        return false;
+    }
+    lines.all(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields[0] == "-DOCSTART-"
+            || (fields.len() >= 2 && fields.last().is_some_and(|t| Tag::parse(t).is_some()))
+    })
 }
 
 fn read_text(path: &Path, bytes: &[u8], pretokenized: bool) -> Result<Input, PredictError> {
@@ -717,6 +735,19 @@ mod tests {
         let err = read_conll(Path::new("x.conll"), b"a NN O\nb O\n", TagScheme::Iob2)
             .expect_err("column count changes");
         assert!(err.to_string().starts_with("x.conll:2: "), "{err}");
+    }
+
+    #[test]
+    fn auto_format_tells_conll_from_text() {
+        assert!(looks_like_conll(
+            b"-DOCSTART- -X- O O\n\nEU NNP I-ORG\nsays VBZ O\n"
+        ));
+        assert!(looks_like_conll(b"EU B-ORG\n"));
+        assert!(!looks_like_conll(
+            b"EU rejects German call to boycott British lamb.\n"
+        ));
+        assert!(!looks_like_conll(b"Hello O\nThis is a sentence.\n"));
+        assert!(!looks_like_conll(b"\n\n"));
     }
 
     #[test]

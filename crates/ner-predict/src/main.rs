@@ -19,8 +19,8 @@ struct Args {
     /// A CoNLL file (gold tags optional), a sentences Parquet file, or text
     /// with one sentence per line; `-` reads standard input.
     input: PathBuf,
-    /// auto, conll, parquet or text [auto: Parquet by content, .txt and
-    /// standard input as text, else CoNLL].
+    /// auto, conll, parquet or text [auto: Parquet by its magic bytes, CoNLL
+    /// when the lines end in tags, else text; one-column CoNLL needs conll].
     #[arg(long, default_value = "auto")]
     format: InputFormat,
     /// Text input is already tokenized: split on whitespace only.

@@ -1,0 +1,75 @@
+//! `ner-report` on hand-written model folders and scores.
+
+use std::path::Path;
+use std::process::Command;
+
+fn write_run(root: &Path, name: &str, f1: f64) {
+    let model = root.join("models").join(name);
+    let reports = root.join("reports").join(name);
+    std::fs::create_dir_all(&model).expect("mkdir");
+    std::fs::create_dir_all(&reports).expect("mkdir");
+    std::fs::write(
+        model.join("config.json"),
+        r#"{"n_parameters": 3041801, "epochs_done": 2, "best_epoch": 2, "pipeline": {"description": "a test model"}}"#,
+    )
+    .expect("write");
+    let mut lines = String::new();
+    for epoch in 1..=2 {
+        lines.push_str(&format!(
+            "{{\"epoch\":{epoch},\"train_loss\":0.5,\"train_acc\":0.9,\"val_acc\":0.9,\"val_macro_f1\":0.7,\
+             \"val_entity_f1\":{f1},\"epoch_seconds\":2.0,\"train_seconds\":1.5,\"forward_seconds\":0.5,\
+             \"backward_seconds\":0.5,\"optimizer_seconds\":0.5}}\n"
+        ));
+    }
+    std::fs::write(model.join("metrics.jsonl"), lines).expect("write");
+    let report = ner_score::score_conll(
+        Path::new("t"),
+        b"a B-PER B-PER\nb I-PER O\nc B-LOC B-LOC\n",
+        &ner_core::conlleval::Options::default(),
+    )
+    .expect("scores");
+    for split in ["valid", "test"] {
+        ner_score::write_json(&report, &reports.join(format!("{split}.scores.json")))
+            .expect("json");
+    }
+}
+
+#[test]
+fn writes_the_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_run(dir.path(), "alpha", 0.4);
+    write_run(dir.path(), "beta", 0.5);
+    let out = Command::new(env!("CARGO_BIN_EXE_ner-report"))
+        .current_dir(dir.path())
+        .args(["alpha", "beta"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = std::fs::read_to_string(dir.path().join("reports/compare.md")).expect("read");
+    assert!(
+        table.contains(
+            "| alpha | 3,041,801 | 2 (2) | 2.0 | 0.5000 | 0.5000 | 50.00 | 50.00 | 0.00 | 100.00 |"
+        ),
+        "{table}"
+    );
+    assert!(table.contains("| test PER | test LOC |"), "{table}");
+}
+
+#[test]
+fn a_missing_score_file_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_run(dir.path(), "alpha", 0.4);
+    std::fs::remove_file(dir.path().join("reports/alpha/test.scores.json")).expect("rm");
+    let out = Command::new(env!("CARGO_BIN_EXE_ner-report"))
+        .current_dir(dir.path())
+        .arg("alpha")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reports/alpha/test.scores.json"));
+    assert!(!dir.path().join("reports/compare.md").exists());
+}
