@@ -9,6 +9,8 @@ MAKEFLAGS += --no-builtin-rules --no-builtin-variables
 .DEFAULT_GOAL := help
 
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+# Prerequisites that depend on the target's stem (the model's batch order).
+.SECONDEXPANSION:
 
 # --- Tool-chain: caches live outside the checkout and are reused ------------
 CACHE_DIR ?= $(HOME)/.cache/ner-toolkit
@@ -74,6 +76,7 @@ help: ## Show targets and variables.
 	@echo "  INPUT       the file 'make predict' tags (text, CoNLL or Parquet; - for stdin)"
 	@echo "  COMPARE_MODELS  models in 'make compare' ($(COMPARE_MODELS))"
 	@echo "  EPOCHS DEVICE SEED THREADS  override the pipeline (DEVICE auto|cpu|cuda: $(DEVICE))"
+	@echo "  EMBEDDINGS  pre-trained word vectors (GloVe/word2vec text) for embedding pipelines"
 
 # --- Set-up and build ------------------------------------------------------
 setup: torch build ## Install PyTorch 2.13.0 into CACHE_DIR and build everything (release).
@@ -132,6 +135,9 @@ $(VOCAB_FILES) &: $(INTERIM)/train.parquet $(BIN_DIR)/ner-vocab
 
 $(PROCESSED)/train.arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(BIN_DIR)/ner-encode
 	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --output $@ $(encode_args) --order $(ORDER)
+# Training batches in another order, for pipelines that ask (train.bucket.arrow).
+$(PROCESSED)/train.%.arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --output $@ $(encode_args) --order $*
 $(PROCESSED)/%.arrow: $(INTERIM)/%.parquet $(VOCAB_FILES) $(BIN_DIR)/ner-encode
 	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --output $@ $(encode_args) --order sequential
 
@@ -145,8 +151,10 @@ PIPELINES := $(sort $(basename $(notdir $(wildcard $(ROOT)/pipelines/*.toml))))
 EPOCHS ?=
 DEVICE ?= auto
 THREADS ?=
+EMBEDDINGS ?=
 # SEED overrides the pipeline's seed only when given (it also seeds the batch order).
 train_args = --device $(DEVICE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(THREADS),--threads $(THREADS)) \
+	$(if $(EMBEDDINGS),--embeddings $(EMBEDDINGS)) \
 	$(if $(filter command line environment,$(origin SEED)),--seed $(SEED))
 
 TORCH_BINS := $(BIN_DIR)/ner-train $(BIN_DIR)/ner-predict
@@ -168,8 +176,12 @@ check-model:
 	@if [ -z "$(MODEL)" ] || [ ! -f "$(ROOT)/pipelines/$(MODEL).toml" ]; then \
 	  echo "error: MODEL='$(MODEL)' is not a pipeline; available: $(PIPELINES)" >&2; exit 1; fi
 
-$(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $(PROCESSED)/train.arrow $(PROCESSED)/valid.arrow $(VOCAB_FILES) $(BIN_DIR)/ner-train
-	$(BIN_DIR)/ner-train --pipeline $< --train $(PROCESSED)/train.arrow --valid $(PROCESSED)/valid.arrow \
+# A pipeline's `batch_order` (e.g. "bucket") picks data/processed/train.<order>.arrow.
+batch_order = $(shell sed -n 's/^batch_order *= *"\([a-z]*\)".*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+train_batches = $(PROCESSED)/train$(if $(call batch_order,$(1)),.$(call batch_order,$(1))).arrow
+
+$(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batches,$$*) $(PROCESSED)/valid.arrow $(VOCAB_FILES) $(BIN_DIR)/ner-train
+	$(BIN_DIR)/ner-train --pipeline $< --train $(call train_batches,$*) --valid $(PROCESSED)/valid.arrow \
 	  --vocab-dir $(VOCAB_DIR) --output $(@D) $(train_args)
 
 # --- Prediction, scoring and the comparison --------------------------------------
@@ -184,7 +196,6 @@ score: check-model $(REPORTS_DIR)/$(MODEL)/valid.scores.json $(REPORTS_DIR)/$(MO
 	@cat $(REPORTS_DIR)/$(MODEL)/test.conlleval.txt
 
 # One rule makes a split's four files; the stem is MODEL/SPLIT.
-.SECONDEXPANSION:
 $(REPORTS_DIR)/%.scores.json $(REPORTS_DIR)/%.conlleval.txt $(REPORTS_DIR)/%.predictions.parquet $(REPORTS_DIR)/%.predictions.conll: \
   $$(MODELS_DIR)/$$(*D)/model.safetensors $$(INTERIM)/$$(*F).parquet $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score
 	@mkdir -p $(@D)

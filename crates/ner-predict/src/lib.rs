@@ -34,9 +34,10 @@ use std::time::Instant;
 use ner_core::artifact::{sha256_file, AtomicFile};
 use ner_core::schema::{keys, vocab, ArtifactKind, Metadata};
 use ner_core::scheme::{convert as convert_tags, spans, Tag, TagScheme};
-use ner_core::tables::{PredictionRows, SentenceRows, Vocab};
+use ner_core::tables::{PredictionRows, SentenceRows};
+use ner_train::data::BatchTensors;
 use ner_train::model::Tagger;
-use ner_train::train::{ModelCard, BEST_FILE, WEIGHTS_FILE};
+use ner_train::train::{ModelCard, Vocabularies, BEST_FILE, WEIGHTS_FILE};
 use ner_train::TrainError;
 use serde::Serialize;
 use tch::{nn, Device, Kind, Tensor};
@@ -146,7 +147,9 @@ pub struct Predictor {
     tagger: Tagger,
     _vs: nn::VarStore,
     word_index: HashMap<String, i64>,
+    char_index: HashMap<char, i64>,
     lowercase: bool,
+    max_word_chars: usize,
     device: Device,
 }
 
@@ -167,18 +170,23 @@ impl Predictor {
         };
         let words_path = resolve(&card.words_file, "words.parquet");
         let tags_path = resolve(&card.tags_file, "tags.parquet");
+        // Models from before character features did not record the file.
+        let chars_path = if card.chars_file.is_empty() {
+            words_path.with_file_name("chars.parquet")
+        } else {
+            resolve(&card.chars_file, "chars.parquet")
+        };
         for (path, expected) in [
             (&words_path, &card.words_sha256),
             (&tags_path, &card.tags_sha256),
+            (&chars_path, &card.chars_sha256),
         ] {
-            check_fingerprint(model_dir, path, expected)?;
+            if !expected.is_empty() || path != &chars_path {
+                check_fingerprint(model_dir, path, expected)?;
+            }
         }
-        let words = Vocab::read(&words_path, ArtifactKind::WordVocab)?;
-        let tags = Vocab::read(&tags_path, ArtifactKind::TagVocab)?;
-        let tag_names: Vec<&str> = tags.entries.iter().map(|(t, _)| t.as_str()).collect();
-        if tag_names != card.tags.iter().map(String::as_str).collect::<Vec<_>>()
-            || words.len() as i64 != card.n_words
-        {
+        let vocabs = Vocabularies::read(&words_path, &chars_path, &tags_path)?;
+        if vocabs.tag_names() != card.tags || vocabs.words.len() as i64 != card.n_words {
             return Err(PredictError::Mismatch(format!(
                 "{}: the vocabularies {} and {} do not match the model's config.json",
                 model_dir.display(),
@@ -186,12 +194,13 @@ impl Predictor {
                 tags_path.display()
             )));
         }
+        let words = &vocabs.words;
         let weights_file = model_dir.join(match weights {
             Weights::Best => BEST_FILE,
             Weights::Last => WEIGHTS_FILE,
         });
         let mut vs = nn::VarStore::new(device);
-        let tagger = Tagger::new(&vs.root(), &card.pipeline.model, card.n_words, card.n_tags);
+        let tagger = Tagger::with_spec(&vs.root(), &card.pipeline.model, &vocabs.spec()?);
         vs.load(&weights_file).map_err(|e| PredictError::Input {
             path: weights_file.clone(),
             message: format!("cannot load the weights: {e}"),
@@ -202,7 +211,22 @@ impl Predictor {
             .enumerate()
             .map(|(id, (word, _))| (word.clone(), id as i64))
             .collect();
+        let char_index = vocabs
+            .chars
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(id, (c, _))| {
+                let mut it = c.chars();
+                match (it.next(), it.next()) {
+                    (Some(ch), None) if id > 1 => Some((ch, id as i64)),
+                    _ => None,
+                }
+            })
+            .collect();
         Ok(Predictor {
+            char_index,
+            max_word_chars: card.max_word_chars.unwrap_or(usize::MAX),
             lowercase: card.lowercase == "true",
             card,
             weights_file,
@@ -244,27 +268,44 @@ impl Predictor {
         let mut out: Vec<Vec<String>> = vec![Vec::new(); sentences.len()];
         for chunk in order.chunks(batch_size.max(1)) {
             let width = sentences[chunk[0]].len();
-            let mut ids = vec![i64::from(vocab::PAD_ID); chunk.len() * width];
-            let mut lengths = Vec::with_capacity(chunk.len());
+            let char_width = chunk
+                .iter()
+                .flat_map(|&i| sentences[i].iter().map(|t| t.chars().count()))
+                .max()
+                .unwrap_or(1)
+                .clamp(1, self.max_word_chars.max(1));
+            let rows = chunk.len();
+            let mut ids = vec![i64::from(vocab::PAD_ID); rows * width];
+            let mut chars = vec![0i64; rows * width * char_width];
+            let mut lengths = Vec::with_capacity(rows);
             for (row, &i) in chunk.iter().enumerate() {
                 for (t, token) in sentences[i].iter().enumerate() {
                     ids[row * width + t] = self.word_id(token);
+                    let at = (row * width + t) * char_width;
+                    for (c, ch) in token.chars().take(char_width).enumerate() {
+                        chars[at + c] = self
+                            .char_index
+                            .get(&ch)
+                            .copied()
+                            .unwrap_or(i64::from(vocab::UNK_ID));
+                    }
                 }
                 lengths.push(sentences[i].len() as i64);
             }
-            let word_ids = Tensor::from_slice(&ids)
-                .view([chunk.len() as i64, width as i64])
-                .to_device(self.device);
-            let lengths_t = Tensor::from_slice(&lengths).to_device(self.device);
-            let best = self
-                .tagger
-                .decode(&word_ids, &lengths_t)
-                .to_kind(Kind::Int64)
-                .to_device(Device::Cpu)
-                .view([-1]);
-            let best = Vec::<i64>::try_from(&best)?;
-            for (row, &i) in chunk.iter().enumerate() {
-                out[i] = best[row * width..row * width + sentences[i].len()]
+            let batch = BatchTensors {
+                sentence_ids: Vec::new(),
+                lengths: Tensor::from_slice(&lengths).to_device(self.device),
+                word_ids: Tensor::from_slice(&ids)
+                    .view([rows as i64, width as i64])
+                    .to_device(self.device),
+                tag_ids: Tensor::zeros([rows as i64, width as i64], (Kind::Int64, self.device)),
+                char_ids: Tensor::from_slice(&chars)
+                    .view([rows as i64, width as i64, char_width as i64])
+                    .to_device(self.device),
+            };
+            let paths = self.tagger.predict(&batch)?;
+            for (&i, path) in chunk.iter().zip(paths) {
+                out[i] = path
                     .iter()
                     .map(|&t| {
                         self.card

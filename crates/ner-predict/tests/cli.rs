@@ -18,8 +18,20 @@ BRUSSELS B-LOC
 1996-08-22 O
 ";
 
+const GRU: &str =
+    "description = \"tiny\"\n[model]\ncell = \"gru\"\nbidirectional = true\nlayers = 1\n\
+    hidden = 8\ninput = \"onehot\"\n[train]\nepochs = 2\nlr = 0.01\nbatch_size = 2\n";
+
+const CHAR_CRF: &str = "[model]\ncell = \"lstm\"\nbidirectional = true\nlayers = 1\nhidden = 8\n\
+    input = \"embedding\"\nembedding_dim = 8\nchars = \"cnn\"\nchar_dim = 4\nchar_hidden = 5\n\
+    casing_dim = 2\noutput = \"crf\"\n[train]\nepochs = 30\nlr = 0.02\nbatch_size = 2\n";
+
 /// A folder with a model trained for a few steps through the libraries.
 fn trained() -> tempfile::TempDir {
+    trained_with(GRU)
+}
+
+fn trained_with(pipeline: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = |name: &str| dir.path().join(name);
     std::fs::write(p("train.txt"), TRAIN).expect("write");
@@ -36,11 +48,7 @@ fn trained() -> tempfile::TempDir {
     );
     encode.batch_size = 2;
     ner_encode::encode(&encode).expect("encode");
-    let pipeline: ner_train::config::Pipeline = toml::from_str(
-        "description = \"tiny\"\n[model]\ncell = \"gru\"\nbidirectional = true\nlayers = 1\n\
-         hidden = 8\ninput = \"onehot\"\n[train]\nepochs = 2\nlr = 0.01\nbatch_size = 2\n",
-    )
-    .expect("pipeline");
+    let pipeline: ner_train::config::Pipeline = toml::from_str(pipeline).expect("pipeline");
     let config = ner_train::train::Config {
         name: "tiny".into(),
         pipeline,
@@ -48,6 +56,8 @@ fn trained() -> tempfile::TempDir {
         valid: p("train.arrow"),
         words: p("vocab/words.parquet"),
         tags: p("vocab/tags.parquet"),
+        chars: p("vocab/chars.parquet"),
+        embeddings: None,
         output_dir: p("model"),
         device: tch::Device::Cpu,
         threads: Some(1),
@@ -187,4 +197,21 @@ fn a_missing_model_folder_is_named() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("model/config.json"), "{stderr}");
+}
+
+#[test]
+fn a_char_crf_model_predicts_and_scores_unchanged() {
+    let dir = trained_with(CHAR_CRF);
+    let d = dir.path();
+    ok(&predict(d, &["train.txt", "--parquet", "p.parquet"], b""));
+    let report = ner_score::score_predictions(&path(d, "p.parquet")).expect("scores");
+    // Thirty epochs on eight tokens: the training sentences come back.
+    assert_eq!(
+        (report.counts.gold, report.counts.correct),
+        (4, 4),
+        "{report:?}"
+    );
+    // Unseen words and characters go through <UNK>.
+    let stdout = ok(&predict(d, &["-"], "Zürich ÆØÅ qq\n".as_bytes()));
+    assert_eq!(stdout.lines().count(), 1);
 }

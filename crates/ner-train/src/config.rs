@@ -51,6 +51,29 @@ pub enum WordInput {
     Embedding,
 }
 
+/// Character features of each word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CharEncoder {
+    #[default]
+    None,
+    /// Convolution over character embeddings, max-pooled (Ma & Hovy 2016).
+    Cnn,
+    /// A bidirectional LSTM over the characters, both final states (Lample et al. 2016).
+    Lstm,
+}
+
+/// The output layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputLayer {
+    /// A linear layer and cross-entropy per token; prediction by argmax.
+    #[default]
+    Softmax,
+    /// A linear-chain CRF: sentence log-likelihood; prediction by Viterbi.
+    Crf,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
@@ -62,9 +85,63 @@ pub struct ModelConfig {
     /// Only for `input = "embedding"`.
     #[serde(default)]
     pub embedding_dim: i64,
-    /// Dropout between recurrent layers and before the output layer.
+    /// Dropout on the word features, between recurrent layers and before
+    /// the output layer.
     #[serde(default)]
     pub dropout: f64,
+    /// Character features: `none`, `cnn` or `lstm`.
+    #[serde(default)]
+    pub chars: CharEncoder,
+    /// Character embedding size.
+    #[serde(default = "char_dim")]
+    pub char_dim: i64,
+    /// CNN filters, or LSTM units per direction.
+    #[serde(default = "char_hidden")]
+    pub char_hidden: i64,
+    /// CNN window (odd).
+    #[serde(default = "char_kernel")]
+    pub char_kernel: i64,
+    /// Size of the casing-class embedding (0: no casing feature).
+    #[serde(default)]
+    pub casing_dim: i64,
+    /// `softmax` or `crf`.
+    #[serde(default)]
+    pub output: OutputLayer,
+}
+
+fn char_dim() -> i64 {
+    30
+}
+
+fn char_hidden() -> i64 {
+    50
+}
+
+fn char_kernel() -> i64 {
+    3
+}
+
+/// The optimizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    #[default]
+    Adam,
+    /// SGD with momentum (`momentum`).
+    Sgd,
+}
+
+/// How the learning rate changes between epochs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    #[default]
+    Constant,
+    /// `lr / (1 + lr_decay * (epoch - 1))` (Ma & Hovy).
+    Decay,
+    /// Multiply by `plateau_factor` after `plateau_patience` epochs without a
+    /// better validation score.
+    Plateau,
 }
 
 /// Which validation score picks `best.safetensors`.
@@ -91,6 +168,49 @@ pub struct TrainConfig {
     pub shuffle: bool,
     #[serde(default = "entity_f1")]
     pub select_by: SelectBy,
+    /// `adam` (default) or `sgd`.
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    /// SGD's momentum.
+    #[serde(default = "momentum")]
+    pub momentum: f64,
+    /// Clip the gradients' global L2 norm to this (0: no clipping).
+    #[serde(default)]
+    pub clip: f64,
+    #[serde(default)]
+    pub schedule: Schedule,
+    #[serde(default)]
+    pub lr_decay: f64,
+    #[serde(default = "half")]
+    pub plateau_factor: f64,
+    #[serde(default = "one")]
+    pub plateau_patience: usize,
+    /// Start no epoch after this many minutes of training (0: no limit).
+    #[serde(default)]
+    pub max_minutes: f64,
+    /// Stop after this many epochs without a better validation score (0: never).
+    #[serde(default)]
+    pub patience: usize,
+    /// Probability of replacing a training word seen once with `<UNK>`, so
+    /// the model learns what to do with unknown words.
+    #[serde(default)]
+    pub unk_replace: f64,
+    /// The order the training batches must be encoded in (`bucket`,
+    /// `shuffle` or `sequential`); `make` encodes them so. Unset: any.
+    #[serde(default)]
+    pub batch_order: Option<String>,
+}
+
+fn momentum() -> f64 {
+    0.9
+}
+
+fn half() -> f64 {
+    0.5
+}
+
+fn one() -> usize {
+    1
 }
 
 fn yes() -> bool {
@@ -131,6 +251,30 @@ impl Pipeline {
                 m.dropout
             ));
         }
+        if m.chars != CharEncoder::None
+            && (m.char_dim < 1 || m.char_hidden < 1 || m.char_kernel < 1)
+        {
+            return Err(
+                "model.char_dim, model.char_hidden and model.char_kernel must be at least 1".into(),
+            );
+        }
+        if m.casing_dim < 0 {
+            return Err("model.casing_dim must not be negative".into());
+        }
+        if (m.chars != CharEncoder::None || m.casing_dim > 0) && m.input == WordInput::Onehot {
+            return Err("character and casing features need model.input = \"embedding\"".into());
+        }
+        let t = &self.train;
+        if !(0.0..1.0).contains(&t.unk_replace) || t.clip < 0.0 || t.lr_decay < 0.0 {
+            return Err("train.unk_replace must be in [0, 1); train.clip and train.lr_decay must not be negative".into());
+        }
+        if let Some(order) = &t.batch_order {
+            if !["bucket", "shuffle", "sequential"].contains(&order.as_str()) {
+                return Err(format!(
+                    "train.batch_order must be bucket, shuffle or sequential, found '{order}'"
+                ));
+            }
+        }
         if self.train.epochs < 1 || self.train.batch_size < 1 || self.train.lr <= 0.0 {
             return Err("train.epochs, train.batch_size and train.lr must be positive".into());
         }
@@ -145,6 +289,10 @@ mod tests {
     #[test]
     fn shipped_pipelines_parse() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines");
+        for name in ["bilstm-crf", "char-bilstm-crf", "char-lstm-bilstm-crf"] {
+            let p = Pipeline::read(&dir.join(format!("{name}.toml"))).expect(name);
+            assert_eq!(p.model.output, OutputLayer::Crf, "{name}");
+        }
         for name in ["rnn", "birnn", "bigru", "bilstm", "bilstm3"] {
             let p = Pipeline::read(&dir.join(format!("{name}.toml"))).expect(name);
             assert_eq!(p.model.hidden, 128, "{name}");

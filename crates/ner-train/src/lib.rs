@@ -24,6 +24,8 @@
 //!     valid: "data/processed/valid.arrow".into(),
 //!     words: "data/vocab/words.parquet".into(),
 //!     tags: "data/vocab/tags.parquet".into(),
+//!     chars: "data/vocab/chars.parquet".into(),
+//!     embeddings: None,
 //!     output_dir: "models/rnn".into(),
 //!     device: tch::Device::Cpu,
 //!     threads: None,
@@ -34,8 +36,11 @@
 //! # Ok::<(), ner_train::TrainError>(())
 //! ```
 
+pub mod chars;
 pub mod config;
+pub mod crf;
 pub mod data;
+pub mod embeddings;
 pub mod model;
 pub mod optim;
 pub mod plot;

@@ -40,6 +40,10 @@ struct Args {
     /// libtorch threads [default: libtorch's choice].
     #[arg(long)]
     threads: Option<i32>,
+    /// Pre-trained word vectors (GloVe / word2vec text) to initialise the
+    /// word embedding (pipelines with model.input = "embedding").
+    #[arg(long, value_name = "FILE")]
+    embeddings: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -72,6 +76,8 @@ fn run(args: Args) -> Result<ner_train::train::Summary, TrainError> {
         valid: args.valid,
         words: args.vocab_dir.join("words.parquet"),
         tags: args.vocab_dir.join("tags.parquet"),
+        chars: args.vocab_dir.join("chars.parquet"),
+        embeddings: args.embeddings,
         device: device(&args.device).map_err(TrainError::Mismatch)?,
         threads: args.threads,
         progress: !args.no_progress,

@@ -13,10 +13,40 @@
 //! identity input weights: the same function and the same trainable
 //! parameters as the course's model, without the one-hot tensor.
 
+use ner_core::scheme::TagScheme;
 use tch::nn::{self, Init, Module, Path as VsPath};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Kind, Reduction, Tensor};
 
-use crate::config::{Cell, ModelConfig, WordInput};
+use crate::chars::{Casing, CharClasses, CharFeatures};
+use crate::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
+use crate::crf::{Crf, Penalties};
+use crate::data::BatchTensors;
+
+/// What a tagger needs to know about its vocabularies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaggerSpec {
+    pub n_words: i64,
+    pub n_chars: i64,
+    /// Tag names by id.
+    pub tags: Vec<String>,
+    /// The tags' scheme (the CRF's constraints follow it).
+    pub scheme: TagScheme,
+    /// Case of each character id (for the casing feature).
+    pub char_classes: CharClasses,
+}
+
+impl TaggerSpec {
+    /// Words and tags only (tags named `T0`, `T1`, …; no constraints).
+    pub fn plain(n_words: i64, n_tags: i64) -> Self {
+        TaggerSpec {
+            n_words,
+            n_chars: 2,
+            tags: (0..n_tags).map(|i| format!("T{i}")).collect(),
+            scheme: TagScheme::Iob1,
+            char_classes: CharClasses::default(),
+        }
+    }
+}
 
 /// Weights of one direction of one layer, in libtorch's layout.
 #[derive(Debug)]
@@ -40,9 +70,12 @@ enum Input {
 pub struct Tagger {
     config: ModelConfig,
     input: Input,
+    chars: Option<CharFeatures>,
+    casing: Option<Casing>,
     /// `layers[l][d]`.
     layers: Vec<Vec<Direction>>,
     output: nn::Linear,
+    crf: Option<Crf>,
     n_tags: i64,
 }
 
@@ -50,6 +83,12 @@ impl Tagger {
     /// Creates the parameters under `vs`, initialised as PyTorch initialises
     /// `nn.RNN`/`nn.GRU`/`nn.LSTM` (uniform ±1/√hidden) and `nn.Linear`.
     pub fn new(vs: &VsPath<'_>, config: &ModelConfig, n_words: i64, n_tags: i64) -> Self {
+        Tagger::with_spec(vs, config, &TaggerSpec::plain(n_words, n_tags))
+    }
+
+    /// The full constructor: character, casing and CRF layers as configured.
+    pub fn with_spec(vs: &VsPath<'_>, config: &ModelConfig, spec: &TaggerSpec) -> Self {
+        let (n_words, n_tags) = (spec.n_words, spec.tags.len() as i64);
         let hidden = config.hidden;
         let gate_rows = config.cell.gates() * hidden;
         let n_dirs = if config.bidirectional { 2 } else { 1 };
@@ -83,12 +122,33 @@ impl Tagger {
             )),
         };
 
+        let chars = (config.chars != CharEncoder::None).then(|| {
+            CharFeatures::new(
+                &(vs / "chars"),
+                config.chars,
+                spec.n_chars,
+                config.char_dim,
+                config.char_hidden,
+                config.char_kernel,
+                config.dropout,
+            )
+        });
+        let casing = (config.casing_dim > 0)
+            .then(|| Casing::new(&(vs / "casing"), &spec.char_classes, config.casing_dim));
+        let word_dim = config.embedding_dim
+            + chars.as_ref().map_or(0, CharFeatures::output_dim)
+            + if casing.is_some() {
+                config.casing_dim
+            } else {
+                0
+            };
+
         let rnn = vs / "rnn";
         let mut layers = Vec::new();
         for l in 0..config.layers {
             let in_dim = match (l, config.input) {
                 (0, WordInput::Onehot) => gate_rows,
-                (0, WordInput::Embedding) => config.embedding_dim,
+                (0, WordInput::Embedding) => word_dim,
                 _ => hidden * n_dirs as i64,
             };
             let mut dirs = Vec::new();
@@ -114,13 +174,108 @@ impl Tagger {
             n_tags,
             Default::default(),
         );
+        let crf = (config.output == OutputLayer::Crf).then(|| {
+            Crf::new(
+                &(vs / "crf"),
+                Penalties::for_scheme(&spec.tags, spec.scheme),
+            )
+        });
         Tagger {
             config: config.clone(),
             input,
+            chars,
+            casing,
             layers,
             output,
+            crf,
             n_tags,
         }
+    }
+
+    /// The word embedding table, where the input is an embedding.
+    pub fn word_embedding(&self) -> Option<&Tensor> {
+        match &self.input {
+            Input::Embedding(e) => Some(&e.ws),
+            Input::Onehot(_) => None,
+        }
+    }
+
+    /// Tag scores `[batch, width, tags]` of a batch; `word_ids` replaces the
+    /// batch's own (word dropout).
+    pub fn emissions(
+        &self,
+        batch: &BatchTensors,
+        word_ids: Option<&Tensor>,
+        train: bool,
+    ) -> Tensor {
+        let word_ids = word_ids.unwrap_or(&batch.word_ids);
+        self.features(word_ids, Some(&batch.char_ids), &batch.lengths, train)
+    }
+
+    /// The training loss of a batch: mean token cross-entropy (padding
+    /// ignored), or with a CRF the negative log-likelihood per sentence.
+    pub fn loss(&self, emissions: &Tensor, batch: &BatchTensors) -> Tensor {
+        match &self.crf {
+            Some(crf) => {
+                let rows = emissions.size()[0].max(1) as f64;
+                crf.nll(emissions, &batch.tag_ids, &batch.mask(), &batch.lengths) / rows
+            }
+            None => emissions
+                .view([-1, self.n_tags])
+                .cross_entropy_loss::<Tensor>(
+                    &batch.tag_ids.view([-1]),
+                    None,
+                    Reduction::Mean,
+                    -100,
+                    0.0,
+                ),
+        }
+    }
+
+    /// The predicted tag ids of each sentence (argmax, or Viterbi with a CRF).
+    pub fn best_paths(
+        &self,
+        emissions: &Tensor,
+        lengths: &Tensor,
+    ) -> Result<Vec<Vec<i64>>, tch::TchError> {
+        let lengths: Vec<i64> = Vec::try_from(&lengths.to_device(Device::Cpu))?;
+        let width = emissions.size()[1] as usize;
+        match &self.crf {
+            Some(crf) => {
+                let flat: Vec<f32> = Vec::try_from(
+                    &emissions
+                        .detach()
+                        .to_device(Device::Cpu)
+                        .to_kind(Kind::Float)
+                        .contiguous()
+                        .view([-1]),
+                )?;
+                crf.viterbi(&flat, width, &lengths)
+            }
+            None => {
+                let best: Vec<i64> = Vec::try_from(
+                    &emissions
+                        .argmax(-1, false)
+                        .to_device(Device::Cpu)
+                        .contiguous()
+                        .view([-1]),
+                )?;
+                Ok(lengths
+                    .iter()
+                    .enumerate()
+                    .map(|(row, &len)| {
+                        best[row * width..row * width + len.max(0) as usize].to_vec()
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Predicted tag ids of each sentence of a batch, without gradients.
+    pub fn predict(&self, batch: &BatchTensors) -> Result<Vec<Vec<i64>>, tch::TchError> {
+        let _guard = tch::no_grad_guard();
+        let emissions = self.emissions(batch, None, false);
+        self.best_paths(&emissions, &batch.lengths)
     }
 
     pub fn n_tags(&self) -> i64 {
@@ -130,6 +285,16 @@ impl Tagger {
     /// Tag scores `[batch, width, tags]` for word ids `[batch, width]` with
     /// sentence `lengths` `[batch]`; `train` turns dropout on.
     pub fn forward(&self, word_ids: &Tensor, lengths: &Tensor, train: bool) -> Tensor {
+        self.features(word_ids, None, lengths, train)
+    }
+
+    fn features(
+        &self,
+        word_ids: &Tensor,
+        char_ids: Option<&Tensor>,
+        lengths: &Tensor,
+        train: bool,
+    ) -> Tensor {
         let reverse = reversal_index(lengths, word_ids.size()[1]);
         let dropout = |x: Tensor| {
             if train && self.config.dropout > 0.0 {
@@ -141,7 +306,21 @@ impl Tagger {
         // Per direction, the input of the current layer (already reversed for
         // the backward direction where that saves a gather).
         let mut x: Option<Tensor> = match &self.input {
-            Input::Embedding(embedding) => Some(dropout(embedding.forward(word_ids))),
+            Input::Embedding(embedding) => {
+                let mut parts = vec![embedding.forward(word_ids)];
+                if let (Some(chars), Some(ids)) = (&self.chars, char_ids) {
+                    parts.push(chars.forward(ids, train));
+                }
+                if let (Some(casing), Some(ids)) = (&self.casing, char_ids) {
+                    parts.push(casing.forward(ids));
+                }
+                let joined = if parts.len() == 1 {
+                    parts.pop().unwrap_or_else(|| unreachable!())
+                } else {
+                    Tensor::cat(&parts, 2)
+                };
+                Some(dropout(joined))
+            }
             Input::Onehot(_) => None,
         };
         for (l, dirs) in self.layers.iter().enumerate() {
@@ -183,12 +362,6 @@ impl Tagger {
         self.output.forward(&hidden)
     }
 
-    /// The best tag id per token, `[batch, width]` int64 (padding positions
-    /// hold arbitrary ids).
-    pub fn decode(&self, word_ids: &Tensor, lengths: &Tensor) -> Tensor {
-        self.forward(word_ids, lengths, false).argmax(-1, false)
-    }
-
     /// One direction of one layer over `[batch, width, in]`.
     fn run(&self, input: &Tensor, w: &Direction) -> Tensor {
         let batch = input.size()[0];
@@ -215,7 +388,7 @@ impl Tagger {
 
 /// `index[b, t]` = position `t` of sentence `b` read backwards within its
 /// length; padding positions map to themselves. Its own inverse.
-fn reversal_index(lengths: &Tensor, width: i64) -> Tensor {
+pub(crate) fn reversal_index(lengths: &Tensor, width: i64) -> Tensor {
     let positions = Tensor::arange(width, (Kind::Int64, lengths.device())).unsqueeze(0);
     let lengths = lengths.unsqueeze(1);
     let reversed = (&lengths - 1) - &positions;
@@ -226,7 +399,7 @@ fn reversal_index(lengths: &Tensor, width: i64) -> Tensor {
 }
 
 /// Reverses each sentence of `[batch, width, dim]` within its length.
-fn reverse_seq(x: &Tensor, index: &Tensor) -> Tensor {
+pub(crate) fn reverse_seq(x: &Tensor, index: &Tensor) -> Tensor {
     let dim = x.size()[2];
     x.gather(1, &index.unsqueeze(2).expand([-1, -1, dim], false), false)
 }
@@ -267,6 +440,12 @@ mod tests {
             input: WordInput::Onehot,
             embedding_dim: 0,
             dropout: 0.0,
+            chars: CharEncoder::None,
+            char_dim: 30,
+            char_hidden: 50,
+            char_kernel: 3,
+            casing_dim: 0,
+            output: OutputLayer::Softmax,
         }
     }
 

@@ -80,6 +80,51 @@ impl Adam {
     pub fn is_fused(&self) -> bool {
         matches!(self, Adam::Fused(_))
     }
+
+    /// SGD with momentum (libtorch's), for pipelines that ask for it.
+    pub fn sgd(vs: &nn::VarStore, lr: f64, momentum: f64) -> Result<Self, TrainError> {
+        let optimizer = nn::Sgd {
+            momentum,
+            ..Default::default()
+        }
+        .build(vs, lr)
+        .map_err(TrainError::Torch)?;
+        Ok(Adam::Libtorch(optimizer))
+    }
+
+    /// Changes the learning rate (schedules).
+    pub fn set_lr(&mut self, lr: f64) {
+        match self {
+            Adam::Fused(adam) => adam.config.lr = lr,
+            Adam::Libtorch(optimizer) => optimizer.set_lr(lr),
+        }
+    }
+}
+
+/// Scales the gradients of `params` so their global L2 norm is at most
+/// `max_norm` (PyTorch's `clip_grad_norm_`); returns the norm before.
+pub fn clip_grad_norm(params: &[Tensor], max_norm: f64) -> f64 {
+    let _guard = tch::no_grad_guard();
+    let grads: Vec<Tensor> = params
+        .iter()
+        .map(Tensor::grad)
+        .filter(Tensor::defined)
+        .collect();
+    if grads.is_empty() {
+        return 0.0;
+    }
+    let squares: Vec<Tensor> = grads.iter().map(|g| g.square().sum(Kind::Float)).collect();
+    let total = Tensor::stack(&squares, 0)
+        .sum(Kind::Float)
+        .sqrt()
+        .double_value(&[]);
+    let factor = max_norm / (total + 1e-6);
+    if factor < 1.0 {
+        for mut g in grads {
+            let _ = g.g_mul_scalar_(factor);
+        }
+    }
+    total
 }
 
 /// Adam over CPU `f32` parameters with persistent moment buffers.
@@ -249,10 +294,14 @@ mod tests {
     #[test]
     fn fused_adam_matches_libtorch_adam() {
         let run = |fused: bool| -> Vec<f32> {
-            tch::manual_seed(3);
+            // Deterministic values: tests share libtorch's global generator.
             let vs = nn::VarStore::new(Device::Cpu);
             let root = vs.root();
-            let w = root.var("w", &[300, 70], nn::Init::Uniform { lo: -1.0, up: 1.0 });
+            let mut w = root.var("w", &[300, 70], nn::Init::Const(0.0));
+            tch::no_grad(|| {
+                let values = Tensor::linspace(0.0, 300.0, 300 * 70, (Kind::Float, Device::Cpu));
+                let _ = w.copy_(&values.sin().view([300, 70]));
+            });
             let b = root.var("b", &[70], nn::Init::Const(0.5));
             // A parameter that never gets a gradient is skipped, as in PyTorch.
             let _unused = vs.root().var("unused", &[3], nn::Init::Const(1.0));

@@ -1,4 +1,6 @@
-//! The training loop: Adam, per-epoch metrics, atomic checkpoints.
+//! The training loop: Adam or SGD, gradient clipping, learning-rate
+//! schedules, word dropout, early stopping, per-epoch metrics, atomic
+//! checkpoints.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,12 +13,14 @@ use ner_core::schema::{keys, ArtifactKind};
 use ner_core::tables::Vocab;
 use serde::{Deserialize, Serialize};
 use tch::nn;
-use tch::{Device, Kind, Reduction, Tensor};
+use tch::{Device, Kind, Tensor};
 
-use crate::config::{Pipeline, SelectBy};
+use crate::chars::CharClasses;
+use crate::config::{OptimizerKind, Pipeline, Schedule, SelectBy};
 use crate::data::{BatchTensors, EncodedSplit};
-use crate::model::{n_parameters, Tagger};
-use crate::optim::{Adam, AdamConfig};
+use crate::embeddings;
+use crate::model::{n_parameters, Tagger, TaggerSpec};
+use crate::optim::{clip_grad_norm, Adam, AdamConfig};
 use crate::plot;
 use crate::TrainError;
 
@@ -30,6 +34,10 @@ pub struct Config {
     pub valid: PathBuf,
     pub words: PathBuf,
     pub tags: PathBuf,
+    /// The character vocabulary (character features and casing use it).
+    pub chars: PathBuf,
+    /// Pre-trained word vectors (GloVe / word2vec text) to start from.
+    pub embeddings: Option<PathBuf>,
     pub output_dir: PathBuf,
     pub device: Device,
     /// libtorch intra-op threads; `None` keeps libtorch's default.
@@ -73,6 +81,13 @@ pub struct ModelCard {
     pub words_sha256: String,
     pub tags_file: String,
     pub tags_sha256: String,
+    #[serde(default)]
+    pub chars_file: String,
+    #[serde(default)]
+    pub chars_sha256: String,
+    /// Characters kept per word when the training batches were encoded.
+    #[serde(default)]
+    pub max_word_chars: Option<usize>,
     pub train_file: String,
     pub valid_file: String,
     pub n_parameters: i64,
@@ -103,49 +118,134 @@ impl ModelCard {
     }
 }
 
+/// The vocabularies a model is built on, with their fingerprints.
+#[derive(Debug)]
+pub struct Vocabularies {
+    pub words: Vocab,
+    pub chars: Vocab,
+    pub tags: Vocab,
+    pub words_sha: String,
+    pub chars_sha: String,
+    pub tags_sha: String,
+}
+
+impl Vocabularies {
+    pub fn read(words: &Path, chars: &Path, tags: &Path) -> Result<Self, TrainError> {
+        Ok(Vocabularies {
+            words: Vocab::read(words, ArtifactKind::WordVocab)?,
+            chars: Vocab::read(chars, ArtifactKind::CharVocab)?,
+            tags: Vocab::read(tags, ArtifactKind::TagVocab)?,
+            words_sha: sha256_file(words)?,
+            chars_sha: sha256_file(chars)?,
+            tags_sha: sha256_file(tags)?,
+        })
+    }
+
+    pub fn tag_names(&self) -> Vec<String> {
+        self.tags.entries.iter().map(|(t, _)| t.clone()).collect()
+    }
+
+    /// What the tagger needs from these vocabularies.
+    pub fn spec(&self) -> Result<TaggerSpec, TrainError> {
+        let scheme = self
+            .tags
+            .metadata
+            .get(keys::SCHEME)
+            .unwrap_or("iob2")
+            .parse()
+            .map_err(TrainError::Mismatch)?;
+        Ok(TaggerSpec {
+            n_words: self.words.len() as i64,
+            n_chars: self.chars.len() as i64,
+            tags: self.tag_names(),
+            scheme,
+            char_classes: CharClasses::from_chars(
+                self.chars.entries.iter().map(|(c, _)| c.as_str()),
+            ),
+        })
+    }
+}
+
 /// Trains, validating and checkpointing after every epoch.
 pub fn train(config: &Config) -> Result<Summary, TrainError> {
-    let words = Vocab::read(&config.words, ArtifactKind::WordVocab)?;
-    let tags = Vocab::read(&config.tags, ArtifactKind::TagVocab)?;
-    let words_sha = sha256_file(&config.words)?;
-    let tags_sha = sha256_file(&config.tags)?;
+    let vocabs = Vocabularies::read(&config.words, &config.chars, &config.tags)?;
     let train_split = EncodedSplit::open(&config.train)?;
     let valid_split = EncodedSplit::open(&config.valid)?;
     for split in [&train_split, &valid_split] {
-        check_encoded_with(split, &config.words, &words_sha, keys::WORDS_SHA256)?;
-        check_encoded_with(split, &config.tags, &tags_sha, keys::TAGS_SHA256)?;
+        check_encoded_with(split, &config.words, &vocabs.words_sha, keys::WORDS_SHA256)?;
+        check_encoded_with(split, &config.chars, &vocabs.chars_sha, keys::CHARS_SHA256)?;
+        check_encoded_with(split, &config.tags, &vocabs.tags_sha, keys::TAGS_SHA256)?;
     }
-    let batch_size: usize = train_split
-        .file()
-        .metadata()
-        .parse(&config.train, keys::BATCH_SIZE)?;
-    if batch_size != config.pipeline.train.batch_size {
+    let meta = train_split.file().metadata();
+    let batch_size: usize = meta.parse(&config.train, keys::BATCH_SIZE)?;
+    let pipeline = &config.pipeline;
+    if batch_size != pipeline.train.batch_size {
         return Err(TrainError::Mismatch(format!(
             "{} was encoded in batches of {batch_size}, the pipeline asks for {}; \
              re-encode with BATCH_SIZE={}",
             config.train.display(),
-            config.pipeline.train.batch_size,
-            config.pipeline.train.batch_size
+            pipeline.train.batch_size,
+            pipeline.train.batch_size
         )));
     }
+    if let Some(order) = &pipeline.train.batch_order {
+        let encoded = meta.require(&config.train, keys::ORDER)?;
+        if encoded != order {
+            return Err(TrainError::Mismatch(format!(
+                "{} was encoded in '{encoded}' order, the pipeline asks for '{order}'; \
+                 re-encode it with --order {order} (make does this for you)",
+                config.train.display()
+            )));
+        }
+    }
+    let max_word_chars: Option<usize> = meta
+        .get(keys::MAX_WORD_CHARS)
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0);
 
     if let Some(threads) = config.threads {
         tch::set_num_threads(threads);
     }
-    let seed = config.pipeline.train.seed;
+    let seed = pipeline.train.seed;
     tch::manual_seed(seed as i64);
     let device = config.device;
     let vs = nn::VarStore::new(device);
-    let n_words = words.len() as i64;
-    let n_tags = tags.len() as i64;
-    let tagger = Tagger::new(&vs.root(), &config.pipeline.model, n_words, n_tags);
+    let spec = vocabs.spec()?;
+    let n_words = spec.n_words;
+    let n_tags = spec.tags.len() as i64;
+    let tagger = Tagger::with_spec(&vs.root(), &pipeline.model, &spec);
+    if let Some(path) = &config.embeddings {
+        let table = tagger.word_embedding().ok_or_else(|| {
+            TrainError::Mismatch(format!(
+                "--embeddings {} needs a pipeline with model.input = \"embedding\"",
+                path.display()
+            ))
+        })?;
+        let coverage = embeddings::load_into(path, table, &vocabs.words)?;
+        println!("{coverage}");
+    }
     let n_params = n_parameters(&vs);
-    let mut optimizer = Adam::new(&vs, AdamConfig::new(config.pipeline.train.lr))?;
+    let params = vs.trainable_variables();
+    let mut optimizer = match pipeline.train.optimizer {
+        OptimizerKind::Adam => Adam::new(&vs, AdamConfig::new(pipeline.train.lr))?,
+        OptimizerKind::Sgd => Adam::sgd(&vs, pipeline.train.lr, pipeline.train.momentum)?,
+    };
     optimizer.zero_grad();
+    // Word dropout: training words seen once are sometimes read as <UNK>.
+    let singletons = (pipeline.train.unk_replace > 0.0).then(|| {
+        let flags: Vec<bool> = vocabs
+            .words
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(id, (_, count))| id > 1 && *count == 1)
+            .collect();
+        Tensor::from_slice(&flags).to_device(device)
+    });
 
     let train_batches = load(&train_split, device)?;
     let valid_batches = load(&valid_split, device)?;
-    let tag_names: Vec<String> = tags.entries.iter().map(|(t, _)| t.clone()).collect();
+    let tag_names = vocabs.tag_names();
     std::fs::create_dir_all(&config.output_dir)
         .map_err(|e| ner_core::Error::io(&config.output_dir, e))?;
 
@@ -161,10 +261,28 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let mut history: Vec<EpochMetrics> = Vec::new();
     let mut best: Option<(usize, f64)> = None;
     let mut rng = SplitMix64::new(seed);
-    for epoch in 1..=config.pipeline.train.epochs {
+    let mut lr = pipeline.train.lr;
+    let mut since_best = 0usize;
+    let run_started = Instant::now();
+    for epoch in 1..=pipeline.train.epochs {
+        let minutes = run_started.elapsed().as_secs_f64() / 60.0;
+        if pipeline.train.max_minutes > 0.0 && epoch > 1 {
+            let per_epoch = minutes / (epoch - 1) as f64;
+            if minutes + per_epoch > pipeline.train.max_minutes {
+                println!(
+                    "time limit: {minutes:.1} min spent, another epoch would pass max_minutes = {}",
+                    pipeline.train.max_minutes
+                );
+                break;
+            }
+        }
+        if pipeline.train.schedule == Schedule::Decay {
+            lr = pipeline.train.lr / (1.0 + pipeline.train.lr_decay * (epoch - 1) as f64);
+        }
+        optimizer.set_lr(lr);
         let started = Instant::now();
         let mut order: Vec<usize> = (0..train_batches.len()).collect();
-        if config.pipeline.train.shuffle {
+        if pipeline.train.shuffle {
             rng.shuffle(&mut order);
         }
         let bar = progress_bar(config.progress, order.len(), epoch);
@@ -173,14 +291,21 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         for (step, &b) in order.iter().enumerate() {
             let batch = &train_batches[b];
             let t0 = Instant::now();
-            let logits = tagger.forward(&batch.word_ids, &batch.lengths, true);
-            let loss = logits.view([-1, n_tags]).cross_entropy_loss::<Tensor>(
-                &batch.tag_ids.view([-1]),
-                None,
-                Reduction::Mean,
-                -100,
-                0.0,
-            );
+            let dropped = singletons.as_ref().map(|single| {
+                let is_single = single
+                    .index_select(0, &batch.word_ids.view([-1]))
+                    .view(batch.word_ids.size().as_slice());
+                let coin = Tensor::rand(batch.word_ids.size(), (Kind::Float, device))
+                    .lt(pipeline.train.unk_replace);
+                batch.word_ids.where_self(
+                    &is_single.logical_and(&coin).logical_not(),
+                    &batch
+                        .word_ids
+                        .full_like(i64::from(ner_core::schema::vocab::UNK_ID)),
+                )
+            });
+            let emissions = tagger.emissions(batch, dropped.as_ref(), true);
+            let loss = tagger.loss(&emissions, batch);
             let t1 = Instant::now();
             if !optimizer.is_fused() {
                 optimizer.zero_grad();
@@ -188,6 +313,9 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             let t2 = Instant::now();
             loss.backward();
             let t3 = Instant::now();
+            if pipeline.train.clip > 0.0 {
+                clip_grad_norm(&params, pipeline.train.clip);
+            }
             optimizer.step();
             let t4 = Instant::now();
             forward_s += (t1 - t0).as_secs_f64();
@@ -201,14 +329,19 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
                 });
             }
             loss_sum += loss_value;
-            let mask = batch.mask();
-            correct += logits
-                .argmax(-1, false)
-                .eq_tensor(&batch.tag_ids)
-                .logical_and(&mask)
-                .sum(Kind::Int64)
-                .int64_value(&[]);
-            counted += batch.n_tokens();
+            let gold: Vec<i64> = Vec::try_from(&batch.tag_ids.to_device(Device::Cpu).view([-1]))
+                .map_err(TrainError::Torch)?;
+            let width = batch.tag_ids.size()[1] as usize;
+            let paths = tch::no_grad(|| tagger.best_paths(&emissions, &batch.lengths))
+                .map_err(TrainError::Torch)?;
+            for (row, path) in paths.iter().enumerate() {
+                correct += path
+                    .iter()
+                    .zip(&gold[row * width..])
+                    .filter(|(p, g)| p == g)
+                    .count() as i64;
+                counted += path.len() as i64;
+            }
             if let Some(bar) = &bar {
                 bar.inc(1);
             }
@@ -241,7 +374,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             metrics.val_entity_f1,
             metrics.epoch_seconds
         );
-        let score = match config.pipeline.train.select_by {
+        let score = match pipeline.train.select_by {
             SelectBy::EntityF1 => metrics.val_entity_f1,
             SelectBy::MacroF1 => metrics.val_macro_f1,
         };
@@ -249,7 +382,16 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         save_weights(&vs, &config.output_dir.join(WEIGHTS_FILE))?;
         if best.is_none_or(|(_, s)| score > s) {
             best = Some((epoch, score));
+            since_best = 0;
             save_weights(&vs, &config.output_dir.join(BEST_FILE))?;
+        } else {
+            since_best += 1;
+            if pipeline.train.schedule == Schedule::Plateau
+                && since_best % pipeline.train.plateau_patience.max(1) == 0
+            {
+                lr *= pipeline.train.plateau_factor;
+                println!("       learning rate now {lr:.3e}");
+            }
         }
         write_metrics(&config.output_dir.join(METRICS_FILE), &history)?;
         // The figure is a convenience: a missing font must not stop training.
@@ -262,24 +404,24 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             format_version: ner_core::schema::FORMAT_VERSION,
             created_by: ner_core::created_by!().to_string(),
             name: config.name.clone(),
-            pipeline: config.pipeline.clone(),
+            pipeline: pipeline.clone(),
             n_words,
             n_tags,
             tags: tag_names.clone(),
-            scheme: tags
-                .metadata
-                .get(keys::SCHEME)
-                .unwrap_or("iob2")
-                .to_string(),
-            lowercase: words
+            scheme: spec.scheme.to_string(),
+            lowercase: vocabs
+                .words
                 .metadata
                 .get(keys::LOWERCASE)
                 .unwrap_or("false")
                 .to_string(),
             words_file: config.words.display().to_string(),
-            words_sha256: words_sha.clone(),
+            words_sha256: vocabs.words_sha.clone(),
             tags_file: config.tags.display().to_string(),
-            tags_sha256: tags_sha.clone(),
+            tags_sha256: vocabs.tags_sha.clone(),
+            chars_file: config.chars.display().to_string(),
+            chars_sha256: vocabs.chars_sha.clone(),
+            max_word_chars,
             train_file: config.train.display().to_string(),
             valid_file: config.valid.display().to_string(),
             n_parameters: n_params,
@@ -289,6 +431,13 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         let json = serde_json::to_vec_pretty(&model_file)
             .map_err(|e| TrainError::Mismatch(e.to_string()))?;
         write_atomic(&config.output_dir.join(CONFIG_FILE), &json)?;
+        if pipeline.train.patience > 0 && since_best >= pipeline.train.patience {
+            println!(
+                "early stop: no better validation score for {} epochs",
+                pipeline.train.patience
+            );
+            break;
+        }
     }
     let total: f64 = history.iter().map(|m| m.epoch_seconds).sum();
     println!(
@@ -296,7 +445,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         total,
         total / history.len().max(1) as f64,
         best.map_or(0, |(e, _)| e),
-        config.pipeline.train.select_by,
+        pipeline.train.select_by,
         best.map_or(0.0, |(_, s)| s),
         config.output_dir.display()
     );
@@ -322,21 +471,18 @@ pub fn evaluate(
     batches: &[BatchTensors],
     tag_names: &[String],
 ) -> Result<Scores, TrainError> {
-    let _guard = tch::no_grad_guard();
-    let to_vec = |t: &Tensor| {
-        Vec::<i64>::try_from(&t.view([-1]).to_device(Device::Cpu)).map_err(TrainError::Torch)
-    };
     let mut scores = Scores::new(tag_names.len());
     for batch in batches {
-        let predicted = tagger.decode(&batch.word_ids, &batch.lengths);
-        let predicted = to_vec(&predicted)?;
-        let gold = to_vec(&batch.tag_ids)?;
-        let lengths = to_vec(&batch.lengths)?;
+        let predicted = tagger.predict(batch).map_err(TrainError::Torch)?;
+        let gold: Vec<i64> = Vec::try_from(&batch.tag_ids.to_device(Device::Cpu).view([-1]))
+            .map_err(TrainError::Torch)?;
         let width = batch.tag_ids.size()[1] as usize;
-        for (row, &length) in lengths.iter().enumerate() {
-            let range = row * width..row * width + length as usize;
-            let g: Vec<usize> = gold[range.clone()].iter().map(|&t| t as usize).collect();
-            let p: Vec<usize> = predicted[range].iter().map(|&t| t as usize).collect();
+        for (row, path) in predicted.iter().enumerate() {
+            let g: Vec<usize> = gold[row * width..row * width + path.len()]
+                .iter()
+                .map(|&t| t as usize)
+                .collect();
+            let p: Vec<usize> = path.iter().map(|&t| t as usize).collect();
             scores.add(&g, &p, tag_names);
         }
     }

@@ -194,3 +194,74 @@ fn unknown_pipeline_keys_are_errors() {
     );
     let _ = Path::new("");
 }
+
+#[test]
+fn char_crf_tagger_trains_and_learns_the_training_set() {
+    let fx = Fixture::new();
+    for (encoder, extra) in [("cnn", ""), ("lstm", "char_hidden = 6\n")] {
+        std::fs::write(
+            fx.path("crf.toml"),
+            format!(
+                "[model]\ncell = \"lstm\"\nbidirectional = true\nlayers = 1\nhidden = 16\n\
+                 input = \"embedding\"\nembedding_dim = 8\ndropout = 0.1\nchars = \"{encoder}\"\n\
+                 char_dim = 6\n{extra}casing_dim = 3\noutput = \"crf\"\n\
+                 [train]\nepochs = 40\nlr = 0.02\nbatch_size = 2\nclip = 5.0\nunk_replace = 0.1\n\
+                 schedule = \"decay\"\nlr_decay = 0.01\n"
+            ),
+        )
+        .expect("pipeline");
+        let out = Command::new(env!("CARGO_BIN_EXE_ner-train"))
+            .arg("--pipeline")
+            .arg(fx.path("crf.toml"))
+            .arg("--train")
+            .arg(fx.path("train.arrow"))
+            .arg("--valid")
+            .arg(fx.path("train.arrow"))
+            .arg("--vocab-dir")
+            .arg(fx.path("vocab"))
+            .arg("--output")
+            .arg(fx.path("crf"))
+            .args(["--device", "cpu", "--no-progress", "--threads", "1"])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let metrics =
+            ner_train::train::read_metrics(&fx.path("crf/metrics.jsonl")).expect("metrics");
+        let last = metrics.last().expect("epochs");
+        // Eight training tokens, four entities: a CRF tagger fits them.
+        assert_eq!(last.val_entity_f1, 1.0, "{encoder}: {metrics:?}");
+        let weights = std::fs::read(fx.path("crf/model.safetensors")).expect("read");
+        let header_len = u64::from_le_bytes(weights[..8].try_into().expect("8 bytes")) as usize;
+        let header = String::from_utf8_lossy(&weights[8..8 + header_len]);
+        for name in [
+            "crf.transitions",
+            "crf.start",
+            "crf.end",
+            "casing.embedding.weight",
+            "chars.embedding.weight",
+        ] {
+            assert!(
+                header.contains(&format!("\"{name}\"")),
+                "{name} not in {header}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_pipeline_asking_for_bucketed_batches_refuses_shuffled_ones() {
+    let fx = Fixture::new();
+    let text = std::fs::read_to_string(fx.path("tiny.toml")).expect("read");
+    std::fs::write(
+        fx.path("tiny.toml"),
+        format!("{text}batch_order = \"bucket\"\n"),
+    )
+    .expect("write");
+    let out = fx.train(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("was encoded in 'shuffle' order, the pipeline asks for 'bucket'"),
+        "{}",
+        stderr(&out)
+    );
+}

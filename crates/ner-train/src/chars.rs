@@ -1,0 +1,253 @@
+//! Character features of words: a character CNN (Ma & Hovy 2016) or a
+//! character BiLSTM (Lample et al. 2016) over the character vocabulary from
+//! `ner-vocab`, and a four-way casing class.
+
+use tch::nn::{self, Module, Path as VsPath};
+use tch::{Kind, Tensor};
+
+use crate::config::CharEncoder;
+
+/// Case flags per character id, from the character vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CharClasses {
+    /// `upper[id]`, `lower[id]`: whether the character is upper/lower case.
+    pub upper: Vec<bool>,
+    pub lower: Vec<bool>,
+}
+
+impl CharClasses {
+    /// Flags for the characters of a vocabulary, in id order.
+    pub fn from_chars<'a>(chars: impl Iterator<Item = &'a str>) -> Self {
+        let mut out = CharClasses::default();
+        for key in chars {
+            // Specials (`<PAD>`, `<UNK>`) are longer than one character.
+            let single = {
+                let mut it = key.chars();
+                match (it.next(), it.next()) {
+                    (Some(c), None) => Some(c),
+                    _ => None,
+                }
+            };
+            out.upper.push(single.is_some_and(char::is_uppercase));
+            out.lower.push(single.is_some_and(char::is_lowercase));
+        }
+        out
+    }
+}
+
+/// Casing classes: 0 no upper-case letter, 1 no lower-case letter (but some
+/// upper-case), 2 first character upper-case, 3 anything else (mixed).
+pub const CASING_CLASSES: i64 = 4;
+
+/// The casing layer: class lookup tables and a small embedding.
+#[derive(Debug)]
+pub struct Casing {
+    upper: Tensor,
+    lower: Tensor,
+    embedding: nn::Embedding,
+}
+
+impl Casing {
+    pub fn new(vs: &VsPath<'_>, classes: &CharClasses, dim: i64) -> Self {
+        let to_tensor = |flags: &[bool]| {
+            let values: Vec<i64> = flags.iter().map(|&f| i64::from(f)).collect();
+            Tensor::from_slice(&values).to_device(vs.device())
+        };
+        Casing {
+            upper: to_tensor(&classes.upper),
+            lower: to_tensor(&classes.lower),
+            embedding: nn::embedding(vs / "embedding", CASING_CLASSES, dim, Default::default()),
+        }
+    }
+
+    /// Casing class ids `[B, T]` from character ids `[B, T, L]`.
+    pub fn classes(&self, char_ids: &Tensor) -> Tensor {
+        let upper = self
+            .upper
+            .index_select(0, &char_ids.view([-1]))
+            .view(char_ids.size().as_slice());
+        let lower = self
+            .lower
+            .index_select(0, &char_ids.view([-1]))
+            .view(char_ids.size().as_slice());
+        let has_upper = upper.sum_dim_intlist(-1, false, Kind::Int64).clamp_max(1);
+        let has_lower = lower.sum_dim_intlist(-1, false, Kind::Int64).clamp_max(1);
+        let first_upper = upper.select(2, 0);
+        // 0 without upper case; else 1 without lower case; else 2 or 3 by the first character.
+        has_upper * (has_lower * (first_upper.neg() + 2) + 1)
+    }
+
+    /// Casing embeddings `[B, T, dim]`.
+    pub fn forward(&self, char_ids: &Tensor) -> Tensor {
+        self.embedding.forward(&self.classes(char_ids))
+    }
+}
+
+/// A word's features from its characters.
+#[derive(Debug)]
+pub struct CharFeatures {
+    encoder: CharEncoder,
+    embedding: nn::Embedding,
+    conv: Option<nn::Conv1D>,
+    /// Character BiLSTM: per direction `[w_ih, w_hh, b_ih, b_hh]`.
+    lstm: Vec<[Tensor; 4]>,
+    hidden: i64,
+    dropout: f64,
+}
+
+impl CharFeatures {
+    /// `dim`: character embedding size; `hidden`: CNN filters or LSTM units
+    /// per direction; `kernel`: CNN window.
+    pub fn new(
+        vs: &VsPath<'_>,
+        encoder: CharEncoder,
+        n_chars: i64,
+        dim: i64,
+        hidden: i64,
+        kernel: i64,
+        dropout: f64,
+    ) -> Self {
+        let embedding = nn::embedding(vs / "embedding", n_chars, dim, Default::default());
+        let (conv, lstm) = match encoder {
+            CharEncoder::Cnn => {
+                let config = nn::ConvConfig {
+                    padding: kernel / 2,
+                    ..Default::default()
+                };
+                (
+                    Some(nn::conv1d(vs / "conv", dim, hidden, kernel, config)),
+                    Vec::new(),
+                )
+            }
+            CharEncoder::Lstm => {
+                let bound = 1.0 / (hidden as f64).sqrt();
+                let init = nn::Init::Uniform {
+                    lo: -bound,
+                    up: bound,
+                };
+                let lstm = vs / "lstm";
+                let dirs = ["", "_reverse"]
+                    .iter()
+                    .map(|s| {
+                        [
+                            lstm.var(&format!("weight_ih_l0{s}"), &[4 * hidden, dim], init),
+                            lstm.var(&format!("weight_hh_l0{s}"), &[4 * hidden, hidden], init),
+                            lstm.var(&format!("bias_ih_l0{s}"), &[4 * hidden], init),
+                            lstm.var(&format!("bias_hh_l0{s}"), &[4 * hidden], init),
+                        ]
+                    })
+                    .collect();
+                (None, dirs)
+            }
+            CharEncoder::None => (None, Vec::new()),
+        };
+        CharFeatures {
+            encoder,
+            embedding,
+            conv,
+            lstm,
+            hidden,
+            dropout,
+        }
+    }
+
+    /// Size of the features per word.
+    pub fn output_dim(&self) -> i64 {
+        match self.encoder {
+            CharEncoder::Cnn => self.hidden,
+            CharEncoder::Lstm => 2 * self.hidden,
+            CharEncoder::None => 0,
+        }
+    }
+
+    /// Features `[B, T, output_dim]` from character ids `[B, T, L]` (0 = padding).
+    pub fn forward(&self, char_ids: &Tensor, train: bool) -> Tensor {
+        let size = char_ids.size();
+        let (b, t, l) = (size[0], size[1], size[2].max(1));
+        let ids = if size[2] == 0 {
+            Tensor::zeros([b, t, 1], (Kind::Int64, char_ids.device()))
+        } else {
+            char_ids.shallow_clone()
+        };
+        let words = ids.view([b * t, l]);
+        let embedded = self.embedding.forward(&words); // [N, L, D]
+        let embedded = if train && self.dropout > 0.0 {
+            embedded.dropout(self.dropout, true)
+        } else {
+            embedded
+        };
+        match self.encoder {
+            CharEncoder::Cnn => {
+                let conv = self
+                    .conv
+                    .as_ref()
+                    .unwrap_or_else(|| unreachable!("cnn has a conv"));
+                let out = conv.forward(&embedded.transpose(1, 2)).relu(); // [N, F, L]
+                out.amax([2], false).view([b, t, self.hidden])
+            }
+            CharEncoder::Lstm => {
+                let lengths = words
+                    .ne(0)
+                    .sum_dim_intlist(1, false, Kind::Int64)
+                    .clamp_min(1);
+                let last = (&lengths - 1)
+                    .view([-1, 1, 1])
+                    .expand([-1, 1, self.hidden], false);
+                let reverse = crate::model::reversal_index(&lengths, l);
+                let mut outputs = Vec::new();
+                for (d, w) in self.lstm.iter().enumerate() {
+                    let input = if d == 0 {
+                        embedded.shallow_clone()
+                    } else {
+                        crate::model::reverse_seq(&embedded, &reverse)
+                    };
+                    let h0 = Tensor::zeros([1, b * t, self.hidden], (Kind::Float, input.device()));
+                    let params = [&w[0], &w[1], &w[2], &w[3]];
+                    let (out, _, _) =
+                        input.lstm(&[&h0, &h0], &params, true, 1, 0.0, train, false, true);
+                    // The state after the word's last character (first, read backwards).
+                    outputs.push(out.gather(1, &last, false).squeeze_dim(1));
+                }
+                Tensor::cat(&outputs, 1).view([b, t, 2 * self.hidden])
+            }
+            CharEncoder::None => Tensor::zeros([b, t, 0], (Kind::Float, char_ids.device())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    #[test]
+    fn casing_classes_follow_the_words() {
+        // ids: 0 <PAD>, 1 <UNK>, 2 'a', 3 'B', 4 '1'
+        let classes = CharClasses::from_chars(["<PAD>", "<UNK>", "a", "B", "1"].into_iter());
+        assert_eq!(classes.upper, [false, false, false, true, false]);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let casing = Casing::new(&vs.root(), &classes, 4);
+        // words: "aa" (0), "BB" (1), "Ba" (2), "aB" (3), "11" (0), padding (0)
+        let ids = Tensor::from_slice(&[2i64, 2, 3, 3, 3, 2, 2, 3, 4, 4, 0, 0]).view([1, 6, 2]);
+        let got: Vec<i64> = Vec::try_from(&casing.classes(&ids).view([-1])).expect("ids");
+        assert_eq!(got, [0, 1, 2, 3, 0, 0]);
+    }
+
+    #[test]
+    fn char_encoders_shape_and_ignore_padding() {
+        tch::manual_seed(4);
+        for encoder in [CharEncoder::Cnn, CharEncoder::Lstm] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let chars = CharFeatures::new(&vs.root(), encoder, 10, 6, 5, 3, 0.0);
+            let short = Tensor::from_slice(&[3i64, 4, 0, 0]).view([1, 1, 4]);
+            let wide = Tensor::from_slice(&[3i64, 4, 0, 0, 0, 0]).view([1, 1, 6]);
+            let a = chars.forward(&short, false);
+            assert_eq!(a.size(), vec![1, 1, chars.output_dim()]);
+            if encoder == CharEncoder::Lstm {
+                // The LSTM reads only the word's own characters.
+                let b = chars.forward(&wide, false);
+                assert!((&a - &b).abs().max().double_value(&[]) < 1e-6);
+            }
+        }
+    }
+}

@@ -1,0 +1,437 @@
+//! A linear-chain CRF output layer: the forward algorithm's log-likelihood
+//! for training, Viterbi decoding for prediction, and transition constraints
+//! that rule out ill-formed tag sequences.
+//!
+//! Scores: `start[j]` for the first tag, `transitions[i][j]` from tag `i` to
+//! tag `j`, `end[i]` after the last tag, plus the emission scores of the
+//! tagger below. Moves the tag scheme forbids (IOB2: `O → I-X`, `B-X → I-Y`,
+//! `I-X → I-Y`, a sentence starting with `I-X`; BIOES likewise for `I-`/`E-`
+//! and for what may follow an open phrase) get a fixed penalty of -10,000 in
+//! training and decoding alike, so the best path is always well formed.
+
+use ner_core::scheme::{Prefix, Tag, TagScheme};
+use tch::nn::{Init, Path as VsPath};
+use tch::{Kind, Tensor};
+
+/// The penalty of a forbidden move (large, finite: `0 × penalty` stays 0).
+pub const FORBIDDEN: f32 = -10_000.0;
+
+/// The CRF parameters and its constraints.
+#[derive(Debug)]
+pub struct Crf {
+    transitions: Tensor,
+    start: Tensor,
+    end: Tensor,
+    /// Penalties (0 or [`FORBIDDEN`]), same shapes as the parameters.
+    forbid: Tensor,
+    forbid_start: Tensor,
+    forbid_end: Tensor,
+    /// The same penalties on the host, for Viterbi.
+    penalties: Penalties,
+    n_tags: i64,
+}
+
+/// Allowed moves of a tag set: `[from][to]`, start and end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Penalties {
+    pub transitions: Vec<Vec<f32>>,
+    pub start: Vec<f32>,
+    pub end: Vec<f32>,
+}
+
+impl Penalties {
+    /// The constraints of `scheme` over `tags` (IOB1 is left unconstrained).
+    pub fn for_scheme(tags: &[String], scheme: TagScheme) -> Self {
+        let parsed: Vec<Tag<'_>> = tags
+            .iter()
+            .map(|t| Tag::parse(t).unwrap_or(Tag::O))
+            .collect();
+        let n = tags.len();
+        let mut out = Penalties {
+            transitions: vec![vec![0.0; n]; n],
+            start: vec![0.0; n],
+            end: vec![0.0; n],
+        };
+        if scheme == TagScheme::Iob1 {
+            return out;
+        }
+        // Continuing a phrase: I- (and E- in BIOES) must follow B-/I- of the same type.
+        let continues = |t: &Tag<'_>| {
+            matches!(
+                t,
+                Tag::Entity {
+                    prefix: Prefix::I,
+                    ..
+                } | Tag::Entity {
+                    prefix: Prefix::E,
+                    ..
+                }
+            )
+        };
+        // In BIOES a phrase opened by B-/I- must be continued.
+        let open = |t: &Tag<'_>| {
+            scheme == TagScheme::Bioes
+                && matches!(
+                    t,
+                    Tag::Entity {
+                        prefix: Prefix::B,
+                        ..
+                    } | Tag::Entity {
+                        prefix: Prefix::I,
+                        ..
+                    }
+                )
+        };
+        for (j, to) in parsed.iter().enumerate() {
+            if continues(to) {
+                out.start[j] = FORBIDDEN;
+            }
+            if open(&parsed[j]) {
+                out.end[j] = FORBIDDEN;
+            }
+            for (i, from) in parsed.iter().enumerate() {
+                let same_open_phrase = matches!(
+                    from,
+                    Tag::Entity {
+                        prefix: Prefix::B | Prefix::I,
+                        ..
+                    }
+                ) && from.kind() == to.kind();
+                let allowed = if continues(to) {
+                    same_open_phrase
+                } else {
+                    !open(from)
+                };
+                if !allowed {
+                    out.transitions[i][j] = FORBIDDEN;
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Crf {
+    /// Parameters under `vs` (`transitions`, `start`, `end`), initialised to 0.
+    pub fn new(vs: &VsPath<'_>, penalties: Penalties) -> Self {
+        let n = penalties.start.len() as i64;
+        let device = vs.device();
+        let flat: Vec<f32> = penalties.transitions.iter().flatten().copied().collect();
+        Crf {
+            transitions: vs.var("transitions", &[n, n], Init::Const(0.0)),
+            start: vs.var("start", &[n], Init::Const(0.0)),
+            end: vs.var("end", &[n], Init::Const(0.0)),
+            forbid: Tensor::from_slice(&flat).view([n, n]).to_device(device),
+            forbid_start: Tensor::from_slice(&penalties.start).to_device(device),
+            forbid_end: Tensor::from_slice(&penalties.end).to_device(device),
+            penalties,
+            n_tags: n,
+        }
+    }
+
+    fn effective(&self) -> (Tensor, Tensor, Tensor) {
+        (
+            &self.transitions + &self.forbid,
+            &self.start + &self.forbid_start,
+            &self.end + &self.forbid_end,
+        )
+    }
+
+    /// Negative log-likelihood of the gold tags, summed over the batch.
+    ///
+    /// `emissions` `[B, T, K]`; `tags` `[B, T]` (padding may hold any value);
+    /// `mask` `[B, T]` bool, true on real tokens, every row starting with at
+    /// least one; `lengths` `[B]`.
+    pub fn nll(
+        &self,
+        emissions: &Tensor,
+        tags: &Tensor,
+        mask: &Tensor,
+        lengths: &Tensor,
+    ) -> Tensor {
+        let (trans, start, end) = self.effective();
+        let width = emissions.size()[1];
+        let k = self.n_tags;
+        let tags = tags.clamp(0, k - 1);
+        let maskf = mask.to_kind(emissions.kind());
+
+        // The gold path's score, vectorised over time.
+        let emitted = emissions
+            .gather(2, &tags.unsqueeze(2), false)
+            .squeeze_dim(2);
+        let mut gold = (emitted * &maskf).sum_dim_intlist(1, false, emissions.kind());
+        gold = gold + start.index_select(0, &tags.select(1, 0));
+        if width > 1 {
+            let prev = tags.narrow(1, 0, width - 1);
+            let next = tags.narrow(1, 1, width - 1);
+            let moves = trans
+                .view([-1])
+                .index_select(0, &(prev * k + next).view([-1]));
+            let moves = moves.view([-1, width - 1]) * maskf.narrow(1, 1, width - 1);
+            gold = gold + moves.sum_dim_intlist(1, false, emissions.kind());
+        }
+        let last = tags
+            .gather(1, &(lengths - 1).unsqueeze(1), false)
+            .squeeze_dim(1);
+        gold = gold + end.index_select(0, &last);
+
+        // The forward algorithm.
+        let mut alpha = start.unsqueeze(0) + emissions.select(1, 0);
+        let trans = trans.unsqueeze(0);
+        for t in 1..width {
+            let step = (alpha.unsqueeze(2) + &trans).logsumexp([1], false) + emissions.select(1, t);
+            alpha = step.where_self(&mask.select(1, t).unsqueeze(1), &alpha);
+        }
+        let log_z = (alpha + end.unsqueeze(0)).logsumexp([1], false);
+        (log_z - gold).sum(emissions.kind())
+    }
+
+    /// The best tag path of each sentence, by Viterbi on the host.
+    ///
+    /// `emissions` is `[B, T, K]` row-major; `lengths` the real lengths.
+    pub fn viterbi(
+        &self,
+        emissions: &[f32],
+        width: usize,
+        lengths: &[i64],
+    ) -> Result<Vec<Vec<i64>>, tch::TchError> {
+        let k = self.n_tags as usize;
+        let flat = |t: &Tensor| -> Result<Vec<f32>, tch::TchError> {
+            Vec::<f32>::try_from(
+                &t.detach()
+                    .to_kind(Kind::Float)
+                    .to_device(tch::Device::Cpu)
+                    .view([-1]),
+            )
+        };
+        let trans = flat(&self.transitions)?;
+        let start = flat(&self.start)?;
+        let end = flat(&self.end)?;
+        let scores = Scores {
+            k,
+            transitions: trans
+                .iter()
+                .zip(self.penalties.transitions.iter().flatten())
+                .map(|(a, b)| a + b)
+                .collect(),
+            start: start
+                .iter()
+                .zip(&self.penalties.start)
+                .map(|(a, b)| a + b)
+                .collect(),
+            end: end
+                .iter()
+                .zip(&self.penalties.end)
+                .map(|(a, b)| a + b)
+                .collect(),
+        };
+        Ok(lengths
+            .iter()
+            .enumerate()
+            .map(|(b, &len)| {
+                let rows = &emissions[b * width * k..(b * width + len.max(0) as usize) * k];
+                scores.best_path(rows)
+            })
+            .collect())
+    }
+}
+
+/// Host copies of the effective scores.
+#[derive(Debug, Clone)]
+struct Scores {
+    k: usize,
+    transitions: Vec<f32>,
+    start: Vec<f32>,
+    end: Vec<f32>,
+}
+
+impl Scores {
+    /// Viterbi over `rows` (`len × k` emissions).
+    fn best_path(&self, rows: &[f32]) -> Vec<i64> {
+        let k = self.k;
+        let len = rows.len() / k;
+        if len == 0 {
+            return Vec::new();
+        }
+        let mut score: Vec<f32> = (0..k).map(|j| self.start[j] + rows[j]).collect();
+        let mut back = vec![0u32; len * k];
+        let mut next = vec![0f32; k];
+        for t in 1..len {
+            for j in 0..k {
+                let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
+                for i in 0..k {
+                    let s = score[i] + self.transitions[i * k + j];
+                    if s > best {
+                        best = s;
+                        arg = i;
+                    }
+                }
+                next[j] = best + rows[t * k + j];
+                back[t * k + j] = arg as u32;
+            }
+            std::mem::swap(&mut score, &mut next);
+        }
+        let (mut arg, mut best) = (0, f32::NEG_INFINITY);
+        for j in 0..k {
+            let s = score[j] + self.end[j];
+            if s > best {
+                best = s;
+                arg = j;
+            }
+        }
+        let mut path = vec![0i64; len];
+        path[len - 1] = arg as i64;
+        for t in (1..len).rev() {
+            arg = back[t * k + arg] as usize;
+            path[t - 1] = arg as i64;
+        }
+        path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{nn, Device};
+
+    fn tags(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Every path of length `len` over `k` tags.
+    fn all_paths(k: usize, len: usize) -> Vec<Vec<usize>> {
+        let mut paths = vec![Vec::new()];
+        for _ in 0..len {
+            paths = paths
+                .into_iter()
+                .flat_map(|p| {
+                    (0..k).map(move |j| {
+                        let mut q = p.clone();
+                        q.push(j);
+                        q
+                    })
+                })
+                .collect();
+        }
+        paths
+    }
+
+    fn path_score(e: &[f32], k: usize, path: &[usize], s: &Scores) -> f64 {
+        let mut total = f64::from(s.start[path[0]] + e[path[0]]);
+        for t in 1..path.len() {
+            total += f64::from(s.transitions[path[t - 1] * k + path[t]] + e[t * k + path[t]]);
+        }
+        total + f64::from(s.end[path[path.len() - 1]])
+    }
+
+    fn random_crf(names: &[String], scheme: TagScheme) -> (nn::VarStore, Crf) {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let crf = Crf::new(&(vs.root() / "crf"), Penalties::for_scheme(names, scheme));
+        tch::no_grad(|| {
+            for p in vs.trainable_variables() {
+                let mut p = p;
+                let _ = p.copy_(&(Tensor::randn(p.size(), (Kind::Float, Device::Cpu))));
+            }
+        });
+        (vs, crf)
+    }
+
+    #[test]
+    fn log_partition_and_best_path_match_brute_force() {
+        tch::manual_seed(3);
+        let names = tags(&["O", "B-PER", "I-PER"]);
+        for scheme in [TagScheme::Iob1, TagScheme::Iob2] {
+            let (_vs, crf) = random_crf(&names, scheme);
+            let (k, len) = (3usize, 4usize);
+            let emissions = Tensor::randn([2, len as i64, k as i64], (Kind::Float, Device::Cpu));
+            let e: Vec<f32> = Vec::try_from(&emissions.view([-1])).expect("floats");
+            let gold = Tensor::from_slice(&[1i64, 2, 0, 1, 0, 1, 2, 2]).view([2, len as i64]);
+            // The second sentence has 3 tokens; its last position is padding.
+            let lengths = Tensor::from_slice(&[4i64, 3]);
+            let mask = Tensor::arange(len as i64, (Kind::Int64, Device::Cpu))
+                .unsqueeze(0)
+                .lt_tensor(&lengths.unsqueeze(1));
+            let paths = crf.viterbi(&e, len, &[4, 3]).expect("viterbi");
+            let trans: Vec<f32> = Vec::try_from(&crf.effective().0.view([-1])).expect("t");
+            let start: Vec<f32> = Vec::try_from(&crf.effective().1).expect("s");
+            let end: Vec<f32> = Vec::try_from(&crf.effective().2).expect("e");
+            let scores = Scores {
+                k,
+                transitions: trans,
+                start,
+                end,
+            };
+            let gold_v: Vec<i64> = Vec::try_from(&gold.view([-1])).expect("gold");
+            let mut expected_nll = 0.0;
+            for (b, n) in [(0usize, 4usize), (1, 3)] {
+                let rows = &e[b * len * k..(b * len + n) * k];
+                let all = all_paths(k, n);
+                let scored: Vec<f64> = all
+                    .iter()
+                    .map(|p| path_score(rows, k, p, &scores))
+                    .collect();
+                let max = scored.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let log_z = max + scored.iter().map(|s| (s - max).exp()).sum::<f64>().ln();
+                let g: Vec<usize> = gold_v[b * len..b * len + n]
+                    .iter()
+                    .map(|&t| t as usize)
+                    .collect();
+                expected_nll += log_z - path_score(rows, k, &g, &scores);
+                let best = all
+                    .iter()
+                    .zip(&scored)
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map(|(p, _)| p.iter().map(|&t| t as i64).collect::<Vec<_>>())
+                    .expect("paths");
+                assert_eq!(paths[b], best, "{scheme:?} sentence {b}");
+            }
+            let nll = crf
+                .nll(&emissions, &gold, &mask, &lengths)
+                .double_value(&[]);
+            assert!(
+                (nll - expected_nll).abs() < 1e-3 * expected_nll.abs().max(1.0),
+                "{scheme:?}: {nll} vs {expected_nll}"
+            );
+        }
+    }
+
+    #[test]
+    fn iob2_constraints() {
+        let names = tags(&["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]);
+        let p = Penalties::for_scheme(&names, TagScheme::Iob2);
+        let f = FORBIDDEN;
+        assert_eq!(p.start, vec![0.0, 0.0, f, 0.0, f]);
+        assert_eq!(p.transitions[0], vec![0.0, 0.0, f, 0.0, f]); // O -> I-X
+        assert_eq!(p.transitions[1], vec![0.0, 0.0, 0.0, 0.0, f]); // B-LOC -> I-PER
+        assert_eq!(p.transitions[2], vec![0.0, 0.0, 0.0, 0.0, f]); // I-LOC -> I-PER
+        assert!(p.end.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn bioes_constraints() {
+        let names = tags(&["O", "B-PER", "E-PER", "I-PER", "S-PER"]);
+        let p = Penalties::for_scheme(&names, TagScheme::Bioes);
+        let f = FORBIDDEN;
+        assert_eq!(p.start, vec![0.0, 0.0, f, f, 0.0]);
+        assert_eq!(p.end, vec![0.0, f, 0.0, f, 0.0]);
+        assert_eq!(p.transitions[1], vec![f, f, 0.0, 0.0, f]); // B-PER must continue
+        assert_eq!(p.transitions[2], vec![0.0, 0.0, f, f, 0.0]); // E-PER closes
+    }
+
+    #[test]
+    fn decoding_never_produces_forbidden_moves() {
+        tch::manual_seed(5);
+        let names = tags(&["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]);
+        let (_vs, crf) = random_crf(&names, TagScheme::Iob2);
+        // Emissions that strongly prefer I- tags everywhere.
+        let mut e = vec![0f32; 6 * 5];
+        for t in 0..6 {
+            e[t * 5 + 2 + 2 * (t % 2)] = 50.0;
+        }
+        let path = crf.viterbi(&e, 6, &[6]).expect("viterbi").remove(0);
+        let parsed: Vec<String> = path.iter().map(|&t| names[t as usize].clone()).collect();
+        let tags: Vec<Tag<'_>> = parsed.iter().map(|t| Tag::parse(t).expect("tag")).collect();
+        let well_formed = ner_core::scheme::convert(&tags, TagScheme::Iob2);
+        assert_eq!(parsed, well_formed, "{parsed:?}");
+    }
+}
