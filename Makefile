@@ -54,7 +54,7 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch bench-setup build test lint data train score predict compare bindir \
+.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds bindir \
 	bench-data bench-train bench-quality bench-predict clean-data FORCE
 FORCE:
 
@@ -153,9 +153,9 @@ DEVICE ?= auto
 THREADS ?=
 EMBEDDINGS ?=
 # SEED overrides the pipeline's seed only when given (it also seeds the batch order).
-train_args = --device $(DEVICE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(THREADS),--threads $(THREADS)) \
-	$(if $(EMBEDDINGS),--embeddings $(EMBEDDINGS)) \
-	$(if $(filter command line environment,$(origin SEED)),--seed $(SEED))
+train_common_args = --device $(DEVICE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(THREADS),--threads $(THREADS)) \
+	$(if $(EMBEDDINGS),--embeddings $(EMBEDDINGS))
+train_args = $(train_common_args) $(if $(filter command line environment,$(origin SEED)),--seed $(SEED))
 
 TORCH_BINS := $(BIN_DIR)/ner-train $(BIN_DIR)/ner-predict
 REPORT_BINS := $(BIN_DIR)/ner-score $(BIN_DIR)/ner-report
@@ -180,9 +180,24 @@ check-model:
 batch_order = $(shell sed -n 's/^batch_order *= *"\([a-z]*\)".*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
 train_batches = $(PROCESSED)/train$(if $(call batch_order,$(1)),.$(call batch_order,$(1))).arrow
 
+# Batches in another order are kept, not removed as intermediate files.
+.SECONDARY: $(foreach o,bucket shuffle sequential,$(PROCESSED)/train.$(o).arrow)
+
 $(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batches,$$*) $(PROCESSED)/valid.arrow $(VOCAB_FILES) $(BIN_DIR)/ner-train
 	$(BIN_DIR)/ner-train --pipeline $< --train $(call train_batches,$*) --valid $(PROCESSED)/valid.arrow \
 	  --vocab-dir $(VOCAB_DIR) --output $(@D) $(train_args)
+
+# Seed runs: models/<pipeline>.seed<N>/ trains <pipeline> with seed N (the
+# batches stay those of `make data`; the seed sets initialisation, dropout
+# and the epoch order).
+SEEDS ?= 1 2 3
+define seed_rule
+$(MODELS_DIR)/$(1).seed$(2)/model.safetensors: $(ROOT)/pipelines/$(1).toml $(call train_batches,$(1)) $(PROCESSED)/valid.arrow $(VOCAB_FILES) $(BIN_DIR)/ner-train
+	$(BIN_DIR)/ner-train --pipeline $$< --train $(call train_batches,$(1)) --valid $(PROCESSED)/valid.arrow \
+	  --vocab-dir $(VOCAB_DIR) --output $$(@D) $(train_common_args) --seed $(2)
+endef
+$(foreach p,$(PIPELINES),$(foreach s,$(SEEDS),$(eval $(call seed_rule,$(p),$(s)))))
+
 
 # --- Prediction, scoring and the comparison --------------------------------------
 REPORTS_DIR := $(WORK_DIR)/reports
@@ -213,6 +228,11 @@ compare: $(foreach m,$(COMPARE_MODELS),$(REPORTS_DIR)/$(m)/valid.scores.json $(R
 	$(BIN_DIR)/ner-report $(COMPARE_MODELS) --models-dir $(MODELS_DIR) --reports-dir $(REPORTS_DIR) \
 	  --output $(REPORTS_DIR)/compare.md --figure $(REPORTS_DIR)/compare.png --command "make compare"
 	@cat $(REPORTS_DIR)/compare.md
+
+seeds: check-model $(foreach s,$(SEEDS),$(REPORTS_DIR)/$(MODEL).seed$(s)/valid.scores.json $(REPORTS_DIR)/$(MODEL).seed$(s)/test.scores.json) $(BIN_DIR)/ner-report ## Train and score MODEL once per seed in SEEDS (models/MODEL.seedN/); mean and spread in reports/MODEL.seeds.md.
+	$(BIN_DIR)/ner-report $(foreach s,$(SEEDS),$(MODEL).seed$(s)) --models-dir $(MODELS_DIR) --reports-dir $(REPORTS_DIR) \
+	  --output $(REPORTS_DIR)/$(MODEL).seeds.md --figure $(REPORTS_DIR)/$(MODEL).seeds.png --command "make seeds MODEL=$(MODEL) SEEDS='$(SEEDS)'"
+	@cat $(REPORTS_DIR)/$(MODEL).seeds.md
 
 # --- Benchmarks -----------------------------------------------------------------
 BENCH_RUNS ?= 5
