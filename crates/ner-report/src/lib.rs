@@ -81,9 +81,37 @@ impl Run {
 
     /// Mean seconds per epoch (training and validation, as the course times it).
     pub fn mean_epoch_seconds(&self) -> f64 {
-        let total: f64 = self.metrics.iter().map(|m| m.epoch_seconds).sum();
-        total / self.metrics.len().max(1) as f64
+        self.total_seconds() / self.metrics.len().max(1) as f64
     }
+
+    /// The whole run: every epoch's training and validation.
+    pub fn total_seconds(&self) -> f64 {
+        self.metrics.iter().map(|m| m.epoch_seconds).sum()
+    }
+
+    /// The pipeline of a seed run `NAME.seedN`, else the name itself.
+    pub fn group(&self) -> &str {
+        match self.name.rsplit_once(".seed") {
+            Some((base, seed)) if !seed.is_empty() && seed.chars().all(|c| c.is_ascii_digit()) => {
+                base
+            }
+            _ => &self.name,
+        }
+    }
+}
+
+/// Mean and sample standard deviation.
+pub fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    if values.is_empty() {
+        return (0.0, 0.0);
+    }
+    let mean = values.iter().sum::<f64>() / n;
+    if values.len() < 2 {
+        return (mean, 0.0);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var.sqrt())
 }
 
 /// Entity types in the order the table shows them: the CoNLL-2003 four
@@ -110,6 +138,9 @@ fn entity_types(runs: &[Run]) -> Vec<String> {
 }
 
 /// The comparison table and notes, in Markdown.
+///
+/// Seed runs of one pipeline (`NAME.seed1`, `NAME.seed2`, …) are listed one
+/// by one and followed by a row with their mean ± standard deviation.
 pub fn markdown(runs: &[Run], context: &Context) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Model comparison\n");
@@ -117,58 +148,133 @@ pub fn markdown(runs: &[Run], context: &Context) -> String {
         out,
         "Made by `{}` on {} ({}). Token macro F1 is scikit-learn's macro average over the tags \
          present (the course's measure); entity F1 is conlleval's phrase-level F1 (the CoNLL \
-         shared-task measure) of the weights selected on validation entity F1. Epoch seconds \
-         are training plus validation on this machine.\n",
+         shared-task measure), in percent, of the weights selected on validation entity F1. \
+         Epoch seconds are training plus validation on this machine; minutes are the whole run.\n",
         context.command, context.date, context.machine
     );
     let types = entity_types(runs);
     let mut header = String::from(
-        "| model | parameters | epochs (best) | s / epoch | val macro F1 | test macro F1 | val entity F1 | test entity F1 |",
+        "| model | parameters | epochs (best) | s / epoch | minutes | val macro F1 | test macro F1 | val entity F1 | test entity F1 |",
     );
-    let mut rule = String::from("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut rule = String::from("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for t in &types {
         let _ = write!(header, " test {t} |");
         rule.push_str("---:|");
     }
     let _ = writeln!(out, "{header}\n{rule}");
-    for run in runs {
-        let _ = write!(
-            out,
-            "| {} | {} | {} ({}) | {:.1} | {:.4} | {:.4} | {:.2} | {:.2} |",
-            run.name,
-            thousands(run.card.n_parameters),
-            run.card.epochs_done,
-            run.card.best_epoch,
-            run.mean_epoch_seconds(),
-            run.valid.token_macro_f1,
-            run.test.token_macro_f1,
-            100.0 * run.valid.f1,
-            100.0 * run.test.f1
-        );
-        for t in &types {
-            match run.test.per_type.get(t) {
-                Some(s) => {
-                    let _ = write!(out, " {:.2} |", 100.0 * s.f1);
+    let groups = grouped(runs);
+    for group in &groups {
+        for run in group {
+            let _ = write!(
+                out,
+                "| {} | {} | {} ({}) | {:.1} | {:.1} | {:.4} | {:.4} | {:.2} | {:.2} |",
+                run.name,
+                thousands(run.card.n_parameters),
+                run.card.epochs_done,
+                run.card.best_epoch,
+                run.mean_epoch_seconds(),
+                run.total_seconds() / 60.0,
+                run.valid.token_macro_f1,
+                run.test.token_macro_f1,
+                100.0 * run.valid.f1,
+                100.0 * run.test.f1
+            );
+            for t in &types {
+                match run.test.per_type.get(t) {
+                    Some(s) => {
+                        let _ = write!(out, " {:.2} |", 100.0 * s.f1);
+                    }
+                    None => out.push_str(" – |"),
                 }
-                None => out.push_str(" – |"),
             }
+            out.push('\n');
+        }
+        if group.len() > 1 {
+            let stat = |f: &dyn Fn(&Run) -> f64| {
+                let (m, sd) = mean_sd(&group.iter().map(|r| f(r)).collect::<Vec<_>>());
+                (m, sd)
+            };
+            let fmt4 = |(m, sd): (f64, f64)| format!("{m:.4} ± {sd:.4}");
+            let fmt2 = |(m, sd): (f64, f64)| format!("**{m:.2} ± {sd:.2}**");
+            let _ = write!(
+                out,
+                "| **{} mean ± sd ({} seeds)** | | | {:.1} | {:.1} | {} | {} | {} | {} |",
+                group[0].group(),
+                group.len(),
+                stat(&|r| r.mean_epoch_seconds()).0,
+                stat(&|r| r.total_seconds() / 60.0).0,
+                fmt4(stat(&|r| r.valid.token_macro_f1)),
+                fmt4(stat(&|r| r.test.token_macro_f1)),
+                fmt2(stat(&|r| 100.0 * r.valid.f1)),
+                fmt2(stat(&|r| 100.0 * r.test.f1)),
+            );
+            for t in &types {
+                let (m, sd) = stat(&|r| 100.0 * r.test.per_type.get(t).map_or(0.0, |s| s.f1));
+                let _ = write!(out, " {m:.2} ± {sd:.2} |");
+            }
+            out.push('\n');
+        }
+    }
+
+    let _ = writeln!(out, "\n## Entity F1 per type, validation / test\n");
+    let mut header = String::from("| model |");
+    let mut rule = String::from("|---|");
+    for t in &types {
+        let _ = write!(header, " {t} |");
+        rule.push_str("---:|");
+    }
+    let _ = writeln!(out, "{header}\n{rule}");
+    for run in runs {
+        let _ = write!(out, "| {} |", run.name);
+        for t in &types {
+            let f = |s: &ScoresJson| {
+                s.per_type
+                    .get(t)
+                    .map_or("–".to_string(), |v| format!("{:.2}", 100.0 * v.f1))
+            };
+            let _ = write!(out, " {} / {} |", f(&run.valid), f(&run.test));
         }
         out.push('\n');
     }
-    if let Some(best) = runs.iter().max_by(|a, b| a.test.f1.total_cmp(&b.test.f1)) {
+
+    if let Some(best) = runs.iter().max_by(|a, b| a.valid.f1.total_cmp(&b.valid.f1)) {
         let _ = writeln!(
             out,
-            "\nBest test entity F1: **{}** ({:.2}). The figure `compare.png` shows validation \
+            "\nBest validation entity F1: **{}** ({:.2}; test {:.2}). The figure shows validation \
              entity F1 per epoch and against cumulative training time.",
             best.name,
+            100.0 * best.valid.f1,
             100.0 * best.test.f1
         );
     }
     let _ = writeln!(out, "\n## Models\n");
+    let mut described: Vec<&str> = Vec::new();
     for run in runs {
-        let _ = writeln!(out, "- `{}`: {}", run.name, run.card.pipeline.description);
+        if !described.contains(&run.group()) {
+            described.push(run.group());
+            let _ = writeln!(
+                out,
+                "- `{}`: {}",
+                run.group(),
+                run.card.pipeline.description
+            );
+        }
     }
     out
+}
+
+/// Runs in order, consecutive seed runs of one pipeline together.
+fn grouped(runs: &[Run]) -> Vec<Vec<&Run>> {
+    let mut groups: Vec<Vec<&Run>> = Vec::new();
+    for run in runs {
+        match groups.last_mut() {
+            Some(last) if last[0].group() == run.group() && last[0].name != last[0].group() => {
+                last.push(run)
+            }
+            _ => groups.push(vec![run]),
+        }
+    }
+    groups
 }
 
 /// Where the report came from.
@@ -260,6 +366,13 @@ pub fn per_type_f1(scores: &ScoresJson) -> BTreeMap<String, f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mean_and_sample_sd() {
+        let (m, sd) = mean_sd(&[84.0, 85.0, 86.0]);
+        assert!((m - 85.0).abs() < 1e-12 && (sd - 1.0).abs() < 1e-12);
+        assert_eq!(mean_sd(&[3.0]), (3.0, 0.0));
+    }
 
     #[test]
     fn thousands_separators() {

@@ -52,7 +52,7 @@ fn writes_the_table() {
     let table = std::fs::read_to_string(dir.path().join("reports/compare.md")).expect("read");
     assert!(
         table.contains(
-            "| alpha | 3,041,801 | 2 (2) | 2.0 | 0.5000 | 0.5000 | 50.00 | 50.00 | 0.00 | 100.00 |"
+            "| alpha | 3,041,801 | 2 (2) | 2.0 | 0.1 | 0.5000 | 0.5000 | 50.00 | 50.00 | 0.00 | 100.00 |"
         ),
         "{table}"
     );
@@ -72,4 +72,31 @@ fn a_missing_score_file_is_named() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("reports/alpha/test.scores.json"));
     assert!(!dir.path().join("reports/compare.md").exists());
+}
+
+#[test]
+fn seed_runs_get_a_mean_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for seed in 1..=3 {
+        write_run(dir.path(), &format!("crf.seed{seed}"), 0.5);
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_ner-report"))
+        .current_dir(dir.path())
+        .args(["crf.seed1", "crf.seed2", "crf.seed3"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = std::fs::read_to_string(dir.path().join("reports/compare.md")).expect("read");
+    assert!(
+        table.contains("| **crf mean ± sd (3 seeds)** | | | 2.0 | 0.1 | 0.5000 ± 0.0000 | 0.5000 ± 0.0000 | **50.00 ± 0.00** | **50.00 ± 0.00** |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| crf.seed2 | 0.00 / 0.00 | 100.00 / 100.00 |"),
+        "{table}"
+    );
 }
