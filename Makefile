@@ -54,7 +54,7 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds bindir \
+.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds gates bindir \
 	bench-data bench-train bench-quality bench-predict clean-data FORCE
 FORCE:
 
@@ -157,11 +157,11 @@ train_common_args = --device $(DEVICE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $
 	$(if $(EMBEDDINGS),--embeddings $(EMBEDDINGS))
 train_args = $(train_common_args) $(if $(filter command line environment,$(origin SEED)),--seed $(SEED))
 
-TORCH_BINS := $(BIN_DIR)/ner-train $(BIN_DIR)/ner-predict
+TORCH_BINS := $(BIN_DIR)/ner-train $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-gates
 REPORT_BINS := $(BIN_DIR)/ner-score $(BIN_DIR)/ner-report
 ifeq ($(CARGO_BUILD),1)
 $(TORCH_BINS) &: FORCE | torch
-	$(CARGO) build --release --locked -p ner-train -p ner-predict
+	$(CARGO) build --release --locked -p ner-train -p ner-predict -p ner-gates
 $(REPORT_BINS) &: FORCE
 	$(CARGO) build --release --locked -p ner-score -p ner-report
 else
@@ -233,6 +233,11 @@ seeds: check-model $(foreach s,$(SEEDS),$(REPORTS_DIR)/$(MODEL).seed$(s)/valid.s
 	$(BIN_DIR)/ner-report $(foreach s,$(SEEDS),$(MODEL).seed$(s)) --models-dir $(MODELS_DIR) --reports-dir $(REPORTS_DIR) \
 	  --output $(REPORTS_DIR)/$(MODEL).seeds.md --figure $(REPORTS_DIR)/$(MODEL).seeds.png --command "make seeds MODEL=$(MODEL) SEEDS='$(SEEDS)'"
 	@cat $(REPORTS_DIR)/$(MODEL).seeds.md
+
+GATES_FLAGS ?=
+gates: $(BIN_DIR)/ner-gates ## The GRU gate experiment -> reports/gates/ (gradients.png, accuracy.md, gates.json).
+	$(BIN_DIR)/ner-gates --output $(REPORTS_DIR)/gates $(if $(THREADS),--threads $(THREADS)) $(GATES_FLAGS)
+	@cat $(REPORTS_DIR)/gates/accuracy.md
 
 # --- Benchmarks -----------------------------------------------------------------
 BENCH_RUNS ?= 5

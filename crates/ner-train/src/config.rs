@@ -26,6 +26,12 @@ pub enum Cell {
     Rnn,
     Gru,
     Lstm,
+    /// A GRU with the reset gate fixed to 1 (`crate::gru`).
+    #[serde(rename = "gru-no-reset")]
+    GruNoReset,
+    /// A GRU with the update gate fixed to 1: the state is always the candidate.
+    #[serde(rename = "gru-no-update")]
+    GruNoUpdate,
 }
 
 impl Cell {
@@ -33,7 +39,7 @@ impl Cell {
     pub fn gates(self) -> i64 {
         match self {
             Cell::Rnn => 1,
-            Cell::Gru => 3,
+            Cell::Gru | Cell::GruNoReset | Cell::GruNoUpdate => 3,
             Cell::Lstm => 4,
         }
     }
@@ -289,6 +295,13 @@ mod tests {
     #[test]
     fn shipped_pipelines_parse() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines");
+        for (name, cell) in [
+            ("bigru-no-reset", Cell::GruNoReset),
+            ("bigru-no-update", Cell::GruNoUpdate),
+        ] {
+            let p = Pipeline::read(&dir.join(format!("{name}.toml"))).expect(name);
+            assert_eq!(p.model.cell, cell, "{name}");
+        }
         for name in ["bilstm-crf", "char-bilstm-crf", "char-lstm-bilstm-crf"] {
             let p = Pipeline::read(&dir.join(format!("{name}.toml"))).expect(name);
             assert_eq!(p.model.output, OutputLayer::Crf, "{name}");

@@ -41,6 +41,7 @@ pub mod config;
 pub mod crf;
 pub mod data;
 pub mod embeddings;
+pub mod gru;
 pub mod model;
 pub mod optim;
 pub mod plot;

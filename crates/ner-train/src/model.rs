@@ -21,6 +21,7 @@ use crate::chars::{Casing, CharClasses, CharFeatures};
 use crate::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
 use crate::crf::{Crf, Penalties};
 use crate::data::BatchTensors;
+use crate::gru::{GruVariant, GruWeights};
 
 /// What a tagger needs to know about its vocabularies.
 #[derive(Debug, Clone, PartialEq)]
@@ -377,6 +378,20 @@ impl Tagger {
                     .0
             }
             Cell::Gru => input.gru(&h0, &params, true, 1, 0.0, false, false, true).0,
+            Cell::GruNoReset | Cell::GruNoUpdate => {
+                let variant = if self.config.cell == Cell::GruNoReset {
+                    GruVariant::NoResetGate
+                } else {
+                    GruVariant::NoUpdateGate
+                };
+                let weights = GruWeights {
+                    w_ih: &w.w_ih,
+                    w_hh: &w.w_hh,
+                    b_ih: &w.b_ih,
+                    b_hh: &w.b_hh,
+                };
+                crate::gru::run(input, &h0.squeeze_dim(0), &weights, variant).0
+            }
             Cell::Lstm => {
                 input
                     .lstm(&[&h0, &h0], &params, true, 1, 0.0, false, false, true)
@@ -526,6 +541,7 @@ mod tests {
                         )
                         .0
                 }
+                Cell::GruNoReset | Cell::GruNoUpdate => unreachable!("libtorch has no such cell"),
             };
             let reference = tagger.output.forward(&dense);
             let diff = (&ours - &reference).abs().max().double_value(&[]);
@@ -563,7 +579,13 @@ mod tests {
     #[test]
     fn padding_never_changes_a_prediction() {
         tch::manual_seed(2);
-        for cell in [Cell::Rnn, Cell::Gru, Cell::Lstm] {
+        for cell in [
+            Cell::Rnn,
+            Cell::Gru,
+            Cell::Lstm,
+            Cell::GruNoReset,
+            Cell::GruNoUpdate,
+        ] {
             let cfg = ModelConfig {
                 hidden: 8,
                 ..config(cell, true, 2)

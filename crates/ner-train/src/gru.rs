@@ -1,0 +1,174 @@
+//! A GRU written with tensor operations, step by step, in three variants:
+//! the full cell and two simplifications that fix one gate to 1.
+//!
+//! Equations and weight layout are libtorch's (`nn.GRU`): rows of `w_ih` and
+//! `w_hh` are the reset, update and new-state blocks,
+//!
+//! ```text
+//! r = σ(W_ir x + b_ir + W_hr h + b_hr)
+//! z = σ(W_iz x + b_iz + W_hz h + b_hz)
+//! n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+//! h' = (1 − z) ⊙ n + z ⊙ h
+//! ```
+//!
+//! In the course's notation the update gate is Γu = 1 − z (the share of the
+//! candidate) and the reset gate Γr = r. [`GruVariant::NoUpdateGate`] fixes
+//! Γu = 1, so `h' = n`: the state is always the candidate.
+//! [`GruVariant::NoResetGate`] fixes Γr = 1: `n = tanh(W_in x + b_in + W_hn h + b_hn)`.
+//! The fixed gate's rows stay in the weights (same layout as the full cell)
+//! and simply never receive a gradient.
+
+use serde::{Deserialize, Serialize};
+use tch::Tensor;
+
+/// Which GRU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GruVariant {
+    Full,
+    /// Γu = 1: no update gate, the state is always the candidate.
+    NoUpdateGate,
+    /// Γr = 1: no reset gate.
+    NoResetGate,
+}
+
+impl GruVariant {
+    pub const ALL: [GruVariant; 3] = [
+        GruVariant::Full,
+        GruVariant::NoUpdateGate,
+        GruVariant::NoResetGate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GruVariant::Full => "full",
+            GruVariant::NoUpdateGate => "no-update-gate",
+            GruVariant::NoResetGate => "no-reset-gate",
+        }
+    }
+}
+
+/// One layer's weights, libtorch's layout (`[3H, in]`, `[3H, H]`, `[3H]`, `[3H]`).
+#[derive(Debug)]
+pub struct GruWeights<'a> {
+    pub w_ih: &'a Tensor,
+    pub w_hh: &'a Tensor,
+    pub b_ih: &'a Tensor,
+    pub b_hh: &'a Tensor,
+}
+
+/// Runs the cell over `input` `[B, T, in]` from `h0` `[B, H]`; returns the
+/// outputs `[B, T, H]` and every state `h_1 … h_T` (each `[B, H]`, part of
+/// the autograd graph, so gradients with respect to them can be taken).
+pub fn run(
+    input: &Tensor,
+    h0: &Tensor,
+    w: &GruWeights<'_>,
+    variant: GruVariant,
+) -> (Tensor, Vec<Tensor>) {
+    let hidden = w.w_hh.size()[1];
+    let steps = input.size()[1];
+    // The input projections of all steps in one product.
+    let projected = input.matmul(&w.w_ih.tr()) + w.b_ih; // [B, T, 3H]
+    let mut h = h0.shallow_clone();
+    let mut states = Vec::with_capacity(steps as usize);
+    for t in 0..steps {
+        let x = projected.select(1, t);
+        let hp = h.matmul(&w.w_hh.tr()) + w.b_hh; // [B, 3H]
+        let xs = x.split(hidden, 1);
+        let hs = hp.split(hidden, 1);
+        let n = match variant {
+            GruVariant::NoResetGate => (&xs[2] + &hs[2]).tanh(),
+            _ => {
+                let r = (&xs[0] + &hs[0]).sigmoid();
+                (&xs[2] + r * &hs[2]).tanh()
+            }
+        };
+        h = match variant {
+            GruVariant::NoUpdateGate => n,
+            _ => {
+                let z = (&xs[1] + &hs[1]).sigmoid();
+                &n + z * (&h - &n)
+            }
+        };
+        states.push(h.shallow_clone());
+    }
+    let outputs = Tensor::stack(&states, 1);
+    (outputs, states)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    #[test]
+    fn full_variant_equals_libtorch_gru() {
+        tch::manual_seed(11);
+        let (b, t, input, hidden) = (3, 7, 5, 4);
+        let opts = (Kind::Float, Device::Cpu);
+        let w_ih = Tensor::randn([3 * hidden, input], opts) * 0.5;
+        let w_hh = Tensor::randn([3 * hidden, hidden], opts) * 0.5;
+        let b_ih = Tensor::randn([3 * hidden], opts) * 0.5;
+        let b_hh = Tensor::randn([3 * hidden], opts) * 0.5;
+        let x = Tensor::randn([b, t, input], opts);
+        let h0 = Tensor::randn([b, hidden], opts);
+        let weights = GruWeights {
+            w_ih: &w_ih,
+            w_hh: &w_hh,
+            b_ih: &b_ih,
+            b_hh: &b_hh,
+        };
+        let (ours, states) = run(&x, &h0, &weights, GruVariant::Full);
+        let (reference, last) = x.gru(
+            &h0.unsqueeze(0),
+            &[&w_ih, &w_hh, &b_ih, &b_hh],
+            true,
+            1,
+            0.0,
+            false,
+            false,
+            true,
+        );
+        let diff = (&ours - &reference).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "max difference {diff}");
+        let diff = (&states[6] - last.squeeze_dim(0))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(diff < 1e-5, "last state differs by {diff}");
+    }
+
+    #[test]
+    fn fixed_gates_change_the_function() {
+        tch::manual_seed(12);
+        let opts = (Kind::Float, Device::Cpu);
+        let w_ih = Tensor::randn([6, 2], opts);
+        let w_hh = Tensor::randn([6, 2], opts);
+        let b = Tensor::zeros([6], opts);
+        let weights = GruWeights {
+            w_ih: &w_ih,
+            w_hh: &w_hh,
+            b_ih: &b,
+            b_hh: &b,
+        };
+        let x = Tensor::randn([1, 4, 2], opts);
+        let h0 = Tensor::randn([1, 2], opts);
+        let outs: Vec<Tensor> = GruVariant::ALL
+            .iter()
+            .map(|&v| run(&x, &h0, &weights, v).0)
+            .collect();
+        for (i, j) in [(0, 1), (0, 2), (1, 2)] {
+            assert!((&outs[i] - &outs[j]).abs().max().double_value(&[]) > 1e-4);
+        }
+        // Without the update gate each state is tanh(...) of the candidate alone.
+        let first = outs[1].select(1, 0);
+        let r = (x.select(1, 0).matmul(&w_ih.narrow(0, 0, 2).tr())
+            + h0.matmul(&w_hh.narrow(0, 0, 2).tr()))
+        .sigmoid();
+        let n = (x.select(1, 0).matmul(&w_ih.narrow(0, 4, 2).tr())
+            + r * h0.matmul(&w_hh.narrow(0, 4, 2).tr()))
+        .tanh();
+        assert!((first - n).abs().max().double_value(&[]) < 1e-6);
+    }
+}
