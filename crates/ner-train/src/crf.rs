@@ -160,7 +160,7 @@ impl Crf {
             .gather(2, &tags.unsqueeze(2), false)
             .squeeze_dim(2);
         let mut gold = (emitted * &maskf).sum_dim_intlist(1, false, emissions.kind());
-        gold = gold + start.index_select(0, &tags.select(1, 0));
+        gold += start.index_select(0, &tags.select(1, 0));
         if width > 1 {
             let prev = tags.narrow(1, 0, width - 1);
             let next = tags.narrow(1, 1, width - 1);
@@ -168,12 +168,12 @@ impl Crf {
                 .view([-1])
                 .index_select(0, &(prev * k + next).view([-1]));
             let moves = moves.view([-1, width - 1]) * maskf.narrow(1, 1, width - 1);
-            gold = gold + moves.sum_dim_intlist(1, false, emissions.kind());
+            gold += moves.sum_dim_intlist(1, false, emissions.kind());
         }
         let last = tags
             .gather(1, &(lengths - 1).unsqueeze(1), false)
             .squeeze_dim(1);
-        gold = gold + end.index_select(0, &last);
+        gold += end.index_select(0, &last);
 
         // The forward algorithm.
         let mut alpha = start.unsqueeze(0) + emissions.select(1, 0);
@@ -259,8 +259,8 @@ impl Scores {
         for t in 1..len {
             for j in 0..k {
                 let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
-                for i in 0..k {
-                    let s = score[i] + self.transitions[i * k + j];
+                for (i, &prev) in score.iter().enumerate() {
+                    let s = prev + self.transitions[i * k + j];
                     if s > best {
                         best = s;
                         arg = i;
@@ -272,8 +272,8 @@ impl Scores {
             std::mem::swap(&mut score, &mut next);
         }
         let (mut arg, mut best) = (0, f32::NEG_INFINITY);
-        for j in 0..k {
-            let s = score[j] + self.end[j];
+        for (j, (&last, &end)) in score.iter().zip(&self.end).enumerate() {
+            let s = last + end;
             if s > best {
                 best = s;
                 arg = j;
@@ -330,7 +330,7 @@ mod tests {
         tch::no_grad(|| {
             for p in vs.trainable_variables() {
                 let mut p = p;
-                let _ = p.copy_(&(Tensor::randn(p.size(), (Kind::Float, Device::Cpu))));
+                p.copy_(&Tensor::randn(p.size(), (Kind::Float, Device::Cpu)));
             }
         });
         (vs, crf)

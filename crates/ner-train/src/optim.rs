@@ -300,7 +300,7 @@ mod tests {
             let mut w = root.var("w", &[300, 70], nn::Init::Const(0.0));
             tch::no_grad(|| {
                 let values = Tensor::linspace(0.0, 300.0, 300 * 70, (Kind::Float, Device::Cpu));
-                let _ = w.copy_(&values.sin().view([300, 70]));
+                w.copy_(&values.sin().view([300, 70]));
             });
             let b = root.var("b", &[70], nn::Init::Const(0.5));
             // A parameter that never gets a gradient is skipped, as in PyTorch.

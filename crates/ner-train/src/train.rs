@@ -387,7 +387,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         } else {
             since_best += 1;
             if pipeline.train.schedule == Schedule::Plateau
-                && since_best % pipeline.train.plateau_patience.max(1) == 0
+                && since_best.is_multiple_of(pipeline.train.plateau_patience.max(1))
             {
                 lr *= pipeline.train.plateau_factor;
                 println!("       learning rate now {lr:.3e}");
