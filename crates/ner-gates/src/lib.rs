@@ -64,7 +64,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            lengths: vec![10, 50, 100, 200],
+            lengths: vec![10, 20, 30, 50, 100, 200],
             steps: 300,
             batch_size: 64,
             hidden: 32,
@@ -353,7 +353,7 @@ pub fn table(config: &Config, results: &[Measurement]) -> String {
 /// `gradients.png`: one panel per length, at initialisation (top) and after
 /// training (bottom), log-scale norm against distance.
 pub fn figure(config: &Config, results: &[Measurement]) -> Result<(), GatesError> {
-    let (panel_w, panel_h) = (450.0, 420.0);
+    let (panel_w, panel_h) = (400.0, 400.0);
     let columns = config.lengths.len().max(1);
     let mut canvas = Canvas::new((panel_w as usize) * columns, 2 * panel_h as usize)?;
     for (c, &length) in config.lengths.iter().enumerate() {

@@ -15,7 +15,7 @@ struct Args {
     #[arg(short, long, default_value = "reports/gates")]
     output: PathBuf,
     /// Sequence lengths.
-    #[arg(long, value_delimiter = ',', default_value = "10,50,100,200")]
+    #[arg(long, value_delimiter = ',', default_value = "10,20,30,50,100,200")]
     lengths: Vec<usize>,
     /// Training steps per variant and length.
     #[arg(long, default_value_t = 300)]
