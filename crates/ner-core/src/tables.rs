@@ -109,6 +109,77 @@ impl Vocab {
     }
 }
 
+/// Tokens to ids, the one way every stage does it: a word's id (looked up
+/// lower-cased when the vocabulary was built lower-cased), its characters'
+/// ids (at most `max_word_chars` of them), `<UNK>` for anything unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenIds {
+    words: HashMap<String, i64>,
+    chars: HashMap<char, i64>,
+    lowercase: bool,
+    max_word_chars: usize,
+}
+
+impl TokenIds {
+    pub fn new(
+        words: &Vocab,
+        chars: &Vocab,
+        lowercase: bool,
+        max_word_chars: Option<usize>,
+    ) -> Self {
+        let ids = |vocab: &Vocab| {
+            vocab
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(id, (key, _))| (key.clone(), id as i64))
+                .collect::<Vec<_>>()
+        };
+        // Character keys are single characters; the specials are longer.
+        let chars = ids(chars)
+            .into_iter()
+            .filter_map(|(key, id)| {
+                let mut it = key.chars();
+                match (it.next(), it.next()) {
+                    (Some(c), None) => Some((c, id)),
+                    _ => None,
+                }
+            })
+            .collect();
+        TokenIds {
+            words: ids(words).into_iter().collect(),
+            chars,
+            lowercase,
+            max_word_chars: max_word_chars.unwrap_or(usize::MAX),
+        }
+    }
+
+    /// The word id of a token.
+    pub fn word(&self, token: &str) -> i64 {
+        let id = if self.lowercase {
+            self.words.get(&token.to_lowercase())
+        } else {
+            self.words.get(token)
+        };
+        id.copied().unwrap_or(i64::from(vocab::UNK_ID))
+    }
+
+    /// The character ids of a token, capped at `max_word_chars`.
+    pub fn chars<'a>(&'a self, token: &'a str) -> impl Iterator<Item = i64> + 'a {
+        token.chars().take(self.max_word_chars).map(|c| {
+            self.chars
+                .get(&c)
+                .copied()
+                .unwrap_or(i64::from(vocab::UNK_ID))
+        })
+    }
+
+    /// Characters kept per word.
+    pub fn max_word_chars(&self) -> usize {
+        self.max_word_chars
+    }
+}
+
 /// The columns of a sentences file that encoding needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentenceRows {

@@ -38,7 +38,7 @@ use arrow::datatypes::{DataType, Field};
 use ner_core::artifact::{sha256_file, IpcSink};
 use ner_core::rng::SplitMix64;
 use ner_core::schema::{batches, keys, vocab, ArtifactKind, Metadata};
-use ner_core::tables::{SentenceRows, Vocab};
+use ner_core::tables::{SentenceRows, TokenIds, Vocab};
 
 /// Errors of the encode stage.
 #[derive(Debug, thiserror::Error)]
@@ -273,8 +273,7 @@ fn encode_rows(
     tags: &Vocab,
     lowercase: bool,
 ) -> Result<(Vec<Encoded>, usize), EncodeError> {
-    let word_index = words.index();
-    let char_index = chars.index();
+    let token_ids = TokenIds::new(words, chars, lowercase, config.max_word_chars);
     let tag_index = tags.index();
     let unk = i64::from(vocab::UNK_ID);
     let mut n_oov = 0;
@@ -287,12 +286,7 @@ fn encode_rows(
             chars: Vec::with_capacity(rows.tokens[s].len()),
         };
         for (token, tag) in rows.tokens[s].iter().zip(&rows.tags[s]) {
-            let id = if lowercase {
-                word_index.get(token.to_lowercase().as_str())
-            } else {
-                word_index.get(token.as_str())
-            };
-            let id = id.map_or(unk, |&id| i64::from(id));
+            let id = token_ids.word(token);
             n_oov += usize::from(id == unk);
             encoded.words.push(id);
             let tag_id = tag_index.get(tag.as_str()).ok_or_else(|| {
@@ -305,19 +299,7 @@ fn encode_rows(
                 ))
             })?;
             encoded.tags.push(i64::from(*tag_id));
-            let limit = config.max_word_chars.unwrap_or(usize::MAX);
-            encoded.chars.push(
-                token
-                    .chars()
-                    .take(limit)
-                    .map(|c| {
-                        let mut buf = [0u8; 4];
-                        char_index
-                            .get(&*c.encode_utf8(&mut buf))
-                            .map_or(unk, |&id| i64::from(id))
-                    })
-                    .collect(),
-            );
+            encoded.chars.push(token_ids.chars(token).collect());
         }
         out.push(encoded);
     }

@@ -25,7 +25,6 @@
 
 pub mod tokenize;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -34,7 +33,7 @@ use std::time::Instant;
 use ner_core::artifact::{sha256_file, AtomicFile};
 use ner_core::schema::{keys, vocab, ArtifactKind, Metadata};
 use ner_core::scheme::{convert as convert_tags, spans, Tag, TagScheme};
-use ner_core::tables::{PredictionRows, SentenceRows};
+use ner_core::tables::{PredictionRows, SentenceRows, TokenIds};
 use ner_train::data::BatchTensors;
 use ner_train::model::Tagger;
 use ner_train::train::{ModelCard, Vocabularies, BEST_FILE, WEIGHTS_FILE};
@@ -146,10 +145,7 @@ pub struct Predictor {
     pub weights_file: PathBuf,
     tagger: Tagger,
     _vs: nn::VarStore,
-    word_index: HashMap<String, i64>,
-    char_index: HashMap<char, i64>,
-    lowercase: bool,
-    max_word_chars: usize,
+    token_ids: TokenIds,
     device: Device,
 }
 
@@ -181,7 +177,8 @@ impl Predictor {
             (&tags_path, &card.tags_sha256),
             (&chars_path, &card.chars_sha256),
         ] {
-            if !expected.is_empty() || path != &chars_path {
+            // Models from before character features recorded no char fingerprint.
+            if !expected.is_empty() {
                 check_fingerprint(model_dir, path, expected)?;
             }
         }
@@ -194,7 +191,6 @@ impl Predictor {
                 tags_path.display()
             )));
         }
-        let words = &vocabs.words;
         let weights_file = model_dir.join(match weights {
             Weights::Best => BEST_FILE,
             Weights::Last => WEIGHTS_FILE,
@@ -205,34 +201,18 @@ impl Predictor {
             path: weights_file.clone(),
             message: format!("cannot load the weights: {e}"),
         })?;
-        let word_index = words
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(id, (word, _))| (word.clone(), id as i64))
-            .collect();
-        let char_index = vocabs
-            .chars
-            .entries
-            .iter()
-            .enumerate()
-            .filter_map(|(id, (c, _))| {
-                let mut it = c.chars();
-                match (it.next(), it.next()) {
-                    (Some(ch), None) if id > 1 => Some((ch, id as i64)),
-                    _ => None,
-                }
-            })
-            .collect();
+        let token_ids = TokenIds::new(
+            &vocabs.words,
+            &vocabs.chars,
+            card.lowercase == "true",
+            card.max_word_chars,
+        );
         Ok(Predictor {
-            char_index,
-            max_word_chars: card.max_word_chars.unwrap_or(usize::MAX),
-            lowercase: card.lowercase == "true",
             card,
             weights_file,
             tagger,
             _vs: vs,
-            word_index,
+            token_ids,
             device,
         })
     }
@@ -243,15 +223,6 @@ impl Predictor {
             .scheme
             .parse()
             .map_err(|e: String| PredictError::Mismatch(e))
-    }
-
-    fn word_id(&self, token: &str) -> i64 {
-        let id = if self.lowercase {
-            self.word_index.get(&token.to_lowercase())
-        } else {
-            self.word_index.get(token)
-        };
-        id.copied().unwrap_or(i64::from(vocab::UNK_ID))
     }
 
     /// Predicted tags for each sentence, in input order.
@@ -273,21 +244,17 @@ impl Predictor {
                 .flat_map(|&i| sentences[i].iter().map(|t| t.chars().count()))
                 .max()
                 .unwrap_or(1)
-                .clamp(1, self.max_word_chars.max(1));
+                .clamp(1, self.token_ids.max_word_chars().max(1));
             let rows = chunk.len();
             let mut ids = vec![i64::from(vocab::PAD_ID); rows * width];
             let mut chars = vec![0i64; rows * width * char_width];
             let mut lengths = Vec::with_capacity(rows);
             for (row, &i) in chunk.iter().enumerate() {
                 for (t, token) in sentences[i].iter().enumerate() {
-                    ids[row * width + t] = self.word_id(token);
+                    ids[row * width + t] = self.token_ids.word(token);
                     let at = (row * width + t) * char_width;
-                    for (c, ch) in token.chars().take(char_width).enumerate() {
-                        chars[at + c] = self
-                            .char_index
-                            .get(&ch)
-                            .copied()
-                            .unwrap_or(i64::from(vocab::UNK_ID));
+                    for (c, id) in self.token_ids.chars(token).take(char_width).enumerate() {
+                        chars[at + c] = id;
                     }
                 }
                 lengths.push(sentences[i].len() as i64);
