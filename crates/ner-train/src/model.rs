@@ -272,6 +272,37 @@ impl Tagger {
         }
     }
 
+    /// How many real tokens of the batch get their gold tag from `emissions`
+    /// (argmax on the device for softmax outputs; Viterbi with a CRF).
+    pub fn correct_tokens(
+        &self,
+        emissions: &Tensor,
+        batch: &BatchTensors,
+    ) -> Result<i64, tch::TchError> {
+        if self.crf.is_none() {
+            return emissions
+                .argmax(-1, false)
+                .eq_tensor(&batch.tag_ids)
+                .logical_and(&batch.mask())
+                .sum(Kind::Int64)
+                .f_int64_value(&[]);
+        }
+        let gold: Vec<i64> =
+            Vec::try_from(&batch.tag_ids.to_device(Device::Cpu).contiguous().view([-1]))?;
+        let width = batch.tag_ids.size()[1] as usize;
+        let paths = self.best_paths(emissions, &batch.lengths)?;
+        Ok(paths
+            .iter()
+            .enumerate()
+            .map(|(row, path)| {
+                path.iter()
+                    .zip(&gold[row * width..])
+                    .filter(|(p, g)| p == g)
+                    .count() as i64
+            })
+            .sum())
+    }
+
     /// Predicted tag ids of each sentence of a batch, without gradients.
     pub fn predict(&self, batch: &BatchTensors) -> Result<Vec<Vec<i64>>, tch::TchError> {
         let _guard = tch::no_grad_guard();

@@ -329,19 +329,9 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
                 });
             }
             loss_sum += loss_value;
-            let gold: Vec<i64> = Vec::try_from(&batch.tag_ids.to_device(Device::Cpu).view([-1]))
+            correct += tch::no_grad(|| tagger.correct_tokens(&emissions, batch))
                 .map_err(TrainError::Torch)?;
-            let width = batch.tag_ids.size()[1] as usize;
-            let paths = tch::no_grad(|| tagger.best_paths(&emissions, &batch.lengths))
-                .map_err(TrainError::Torch)?;
-            for (row, path) in paths.iter().enumerate() {
-                correct += path
-                    .iter()
-                    .zip(&gold[row * width..])
-                    .filter(|(p, g)| p == g)
-                    .count() as i64;
-                counted += path.len() as i64;
-            }
+            counted += batch.n_tokens();
             if let Some(bar) = &bar {
                 bar.inc(1);
             }
