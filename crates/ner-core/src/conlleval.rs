@@ -183,6 +183,12 @@ impl Counts {
         out
     }
 
+    /// Precision, recall and FB1 of one type in percent, as the script prints them.
+    pub fn type_scores(&self, kind: &[u8]) -> Prf {
+        let c = self.type_counts(kind);
+        prf(c.correct, c.found, c.gold)
+    }
+
     /// Counts of one type (zeros where the type never occurs).
     pub fn type_counts(&self, kind: &[u8]) -> TypeCounts {
         TypeCounts {
@@ -224,7 +230,7 @@ impl Counts {
         }
         for kind in self.report_types() {
             let counts = self.type_counts(kind);
-            let scores = prf(counts.correct, counts.found, counts.gold);
+            let scores = self.type_scores(kind);
             // `%17s` pads by bytes, as Perl does with byte strings.
             out.extend(std::iter::repeat_n(
                 b' ',
@@ -247,8 +253,7 @@ impl Counts {
         let mut out = Vec::new();
         out.extend_from_slice(b"        & Precision &  Recall  & F$_{\\beta=1} \\\\\\hline");
         for kind in self.report_types() {
-            let counts = self.type_counts(kind);
-            let scores = prf(counts.correct, counts.found, counts.gold);
+            let scores = self.type_scores(kind);
             out.push(b'\n');
             out.extend_from_slice(kind);
             out.extend(std::iter::repeat_n(b' ', 7usize.saturating_sub(kind.len())));

@@ -234,19 +234,13 @@ impl Report {
             .into_iter()
             .map(|kind| {
                 let c = self.counts.type_counts(kind);
-                let precision = fraction(c.correct, c.found);
-                let recall = fraction(c.correct, c.gold);
-                let f1 = if precision + recall > 0.0 {
-                    2.0 * precision * recall / (precision + recall)
-                } else {
-                    0.0
-                };
+                let scores = self.counts.type_scores(kind);
                 (
                     String::from_utf8_lossy(kind).into_owned(),
                     TypeScores {
-                        precision,
-                        recall,
-                        f1,
+                        precision: scores.precision / 100.0,
+                        recall: scores.recall / 100.0,
+                        f1: scores.f1 / 100.0,
                         found: c.found,
                         gold: c.gold,
                         correct: c.correct,
