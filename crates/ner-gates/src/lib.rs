@@ -306,48 +306,58 @@ pub fn table(config: &Config, results: &[Measurement]) -> String {
         rule.push_str("---:|");
     }
     let _ = writeln!(out, "{header}\n{rule}");
-    for variant in GruVariant::ALL {
-        let _ = write!(out, "| {} |", variant.name());
-        for &l in &config.lengths {
-            match results
-                .iter()
-                .find(|m| m.variant == variant && m.length == l)
-            {
-                Some(m) => {
-                    let _ = write!(out, " {:.3} (loss {:.3}) |", m.accuracy, m.final_loss);
-                }
-                None => out.push_str(" – |"),
-            }
-        }
-        out.push('\n');
-    }
+    rows(&mut out, config, results, |m| {
+        format!("{:.3} (loss {:.3})", m.accuracy, m.final_loss)
+    });
     let _ = writeln!(
         out,
         "\n## Gradient reaching the first step: ‖∂L/∂h₁‖ / ‖∂L/∂h_T‖ (at initialisation → after training)\n"
     );
     let _ = writeln!(out, "{header}\n{rule}");
+    rows(&mut out, config, results, |m| {
+        format!(
+            "{:.2e} → {:.2e}",
+            reach(&m.init_norms),
+            reach(&m.trained_norms)
+        )
+    });
+    out
+}
+
+/// One table row per variant, one cell per length.
+fn rows(
+    out: &mut String,
+    config: &Config,
+    results: &[Measurement],
+    cell: impl Fn(&Measurement) -> String,
+) {
     for variant in GruVariant::ALL {
         let _ = write!(out, "| {} |", variant.name());
-        for &l in &config.lengths {
-            match results
-                .iter()
-                .find(|m| m.variant == variant && m.length == l)
-            {
+        for &length in &config.lengths {
+            match find(results, variant, length) {
                 Some(m) => {
-                    let ratio = |n: &[f64]| n.last().copied().unwrap_or(0.0) / n[0].max(1e-30);
-                    let _ = write!(
-                        out,
-                        " {:.2e} → {:.2e} |",
-                        ratio(&m.init_norms),
-                        ratio(&m.trained_norms)
-                    );
+                    let _ = write!(out, " {} |", cell(m));
                 }
                 None => out.push_str(" – |"),
             }
         }
         out.push('\n');
     }
-    out
+}
+
+fn find(results: &[Measurement], variant: GruVariant, length: usize) -> Option<&Measurement> {
+    results
+        .iter()
+        .find(|m| m.variant == variant && m.length == length)
+}
+
+/// The share of the last step's gradient that reaches the first step:
+/// `‖∂L/∂h₁‖ / ‖∂L/∂h_T‖` from norms indexed by distance.
+pub fn reach(norms: &[f64]) -> f64 {
+    match (norms.first(), norms.last()) {
+        (Some(&last_step), Some(&first_step)) => first_step / last_step.max(1e-30),
+        _ => 0.0,
+    }
 }
 
 /// `gradients.png`: one panel per length, at initialisation (top) and after
@@ -444,12 +454,12 @@ mod tests {
         config.steps = 1;
         let full = measure(&config, GruVariant::NoResetGate, 30).expect("runs");
         let no_update = measure(&config, GruVariant::NoUpdateGate, 30).expect("runs");
-        let reach = |m: &Measurement| m.init_norms[29] / m.init_norms[0];
+        let share = |m: &Measurement| reach(&m.init_norms);
         assert!(
-            reach(&full) > 10.0 * reach(&no_update),
+            share(&full) > 10.0 * share(&no_update),
             "{} vs {}",
-            reach(&full),
-            reach(&no_update)
+            share(&full),
+            share(&no_update)
         );
         assert_eq!(full.init_norms.len(), 30);
     }

@@ -1,10 +1,11 @@
 //! `ner-gates`: see the library for what it does.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ner_gates::{run, Config};
+use ner_gates::{reach, run, Config};
 
 /// The GRU gate experiment: gradient norms and long-range accuracy of the
 /// full GRU and of GRUs with the update or the reset gate fixed to 1.
@@ -42,22 +43,27 @@ fn main() -> ExitCode {
         output_dir: args.output,
         ..Config::default()
     };
-    println!("variant          length  accuracy  final loss  grad ratio (init)  seconds");
+    // Progress lines; a closed pipe (`| head`) must not stop the experiment.
+    let mut out = std::io::stdout();
+    let _ = writeln!(
+        out,
+        "variant          length  accuracy  final loss  grad ratio (init)  seconds"
+    );
     let result = run(&config, |m| {
-        let ratio = m.init_norms.last().copied().unwrap_or(0.0) / m.init_norms[0].max(1e-30);
-        println!(
+        let _ = writeln!(
+            out,
             "{:<15}  {:>6}  {:>8.3}  {:>10.4}  {:>17.2e}  {:>7.1}",
             m.variant.name(),
             m.length,
             m.accuracy,
             m.final_loss,
-            ratio,
+            reach(&m.init_norms),
             m.seconds
         );
     });
     match result {
         Ok(_) => {
-            println!("wrote {}", config.output_dir.display());
+            let _ = writeln!(std::io::stdout(), "wrote {}", config.output_dir.display());
             ExitCode::SUCCESS
         }
         Err(err) => {

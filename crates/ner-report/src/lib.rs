@@ -10,7 +10,6 @@
 //!
 //! It reads files only; it never trains or predicts.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -352,15 +351,6 @@ pub fn thousands(n: i64) -> String {
         out.insert(0, '-');
     }
     out
-}
-
-/// Per-type F1 of a scores file, for callers that tabulate differently.
-pub fn per_type_f1(scores: &ScoresJson) -> BTreeMap<String, f64> {
-    scores
-        .per_type
-        .iter()
-        .map(|(k, v)| (k.clone(), v.f1))
-        .collect()
 }
 
 #[cfg(test)]
