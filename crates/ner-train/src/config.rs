@@ -205,6 +205,11 @@ pub struct TrainConfig {
     /// `shuffle` or `sequential`); `make` encodes them so. Unset: any.
     #[serde(default)]
     pub batch_order: Option<String>,
+    /// Validate, checkpoint and predict with an exponential moving average
+    /// of the weights, updated after every step with this decay (Polyak
+    /// averaging; 0: off). Early steps use `min(average, (1 + t) / (10 + t))`.
+    #[serde(default)]
+    pub average: f64,
 }
 
 fn momentum() -> f64 {
@@ -273,6 +278,9 @@ impl Pipeline {
         let t = &self.train;
         if !(0.0..1.0).contains(&t.unk_replace) || t.clip < 0.0 || t.lr_decay < 0.0 {
             return Err("train.unk_replace must be in [0, 1); train.clip and train.lr_decay must not be negative".into());
+        }
+        if !(0.0..1.0).contains(&t.average) {
+            return Err(format!("train.average must be in [0, 1), found {}", t.average));
         }
         if let Some(order) = &t.batch_order {
             if !["bucket", "shuffle", "sequential"].contains(&order.as_str()) {

@@ -36,6 +36,7 @@
 //! # Ok::<(), ner_train::TrainError>(())
 //! ```
 
+pub mod average;
 pub mod chars;
 pub mod config;
 pub mod crf;

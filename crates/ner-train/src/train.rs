@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
+use crate::average::WeightAverage;
 use crate::chars::CharClasses;
 use crate::config::{OptimizerKind, Pipeline, Schedule, SelectBy};
 use crate::data::{BatchTensors, EncodedSplit};
@@ -231,6 +232,8 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         OptimizerKind::Sgd => Adam::sgd(&vs, pipeline.train.lr, pipeline.train.momentum)?,
     };
     optimizer.zero_grad();
+    let mut average = (pipeline.train.average > 0.0)
+        .then(|| WeightAverage::new(&params, pipeline.train.average));
     // Word dropout: training words seen once are sometimes read as <UNK>.
     let singletons = (pipeline.train.unk_replace > 0.0).then(|| {
         let flags: Vec<bool> = vocabs
@@ -317,6 +320,9 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
                 clip_grad_norm(&params, pipeline.train.clip);
             }
             optimizer.step();
+            if let Some(average) = &mut average {
+                average.update();
+            }
             let t4 = Instant::now();
             forward_s += (t1 - t0).as_secs_f64();
             backward_s += (t3 - t2).as_secs_f64();
@@ -340,6 +346,10 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             bar.finish_and_clear();
         }
         let train_seconds = started.elapsed().as_secs_f64();
+        // Validation and checkpoints see the averaged weights; swapped back below.
+        if let Some(average) = &mut average {
+            average.swap();
+        }
         let scores = evaluate(&tagger, &valid_batches, &tag_names)?;
         let metrics = EpochMetrics {
             epoch,
@@ -382,6 +392,9 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
                 lr *= pipeline.train.plateau_factor;
                 println!("       learning rate now {lr:.3e}");
             }
+        }
+        if let Some(average) = &mut average {
+            average.swap();
         }
         write_metrics(&config.output_dir.join(METRICS_FILE), &history)?;
         // The figure is a convenience: a missing font must not stop training.
