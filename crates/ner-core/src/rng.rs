@@ -14,6 +14,16 @@ impl SplitMix64 {
         SplitMix64 { state: seed }
     }
 
+    /// The whole state (for resumable checkpoints): `from_state(rng.state())`
+    /// continues the same sequence.
+    pub fn state(&self) -> u64 {
+        self.state
+    }
+
+    pub fn from_state(state: u64) -> Self {
+        SplitMix64 { state }
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;

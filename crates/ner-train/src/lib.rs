@@ -46,6 +46,7 @@ pub mod gru;
 pub mod model;
 pub mod optim;
 pub mod plot;
+pub mod rng_state;
 pub mod train;
 
 use std::path::PathBuf;

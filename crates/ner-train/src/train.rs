@@ -21,7 +21,7 @@ use crate::config::{OptimizerKind, Pipeline, Schedule, SelectBy};
 use crate::data::{BatchTensors, EncodedSplit};
 use crate::embeddings;
 use crate::model::{n_parameters, Tagger, TaggerSpec};
-use crate::optim::{clip_grad_norm, Adam, AdamConfig};
+use crate::optim::{clip_grad_norm, AdamConfig, Optimizer};
 use crate::plot;
 use crate::TrainError;
 
@@ -228,8 +228,10 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let n_params = n_parameters(&vs);
     let params = vs.trainable_variables();
     let mut optimizer = match pipeline.train.optimizer {
-        OptimizerKind::Adam => Adam::new(&vs, AdamConfig::new(pipeline.train.lr))?,
-        OptimizerKind::Sgd => Adam::sgd(&vs, pipeline.train.lr, pipeline.train.momentum)?,
+        OptimizerKind::Adam => Optimizer::adam(vs.trainable_variables(), AdamConfig::new(pipeline.train.lr)),
+        OptimizerKind::Sgd => {
+            Optimizer::sgd(vs.trainable_variables(), pipeline.train.lr, pipeline.train.momentum)
+        }
     };
     optimizer.zero_grad();
     let mut average = (pipeline.train.average > 0.0)
