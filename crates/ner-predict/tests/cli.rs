@@ -62,6 +62,8 @@ fn trained_with(pipeline: &str) -> tempfile::TempDir {
         device: tch::Device::Cpu,
         threads: Some(1),
         progress: false,
+        resume: false,
+        stop: None,
     };
     ner_train::train::train(&config).expect("train");
     dir

@@ -30,6 +30,8 @@
 //!     device: tch::Device::Cpu,
 //!     threads: None,
 //!     progress: true,
+//!     resume: false,
+//!     stop: None,
 //! };
 //! let summary = train(&config)?;
 //! println!("best epoch {}", summary.best_epoch);
@@ -38,6 +40,7 @@
 
 pub mod average;
 pub mod chars;
+pub mod checkpoint;
 pub mod config;
 pub mod crf;
 pub mod data;
@@ -69,4 +72,22 @@ pub enum TrainError {
          the checkpoints of the last complete epoch are kept"
     )]
     Diverged { epoch: usize, step: usize },
+    #[error(
+        "interrupted at epoch {epoch}, step {step} of {steps}; everything needed to continue \
+         is in {checkpoint}: run `make train MODEL=<name> RESUME=1`, or the same ner-train \
+         command with --resume",
+        checkpoint = .checkpoint.display()
+    )]
+    Interrupted {
+        epoch: usize,
+        step: usize,
+        steps: usize,
+        checkpoint: PathBuf,
+    },
+    #[error(
+        "{dir} is being trained by another process (pid {holder}, holding {dir}/train.lock); \
+         two trainings into one model folder would overwrite each other's checkpoints",
+        dir = .dir.display()
+    )]
+    Locked { dir: PathBuf, holder: String },
 }

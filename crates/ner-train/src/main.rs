@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use clap::Parser;
 use ner_train::config::Pipeline;
@@ -47,6 +49,10 @@ struct Args {
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Continue an interrupted run from its checkpoint (OUTPUT/resume.safetensors);
+    /// starts from scratch when there is none.
+    #[arg(long)]
+    resume: bool,
 }
 
 fn run(args: Args) -> Result<ner_train::train::Summary, TrainError> {
@@ -81,8 +87,23 @@ fn run(args: Args) -> Result<ner_train::train::Summary, TrainError> {
         device: device(&args.device).map_err(TrainError::Mismatch)?,
         threads: args.threads,
         progress: !args.no_progress,
+        resume: args.resume,
+        stop: Some(stop_on_signals()?),
     };
     train(&config)
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP ask training to stop after the current step and
+/// write a resumable checkpoint; a second signal ends the process at once.
+fn stop_on_signals() -> Result<Arc<AtomicBool>, TrainError> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+            .map_err(|e| TrainError::Mismatch(format!("cannot handle signal {signal}: {e}")))?;
+    }
+    Ok(stop)
 }
 
 fn main() -> ExitCode {
@@ -91,7 +112,11 @@ fn main() -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("ner-train: error: {}", ner_core::cli::chain(&err));
-            ExitCode::FAILURE
+            match err {
+                // 128 + SIGINT, as shells report an interrupted command.
+                TrainError::Interrupted { .. } => ExitCode::from(130),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -3,6 +3,8 @@
 //! checkpoints.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use ner_core::artifact::{sha256_file, write_atomic};
@@ -17,6 +19,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::average::WeightAverage;
 use crate::chars::CharClasses;
+use crate::checkpoint::{self, Inputs, Live, PartialEpoch, Progress, RESUME_FILE};
 use crate::config::{OptimizerKind, Pipeline, Schedule, SelectBy};
 use crate::data::{BatchTensors, EncodedSplit};
 use crate::embeddings;
@@ -45,6 +48,11 @@ pub struct Config {
     pub threads: Option<i32>,
     /// Draw a progress bar inside each epoch (only on a terminal).
     pub progress: bool,
+    /// Continue from `output_dir/resume.safetensors` when there is one.
+    pub resume: bool,
+    /// Set (by a signal handler) to stop after the current step, writing a
+    /// resumable checkpoint.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// What a run did.
@@ -62,6 +70,8 @@ pub const BEST_FILE: &str = "best.safetensors";
 pub const CONFIG_FILE: &str = "config.json";
 pub use ner_core::runs::METRICS_FILE;
 pub const CURVES_FILE: &str = "curves.png";
+/// Held while a run trains into the folder.
+pub const LOCK_FILE: &str = "train.lock";
 
 /// `config.json`: everything needed to rebuild the model and check its inputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,6 +214,10 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         .and_then(|v| v.parse().ok())
         .filter(|&n| n > 0);
 
+    std::fs::create_dir_all(&config.output_dir)
+        .map_err(|e| ner_core::Error::io(&config.output_dir, e))?;
+    let _lock = lock_model_dir(&config.output_dir)?;
+    remove_stale_temporaries(&config.output_dir)?;
     if let Some(threads) = config.threads {
         tch::set_num_threads(threads);
     }
@@ -251,8 +265,64 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let train_batches = load(&train_split, device)?;
     let valid_batches = load(&valid_split, device)?;
     let tag_names = vocabs.tag_names();
-    std::fs::create_dir_all(&config.output_dir)
-        .map_err(|e| ner_core::Error::io(&config.output_dir, e))?;
+    let inputs = Inputs {
+        train_sha256: sha256_file(&config.train)?,
+        valid_sha256: sha256_file(&config.valid)?,
+        words_sha256: vocabs.words_sha.clone(),
+        chars_sha256: vocabs.chars_sha.clone(),
+        tags_sha256: vocabs.tags_sha.clone(),
+    };
+    let mut progress = Progress {
+        format_version: ner_core::schema::FORMAT_VERSION,
+        pipeline: pipeline.clone(),
+        inputs: inputs.clone(),
+        epoch: 1,
+        step: 0,
+        order: Vec::new(),
+        order_rng: seed,
+        lr: pipeline.train.lr,
+        best: None,
+        since_best: 0,
+        history: Vec::new(),
+        elapsed_seconds: 0.0,
+        partial: PartialEpoch::default(),
+        optimizer_steps: 0,
+        optimizer_lr: pipeline.train.lr,
+        average_steps: 0,
+    };
+    let resume_path = config.output_dir.join(RESUME_FILE);
+    if config.resume {
+        match checkpoint::load(&config.output_dir)? {
+            Some(saved) => {
+                saved.check_matches(pipeline, &inputs)?;
+                saved.restore(&mut Live {
+                    vs: &vs,
+                    optimizer: &mut optimizer,
+                    average: average.as_mut(),
+                })?;
+                progress = saved.progress;
+                progress.pipeline.train.epochs = pipeline.train.epochs;
+                println!(
+                    "resuming from {}: epoch {}, step {}",
+                    resume_path.display(),
+                    progress.epoch,
+                    progress.step
+                );
+            }
+            None => println!(
+                "no checkpoint {} to resume from: starting from scratch",
+                resume_path.display()
+            ),
+        }
+    } else if resume_path.exists() {
+        println!(
+            "note: removing {}, left by an interrupted run (--resume continues such a run)",
+            resume_path.display()
+        );
+        std::fs::remove_file(&resume_path).map_err(|e| ner_core::Error::io(&resume_path, e))?;
+    }
+    let fault = injected_fault("NER_TRAIN_INJECT_NAN")?;
+    let stop_at = injected_fault("NER_TRAIN_INJECT_STOP")?;
 
     println!(
         "{}: {} trainable parameters, {} training batches, {} validation batches, {} threads",
@@ -263,37 +333,69 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         tch::get_num_threads()
     );
     println!("epoch  train_loss  train_acc  val_acc  val_macro_f1  val_entity_f1  seconds");
-    let mut history: Vec<EpochMetrics> = Vec::new();
-    let mut best: Option<(usize, f64)> = None;
-    let mut rng = SplitMix64::new(seed);
-    let mut lr = pipeline.train.lr;
-    let mut since_best = 0usize;
-    let run_started = Instant::now();
-    for epoch in 1..=pipeline.train.epochs {
-        let minutes = run_started.elapsed().as_secs_f64() / 60.0;
-        if pipeline.train.max_minutes > 0.0 && epoch > 1 {
-            let per_epoch = minutes / (epoch - 1) as f64;
-            if minutes + per_epoch > pipeline.train.max_minutes {
-                println!(
-                    "time limit: {minutes:.1} min spent, another epoch would pass max_minutes = {}",
-                    pipeline.train.max_minutes
-                );
-                break;
+    for m in &progress.history {
+        print_metrics(m);
+    }
+    let mut rng = SplitMix64::from_state(progress.order_rng);
+    let session_started = Instant::now();
+    let elapsed_before = progress.elapsed_seconds;
+    let total_seconds = || elapsed_before + session_started.elapsed().as_secs_f64();
+    let finished_early = |p: &Progress| {
+        pipeline.train.patience > 0 && p.since_best >= pipeline.train.patience
+    };
+    while progress.epoch <= pipeline.train.epochs && !finished_early(&progress) {
+        let epoch = progress.epoch;
+        if progress.order.is_empty() {
+            let minutes = total_seconds() / 60.0;
+            if pipeline.train.max_minutes > 0.0 && epoch > 1 {
+                let per_epoch = minutes / (epoch - 1) as f64;
+                if minutes + per_epoch > pipeline.train.max_minutes {
+                    println!(
+                        "time limit: {minutes:.1} min spent, another epoch would pass max_minutes = {}",
+                        pipeline.train.max_minutes
+                    );
+                    break;
+                }
             }
+            if pipeline.train.schedule == Schedule::Decay {
+                progress.lr =
+                    pipeline.train.lr / (1.0 + pipeline.train.lr_decay * (epoch - 1) as f64);
+            }
+            progress.order = (0..train_batches.len()).collect();
+            if pipeline.train.shuffle {
+                rng.shuffle(&mut progress.order);
+            }
+            progress.order_rng = rng.state();
+            progress.partial = PartialEpoch::default();
         }
-        if pipeline.train.schedule == Schedule::Decay {
-            lr = pipeline.train.lr / (1.0 + pipeline.train.lr_decay * (epoch - 1) as f64);
-        }
-        optimizer.set_lr(lr);
+        optimizer.set_lr(progress.lr);
         let started = Instant::now();
-        let mut order: Vec<usize> = (0..train_batches.len()).collect();
-        if pipeline.train.shuffle {
-            rng.shuffle(&mut order);
-        }
+        let order = progress.order.clone();
         let bar = progress_bar(config.progress, order.len(), epoch);
-        let (mut loss_sum, mut correct, mut counted) = (0.0, 0i64, 0i64);
-        let (mut forward_s, mut backward_s, mut optimizer_s) = (0.0, 0.0, 0.0);
-        for (step, &b) in order.iter().enumerate() {
+        if let Some(bar) = &bar {
+            bar.set_position(progress.step as u64);
+        }
+        for (step, &b) in order.iter().enumerate().skip(progress.step) {
+            if stop_at == Some((epoch, step)) {
+                if let Some(stop) = &config.stop {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+            if config.stop.as_ref().is_some_and(|stop| stop.load(Ordering::SeqCst)) {
+                if let Some(bar) = &bar {
+                    bar.abandon();
+                }
+                progress.step = step;
+                progress.partial.seconds += started.elapsed().as_secs_f64();
+                progress.elapsed_seconds = total_seconds();
+                save_checkpoint(config, &vs, &optimizer, average.as_mut(), &mut progress)?;
+                return Err(TrainError::Interrupted {
+                    epoch,
+                    step,
+                    steps: order.len(),
+                    checkpoint: resume_path,
+                });
+            }
             let batch = &train_batches[b];
             let t0 = Instant::now();
             let dropped = singletons.as_ref().map(|single| {
@@ -310,7 +412,18 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
                 )
             });
             let emissions = tagger.emissions(batch, dropped.as_ref(), true);
-            let loss = tagger.loss(&emissions, batch);
+            let mut loss = tagger.loss(&emissions, batch);
+            if fault == Some((epoch, step + 1)) {
+                loss = loss * f64::NAN;
+            }
+            // Checked before the update, so the weights in memory stay finite too.
+            let loss_value = loss.double_value(&[]);
+            if !loss_value.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step: step + 1,
+                });
+            }
             let t1 = Instant::now();
             if !optimizer.is_fused() {
                 optimizer.zero_grad();
@@ -326,20 +439,14 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
                 average.update();
             }
             let t4 = Instant::now();
-            forward_s += (t1 - t0).as_secs_f64();
-            backward_s += (t3 - t2).as_secs_f64();
-            optimizer_s += (t2 - t1).as_secs_f64() + (t4 - t3).as_secs_f64();
-            let loss_value = loss.double_value(&[]);
-            if !loss_value.is_finite() {
-                return Err(TrainError::Diverged {
-                    epoch,
-                    step: step + 1,
-                });
-            }
-            loss_sum += loss_value;
-            correct += tch::no_grad(|| tagger.correct_tokens(&emissions, batch))
+            let partial = &mut progress.partial;
+            partial.forward_seconds += (t1 - t0).as_secs_f64();
+            partial.backward_seconds += (t3 - t2).as_secs_f64();
+            partial.optimizer_seconds += (t2 - t1).as_secs_f64() + (t4 - t3).as_secs_f64();
+            partial.loss_sum += loss_value;
+            partial.correct += tch::no_grad(|| tagger.correct_tokens(&emissions, batch))
                 .map_err(TrainError::Torch)?;
-            counted += batch.n_tokens();
+            partial.counted += batch.n_tokens();
             if let Some(bar) = &bar {
                 bar.inc(1);
             }
@@ -347,7 +454,8 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        let train_seconds = started.elapsed().as_secs_f64();
+        let partial = progress.partial;
+        let train_seconds = partial.seconds + started.elapsed().as_secs_f64();
         // Validation and checkpoints see the averaged weights; swapped back below.
         if let Some(average) = &mut average {
             average.swap();
@@ -355,56 +463,51 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         let scores = evaluate(&tagger, &valid_batches, &tag_names)?;
         let metrics = EpochMetrics {
             epoch,
-            train_loss: loss_sum / order.len().max(1) as f64,
-            train_acc: counted_ratio(correct, counted),
+            train_loss: partial.loss_sum / order.len().max(1) as f64,
+            train_acc: counted_ratio(partial.correct, partial.counted),
             val_acc: scores.accuracy(),
             val_macro_f1: scores.token_macro_f1(),
             val_entity_f1: scores.entity_f1(),
-            epoch_seconds: started.elapsed().as_secs_f64(),
+            epoch_seconds: partial.seconds + started.elapsed().as_secs_f64(),
             train_seconds,
-            forward_seconds: forward_s,
-            backward_seconds: backward_s,
-            optimizer_seconds: optimizer_s,
+            forward_seconds: partial.forward_seconds,
+            backward_seconds: partial.backward_seconds,
+            optimizer_seconds: partial.optimizer_seconds,
         };
-        println!(
-            "{:>5}  {:>10.4}  {:>9.4}  {:>7.4}  {:>12.4}  {:>13.4}  {:>7.1}",
-            epoch,
-            metrics.train_loss,
-            metrics.train_acc,
-            metrics.val_acc,
-            metrics.val_macro_f1,
-            metrics.val_entity_f1,
-            metrics.epoch_seconds
-        );
+        print_metrics(&metrics);
         let score = match pipeline.train.select_by {
             SelectBy::EntityF1 => metrics.val_entity_f1,
             SelectBy::MacroF1 => metrics.val_macro_f1,
         };
-        history.push(metrics);
+        progress.history.push(metrics);
         save_weights(&vs, &config.output_dir.join(WEIGHTS_FILE))?;
-        if best.is_none_or(|(_, s)| score > s) {
-            best = Some((epoch, score));
-            since_best = 0;
+        if progress.best.is_none_or(|(_, s)| score > s) {
+            progress.best = Some((epoch, score));
+            progress.since_best = 0;
             save_weights(&vs, &config.output_dir.join(BEST_FILE))?;
         } else {
-            since_best += 1;
+            progress.since_best += 1;
             if pipeline.train.schedule == Schedule::Plateau
-                && since_best.is_multiple_of(pipeline.train.plateau_patience.max(1))
+                && progress
+                    .since_best
+                    .is_multiple_of(pipeline.train.plateau_patience.max(1))
             {
-                lr *= pipeline.train.plateau_factor;
-                println!("       learning rate now {lr:.3e}");
+                progress.lr *= pipeline.train.plateau_factor;
+                println!("       learning rate now {:.3e}", progress.lr);
             }
         }
         if let Some(average) = &mut average {
             average.swap();
         }
-        write_metrics(&config.output_dir.join(METRICS_FILE), &history)?;
+        write_metrics(&config.output_dir.join(METRICS_FILE), &progress.history)?;
         // The figure is a convenience: a missing font must not stop training.
-        if let Err(err) = plot::curves(&history, &config.name, &config.output_dir.join(CURVES_FILE))
-        {
+        if let Err(err) = plot::curves(
+            &progress.history,
+            &config.name,
+            &config.output_dir.join(CURVES_FILE),
+        ) {
             eprintln!("warning: {err}");
         }
-        let best_epoch = best.map_or(0, |(e, _)| e);
         let model_file = ModelCard {
             format_version: ner_core::schema::FORMAT_VERSION,
             created_by: ner_core::created_by!().to_string(),
@@ -431,19 +534,30 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             valid_file: config.valid.display().to_string(),
             n_parameters: n_params,
             epochs_done: epoch,
-            best_epoch,
+            best_epoch: progress.best.map_or(0, |(e, _)| e),
         };
         let json = serde_json::to_vec_pretty(&model_file)
             .map_err(|e| TrainError::Mismatch(e.to_string()))?;
         write_atomic(&config.output_dir.join(CONFIG_FILE), &json)?;
-        if pipeline.train.patience > 0 && since_best >= pipeline.train.patience {
+        progress.epoch += 1;
+        progress.step = 0;
+        progress.order.clear();
+        progress.partial = PartialEpoch::default();
+        progress.elapsed_seconds = total_seconds();
+        save_checkpoint(config, &vs, &optimizer, average.as_mut(), &mut progress)?;
+        if finished_early(&progress) {
             println!(
                 "early stop: no better validation score for {} epochs",
                 pipeline.train.patience
             );
-            break;
         }
     }
+    // The run is complete: nothing left to resume.
+    if resume_path.exists() {
+        std::fs::remove_file(&resume_path).map_err(|e| ner_core::Error::io(&resume_path, e))?;
+    }
+    let history = progress.history;
+    let best = progress.best;
     let total: f64 = history.iter().map(|m| m.epoch_seconds).sum();
     println!(
         "total {:.1} s, mean {:.1} s per epoch; best epoch {} ({:?} {:.4}); weights in {}",
@@ -460,6 +574,96 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         best_epoch: best.map_or(0, |(e, _)| e),
         epochs: history,
     })
+}
+
+fn print_metrics(m: &EpochMetrics) {
+    println!(
+        "{:>5}  {:>10.4}  {:>9.4}  {:>7.4}  {:>12.4}  {:>13.4}  {:>7.1}",
+        m.epoch, m.train_loss, m.train_acc, m.val_acc, m.val_macro_f1, m.val_entity_f1, m.epoch_seconds
+    );
+}
+
+/// Records the optimizer's and the average's counters in `progress` and
+/// writes the resumable checkpoint.
+fn save_checkpoint(
+    config: &Config,
+    vs: &nn::VarStore,
+    optimizer: &Optimizer,
+    average: Option<&mut WeightAverage>,
+    progress: &mut Progress,
+) -> Result<(), TrainError> {
+    let state = optimizer.state();
+    progress.optimizer_steps = state.steps;
+    progress.optimizer_lr = state.lr;
+    progress.average_steps = average.as_ref().map_or(0, |a| a.steps());
+    checkpoint::save(&config.output_dir, vs, &state, average.as_deref(), progress)
+}
+
+/// Fault injection for tests, `EPOCH:STEP` in an environment variable:
+/// `NER_TRAIN_INJECT_NAN` makes the loss of that step (1-based) NaN, and
+/// `NER_TRAIN_INJECT_STOP` raises the stop flag once STEP steps of EPOCH are
+/// done, as a signal arriving there would. Both exercise the real paths.
+fn injected_fault(name: &str) -> Result<Option<(usize, usize)>, TrainError> {
+    let Ok(value) = std::env::var(name) else {
+        return Ok(None);
+    };
+    let parsed = value
+        .split_once(':')
+        .and_then(|(e, s)| Some((e.parse().ok()?, s.parse().ok()?)));
+    parsed.map(Some).ok_or_else(|| {
+        TrainError::Mismatch(format!(
+            "{name} must be EPOCH:STEP, found '{value}'"
+        ))
+    })
+}
+
+/// Removes temporary files that a killed run left in the model folder (the
+/// lock is held, so no other run is writing them).
+fn remove_stale_temporaries(dir: &Path) -> Result<(), TrainError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| ner_core::Error::io(dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp") {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| ner_core::Error::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes the model folder's lock (`train.lock`), held until the returned
+/// file is dropped: two trainings into one folder would overwrite each
+/// other's checkpoints.
+fn lock_model_dir(dir: &Path) -> Result<std::fs::File, TrainError> {
+    use std::io::{Read, Seek, Write};
+    let path = dir.join(LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| ner_core::Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {
+            let pid = std::process::id().to_string();
+            let written = file
+                .set_len(0)
+                .and_then(|()| file.rewind())
+                .and_then(|()| file.write_all(pid.as_bytes()));
+            written.map_err(|e| ner_core::Error::io(&path, e))?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            Err(TrainError::Locked {
+                dir: dir.to_path_buf(),
+                holder: holder.trim().to_string(),
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(ner_core::Error::io(&path, e).into()),
+    }
 }
 
 fn counted_ratio(part: i64, whole: i64) -> f64 {
