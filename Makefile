@@ -77,6 +77,7 @@ help: ## Show targets and variables.
 	@echo "  COMPARE_MODELS  models in 'make compare' ($(COMPARE_MODELS))"
 	@echo "  EPOCHS DEVICE SEED THREADS  override the pipeline (DEVICE auto|cpu|cuda: $(DEVICE))"
 	@echo "  EMBEDDINGS  pre-trained word vectors (GloVe/word2vec text) for embedding pipelines"
+	@echo "  RESUME=1    continue an interrupted training run from its checkpoint"
 
 # --- Set-up and build ------------------------------------------------------
 setup: torch build ## Install PyTorch 2.13.0 into CACHE_DIR and build everything (release).
@@ -152,9 +153,11 @@ EPOCHS ?=
 DEVICE ?= auto
 THREADS ?=
 EMBEDDINGS ?=
+# RESUME=1 continues an interrupted run from models/MODEL/resume.safetensors.
+RESUME ?=
 # SEED overrides the pipeline's seed only when given (it also seeds the batch order).
 train_common_args = --device $(DEVICE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(THREADS),--threads $(THREADS)) \
-	$(if $(EMBEDDINGS),--embeddings $(EMBEDDINGS))
+	$(if $(EMBEDDINGS),--embeddings $(EMBEDDINGS)) $(if $(filter 1 yes true,$(RESUME)),--resume)
 train_args = $(train_common_args) $(if $(filter command line environment,$(origin SEED)),--seed $(SEED))
 
 TORCH_BINS := $(BIN_DIR)/ner-train $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-gates
@@ -183,7 +186,12 @@ train_batches = $(PROCESSED)/train$(if $(call batch_order,$(1)),.$(call batch_or
 # Batches in another order are kept, not removed as intermediate files.
 .SECONDARY: $(foreach o,bucket shuffle sequential,$(PROCESSED)/train.$(o).arrow)
 
-$(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batches,$$*) $(PROCESSED)/valid.arrow $(VOCAB_FILES) $(BIN_DIR)/ner-train
+# An interrupted run (a resume checkpoint is there) is never up to date, and
+# the weights of its finished epochs are never deleted by make.
+.PRECIOUS: $(MODELS_DIR)/%/model.safetensors
+unfinished = $(if $(wildcard $(1)/resume.safetensors),FORCE)
+
+$(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batches,$$*) $(PROCESSED)/valid.arrow $(VOCAB_FILES) $(BIN_DIR)/ner-train $$(call unfinished,$$(@D))
 	$(BIN_DIR)/ner-train --pipeline $< --train $(call train_batches,$*) --valid $(PROCESSED)/valid.arrow \
 	  --vocab-dir $(VOCAB_DIR) --output $(@D) $(train_args)
 
@@ -192,7 +200,7 @@ $(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batche
 # and the epoch order).
 SEEDS ?= 1 2 3
 define seed_rule
-$(MODELS_DIR)/$(1).seed$(2)/model.safetensors: $(ROOT)/pipelines/$(1).toml $(call train_batches,$(1)) $(PROCESSED)/valid.arrow $(VOCAB_FILES) $(BIN_DIR)/ner-train
+$(MODELS_DIR)/$(1).seed$(2)/model.safetensors: $(ROOT)/pipelines/$(1).toml $(call train_batches,$(1)) $(PROCESSED)/valid.arrow $(VOCAB_FILES) $(BIN_DIR)/ner-train $$$$(call unfinished,$$$$(@D))
 	$(BIN_DIR)/ner-train --pipeline $$< --train $(call train_batches,$(1)) --valid $(PROCESSED)/valid.arrow \
 	  --vocab-dir $(VOCAB_DIR) --output $$(@D) $(train_common_args) --seed $(2)
 endef

@@ -369,3 +369,36 @@ fn train_score_predict_and_compare_a_tiny_model() {
     assert!(log.contains("| rnn | "), "{log}");
     assert!(work.join("reports/compare.md").exists());
 }
+
+/// An interrupted `make train` keeps the finished epochs' weights, is not
+/// taken for up to date, and `RESUME=1` finishes it from the checkpoint.
+#[test]
+fn an_interrupted_make_train_resumes_with_resume_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("work");
+    let corpus = write_corpus(dir.path());
+    let mut args = corpus_args(&work, &corpus);
+    args.push("EPOCHS=3".into());
+    args.push("DEVICE=cpu".into());
+    let mut all = vec!["train", "MODEL=rnn"];
+    all.extend(args.iter().map(String::as_str));
+    // The stop flag raised once epoch 1 is done, as Ctrl-C would.
+    let out = ner_tests::make_with_env(&all, &[("NER_TRAIN_INJECT_STOP", "2:0")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("RESUME=1"), "{stderr}");
+    let model = work.join("models/rnn");
+    assert!(model.join("model.safetensors").exists(), "make kept the weights");
+    assert!(model.join("resume.safetensors").exists());
+
+    let mut resume_args = args.clone();
+    resume_args.push("RESUME=1".into());
+    let log = make_ok(&["train", "MODEL=rnn"], &resume_args);
+    assert!(log.contains("resuming from") && log.contains("epoch 2, step 0"), "{log}");
+    assert!(!model.join("resume.safetensors").exists());
+    let metrics = ner_core::runs::read_metrics(&model.join("metrics.jsonl")).expect("metrics");
+    assert_eq!(metrics.len(), 3);
+    // Finished: nothing to do now.
+    let log = make_ok(&["train", "MODEL=rnn"], &args);
+    assert!(!log.contains("ner-train "), "{log}");
+}

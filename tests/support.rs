@@ -46,8 +46,14 @@ pub fn bin_dir() -> PathBuf {
 
 /// Runs `make -C <root> ARGS...` with the test's binaries, never building.
 pub fn make(args: &[&str]) -> Output {
+    make_with_env(args, &[])
+}
+
+/// [`make`] with extra environment variables.
+pub fn make_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let bin_dir = bin_dir();
     Command::new("make")
+        .envs(env.iter().copied())
         .arg("--no-print-directory")
         .arg("-C")
         .arg(root())
