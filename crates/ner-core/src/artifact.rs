@@ -208,9 +208,45 @@ impl IpcSink {
     }
 }
 
+/// The container format a file's first bytes announce.
+fn container(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"PAR1") {
+        Some("Parquet")
+    } else if head.starts_with(b"ARROW1") {
+        Some("Arrow IPC")
+    } else {
+        None
+    }
+}
+
+fn wrong_container(path: &Path, found: &str, expected: &str, kind: Option<ArtifactKind>) -> Error {
+    let article = if found.starts_with('A') { "an" } else { "a" };
+    let what = match kind {
+        Some(kind) => format!(
+            "the {expected} file of a '{kind}' artifact (written by {})",
+            kind.writer()
+        ),
+        None => format!("a {expected} file"),
+    };
+    Error::invalid(path, format!("is {article} {found} file, expected {what}"))
+}
+
+/// Opens a file that must be Parquet; an Arrow IPC file (say, batches where
+/// sentences belong) is named as such instead of a "corrupt footer".
+pub fn open_parquet(path: &Path, kind: Option<ArtifactKind>) -> Result<File> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; 8];
+    let n = std::io::Read::read(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
+    if let Some(found) = container(&head[..n]).filter(|&c| c != "Parquet") {
+        return Err(wrong_container(path, found, "Parquet", kind));
+    }
+    std::io::Seek::rewind(&mut file).map_err(|e| Error::io(path, e))?;
+    Ok(file)
+}
+
 /// Reads a whole Parquet artifact after checking that it is of `kind`.
 pub fn read_parquet(path: &Path, kind: ArtifactKind) -> Result<(Metadata, Vec<RecordBatch>)> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_parquet(path, Some(kind))?;
     let pq_err = |source| Error::Parquet {
         path: path.to_path_buf(),
         cause: source,
@@ -270,6 +306,9 @@ impl MappedIpc {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let buffer = map_file(&file).map_err(|e| Error::io(path, e))?;
         let bad = |what: &str| Error::invalid(path, format!("not an Arrow IPC file: {what}"));
+        if let Some(found) = container(&buffer).filter(|&c| c != "Arrow IPC") {
+            return Err(wrong_container(path, found, "Arrow IPC", Some(kind)));
+        }
         if buffer.len() < 10 + 8 {
             return Err(bad("too short"));
         }
@@ -491,6 +530,39 @@ mod tests {
             .to_string();
         assert!(
             err.starts_with(&format!("{}: not an Arrow IPC file", path.display())),
+            "{err}"
+        );
+    }
+
+    /// A Parquet file where Arrow IPC is expected and the other way round:
+    /// the message names the file, both containers and the expected kind.
+    #[test]
+    fn the_wrong_container_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let metadata = Metadata::new(ArtifactKind::TagVocab, "test");
+        let batch = vocab_batch(&metadata);
+        let parquet = dir.path().join("tags.parquet");
+        let mut sink = ParquetSink::create(&parquet, batch.schema()).expect("create");
+        sink.write(&batch).expect("write");
+        sink.commit().expect("commit");
+        let ipc = dir.path().join("tags.arrow");
+        let mut sink = IpcSink::create(&ipc, &batch.schema()).expect("create");
+        sink.write(&batch).expect("write");
+        sink.commit().expect("commit");
+        let err = MappedIpc::open(&parquet, ArtifactKind::Batches)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: is a Parquet file, expected the Arrow IPC file of a 'batches' artifact \
+                 (written by ner-encode)",
+                parquet.display()
+            )
+        );
+        let err = read_parquet(&ipc, ArtifactKind::Sentences).unwrap_err().to_string();
+        assert!(
+            err.contains("is an Arrow IPC file, expected the Parquet file of a 'sentences' artifact"),
             "{err}"
         );
     }

@@ -2,7 +2,6 @@
 //! predictions.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,7 +18,7 @@ use crate::schema::{keys, predictions, sentences, vocab, ArtifactKind, Metadata}
 
 /// The project's metadata of a Parquet file, read from the footer alone.
 pub fn parquet_metadata(path: &Path) -> Result<Metadata> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = crate::artifact::open_parquet(path, None)?;
     let reader = SerializedFileReader::new(file).map_err(|source| Error::Parquet {
         path: path.to_path_buf(),
         cause: source,
