@@ -54,7 +54,7 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds gates bindir \
+.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds gates fuzz bindir \
 	bench-data bench-train bench-quality bench-predict clean-data FORCE
 FORCE:
 
@@ -246,6 +246,19 @@ GATES_FLAGS ?=
 gates: $(BIN_DIR)/ner-gates ## The GRU gate experiment -> reports/gates/ (gradients.png, accuracy.md, gates.json).
 	$(BIN_DIR)/ner-gates --output $(REPORTS_DIR)/gates $(if $(THREADS),--threads $(THREADS)) $(GATES_FLAGS)
 	@cat $(REPORTS_DIR)/gates/accuracy.md
+
+# --- Fuzzing ----------------------------------------------------------------------
+# cargo fuzz (cargo install cargo-fuzz) runs libFuzzer targets; on a stable
+# toolchain RUSTC_BOOTSTRAP lets it pass its -Z flags. Crashes land in
+# fuzz/artifacts/<target>/; the growing corpus in fuzz/corpus/<target>/.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= conll_reader conlleval_input
+fuzz: ## Run each cargo fuzz target (FUZZ_TARGETS) for FUZZ_SECONDS, one after the other.
+	@command -v cargo-fuzz >/dev/null || { echo "error: cargo-fuzz is missing: cargo install cargo-fuzz" >&2; exit 1; }
+	cd $(ROOT)/fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t && \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none --debug-assertions --release $$t corpus/$$t seeds/$$t \
+	    -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; done
 
 # --- Benchmarks -----------------------------------------------------------------
 BENCH_RUNS ?= 5
