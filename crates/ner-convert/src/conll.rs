@@ -1,7 +1,9 @@
 //! The CoNLL column-file reader.
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
+use ner_core::artifact::Fingerprint;
 use ner_core::scheme::{invalid_tag_message, Tag, TagScheme};
 
 use crate::ConvertError;
@@ -54,31 +56,137 @@ const DOCSTART: &str = "-DOCSTART-";
 /// `-DOCSTART-` lines start documents; CRLF endings, a UTF-8 byte-order mark,
 /// extra blank lines and a missing final newline are all accepted.
 pub fn parse(path: &Path, bytes: &[u8], options: &ReadOptions) -> Result<RawCorpus, ConvertError> {
-    let mut state = Parser::new(path, options);
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut lines = bytes.split(|&b| b == b'\n').peekable();
-    let mut line_no = 0usize;
-    while let Some(raw) = lines.next() {
-        line_no += 1;
-        if raw.is_empty() && lines.peek().is_none() {
-            break; // The text after a final newline.
-        }
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let line = std::str::from_utf8(raw).map_err(|e| {
-            state.error(
-                line_no,
-                format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1),
-            )
-        })?;
-        state.line(line_no, line)?;
+    let mut reader = SentenceReader::new(path, bytes, options);
+    let sentences = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
+    let layout = reader.layout()?;
+    Ok(RawCorpus {
+        sentences,
+        extra_names: layout.extra_names,
+        n_columns: layout.n_columns,
+        tag_column: layout.tag_column,
+        n_documents: reader.n_documents(),
+    })
+}
+
+/// The column layout a file's first token line set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnLayout {
+    /// Columns per token line.
+    pub n_columns: usize,
+    /// 1-based tag column.
+    pub tag_column: usize,
+    /// Names of the columns other than the token and the tag.
+    pub extra_names: Vec<String>,
+}
+
+/// Reads a column file one sentence at a time, holding only the sentence
+/// being read: memory does not grow with the file. The same rules as
+/// [`parse`]; the SHA-256 of every byte read is kept ([`Self::sha256`]).
+pub struct SentenceReader<'a, R> {
+    parser: Parser<'a>,
+    input: R,
+    line: Vec<u8>,
+    line_no: usize,
+    hash: Fingerprint,
+    done: bool,
+}
+
+impl<R> std::fmt::Debug for SentenceReader<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentenceReader")
+            .field("path", &self.parser.path)
+            .field("line", &self.line_no)
+            .finish()
     }
-    state.finish()
+}
+
+impl<'a, R: BufRead> SentenceReader<'a, R> {
+    pub fn new(path: &'a Path, input: R, options: &'a ReadOptions) -> Self {
+        SentenceReader {
+            parser: Parser::new(path, options),
+            input,
+            line: Vec::new(),
+            line_no: 0,
+            hash: Fingerprint::new(),
+            done: false,
+        }
+    }
+
+    /// The layout, once a token line was read; the file's "no sentences"
+    /// error otherwise.
+    pub fn layout(&self) -> Result<ColumnLayout, ConvertError> {
+        match &self.parser.layout {
+            Some(layout) => Ok(ColumnLayout {
+                n_columns: layout.n_columns,
+                tag_column: layout.tag_index + 1,
+                extra_names: layout.extra_names.clone(),
+            }),
+            None => Err(ConvertError::Empty {
+                path: self.parser.path.to_path_buf(),
+            }),
+        }
+    }
+
+    /// Documents seen so far.
+    pub fn n_documents(&self) -> u32 {
+        self.parser.n_documents
+    }
+
+    /// SHA-256 of the bytes read so far (of the whole file once the reader
+    /// is exhausted).
+    pub fn sha256(&self) -> String {
+        self.hash.clone().finish()
+    }
+
+    fn next_sentence(&mut self) -> Result<Option<RawSentence>, ConvertError> {
+        while !self.done {
+            self.line.clear();
+            let n = self
+                .input
+                .read_until(b'\n', &mut self.line)
+                .map_err(|e| ner_core::Error::io(self.parser.path, e))?;
+            if n == 0 {
+                self.done = true;
+                return Ok(self.parser.current.take());
+            }
+            self.hash.update(&self.line);
+            self.line_no += 1;
+            let mut raw = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
+            if self.line_no == 1 {
+                raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+            }
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let line = std::str::from_utf8(raw).map_err(|e| {
+                self.parser.error(
+                    self.line_no,
+                    format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1),
+                )
+            })?;
+            if let Some(sentence) = self.parser.line(self.line_no, line)? {
+                return Ok(Some(sentence));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl<R: BufRead> Iterator for SentenceReader<'_, R> {
+    type Item = Result<RawSentence, ConvertError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_sentence() {
+            Ok(sentence) => sentence.map(Ok),
+            Err(err) => {
+                self.done = true;
+                Some(Err(err))
+            }
+        }
+    }
 }
 
 struct Parser<'a> {
     path: &'a Path,
     options: &'a ReadOptions,
-    sentences: Vec<RawSentence>,
     current: Option<RawSentence>,
     /// Columns per token line and the line that set it.
     layout: Option<Layout>,
@@ -101,7 +209,6 @@ impl<'a> Parser<'a> {
         Parser {
             path,
             options,
-            sentences: Vec::new(),
             current: None,
             layout: None,
             doc_id: 0,
@@ -118,20 +225,20 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn line(&mut self, line_no: usize, line: &str) -> Result<(), ConvertError> {
+    /// Reads one line; returns the sentence it ends, if any.
+    fn line(&mut self, line_no: usize, line: &str) -> Result<Option<RawSentence>, ConvertError> {
         let fields: Vec<&str> = line.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
         if fields.is_empty() {
-            self.end_sentence();
-            return Ok(());
+            return Ok(self.current.take());
         }
         if fields[0] == DOCSTART {
-            self.end_sentence();
+            let ended = self.current.take();
             if self.started {
                 self.doc_id += 1;
             }
             self.started = true;
             self.n_documents = self.doc_id + 1;
-            return Ok(());
+            return Ok(ended);
         }
         let layout = match &self.layout {
             Some(layout) => layout.clone(),
@@ -193,7 +300,7 @@ impl<'a> Parser<'a> {
         for (column, field) in sentence.extra.iter_mut().zip(extra_fields) {
             column.push(field.to_string());
         }
-        Ok(())
+        Ok(None)
     }
 
     fn layout_from(&self, line_no: usize, n_columns: usize) -> Result<Layout, ConvertError> {
@@ -243,28 +350,6 @@ impl<'a> Parser<'a> {
             first_line: line_no,
             tag_index: tag_column - 1,
             extra_names,
-        })
-    }
-
-    fn end_sentence(&mut self) {
-        if let Some(sentence) = self.current.take() {
-            self.sentences.push(sentence);
-        }
-    }
-
-    fn finish(mut self) -> Result<RawCorpus, ConvertError> {
-        self.end_sentence();
-        let Some(layout) = self.layout else {
-            return Err(ConvertError::Empty {
-                path: self.path.to_path_buf(),
-            });
-        };
-        Ok(RawCorpus {
-            sentences: self.sentences,
-            extra_names: layout.extra_names,
-            n_columns: layout.n_columns,
-            tag_column: layout.tag_index + 1,
-            n_documents: self.n_documents,
         })
     }
 }

@@ -26,12 +26,16 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::fs::File;
+use std::io::BufReader;
+
 use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
-use ner_core::artifact::{sha256_bytes, ParquetSink};
+use arrow::datatypes::SchemaRef;
+use ner_core::artifact::{sha256_file, ParquetSink};
 use ner_core::schema::{keys, sentences, ArtifactKind, Metadata};
 use ner_core::scheme::{convert as convert_tags, spans, SchemeDetector, Tag, TagScheme};
 
-pub use conll::{parse, RawCorpus, RawSentence, ReadOptions};
+pub use conll::{parse, ColumnLayout, RawCorpus, RawSentence, ReadOptions, SentenceReader};
 
 /// Errors of the convert stage; every one names the file.
 #[derive(Debug, thiserror::Error)]
@@ -197,67 +201,141 @@ pub fn convert_bytes(config: &Config, bytes: &[u8]) -> Result<Converted, Convert
 }
 
 /// Reads `config.input`, converts it and writes `config.output` atomically.
+///
+/// Streams: the file is read one sentence at a time and written in batches
+/// of `rows_per_batch` sentences, so memory does not grow with the corpus.
+/// Detecting the input scheme takes a first pass over the tags; the second
+/// pass checks that the file did not change in between (SHA-256).
 pub fn convert(config: &Config) -> Result<Summary, ConvertError> {
-    let bytes = std::fs::read(&config.input).map_err(|e| ner_core::Error::io(&config.input, e))?;
-    let converted = convert_bytes(config, &bytes)?;
+    let path = &config.input;
+    let open = || -> Result<BufReader<File>, ConvertError> {
+        let file = File::open(path).map_err(|e| ner_core::Error::io(path, e))?;
+        Ok(BufReader::with_capacity(1 << 20, file))
+    };
+    // Pass 1: the scheme (when not declared) and the file's fingerprint.
+    let (input_scheme, detected, sha256) = match config.read.input_scheme {
+        Some(scheme) => (scheme, false, sha256_file(path)?),
+        None => {
+            let mut detector = SchemeDetector::default();
+            let mut reader = SentenceReader::new(path, open()?, &config.read);
+            for sentence in reader.by_ref() {
+                let sentence = sentence?;
+                let tags: Vec<Tag<'_>> = sentence.tags.iter().filter_map(|t| Tag::parse(t)).collect();
+                detector.observe(&tags);
+            }
+            reader.layout()?;
+            (detector.scheme(), true, reader.sha256())
+        }
+    };
+
+    // Pass 2: convert and write.
+    let mut reader = SentenceReader::new(path, open()?, &config.read);
+    let mut writer: Option<(ParquetSink, SchemaRef)> = None;
+    let mut pending: Vec<(RawSentence, Vec<String>)> = Vec::new();
+    let mut entities = BTreeMap::new();
+    let (mut n_sentences, mut n_tokens, mut n_repaired) = (0usize, 0usize, 0usize);
+    let rows_per_batch = config.rows_per_batch.max(1);
     let mut metadata = Metadata::new(ArtifactKind::Sentences, ner_core::created_by!());
-    metadata.set(keys::SOURCE, config.input.display());
-    metadata.set(keys::SOURCE_SHA256, sha256_bytes(&bytes));
-    metadata.set(keys::INPUT_SCHEME, converted.summary.input_scheme);
-    metadata.set(keys::SCHEME, converted.summary.output_scheme);
-    metadata.set(keys::SOURCE_COLUMNS, source_columns_json(&converted.corpus));
-    write_sentences(
-        &config.output,
-        &converted,
-        &metadata,
-        config.rows_per_batch.max(1),
-    )?;
-    Ok(converted.summary)
+    metadata.set(keys::SOURCE, path.display());
+    metadata.set(keys::SOURCE_SHA256, &sha256);
+    metadata.set(keys::INPUT_SCHEME, input_scheme);
+    metadata.set(keys::SCHEME, config.output_scheme);
+    while let Some(sentence) = reader.next() {
+        let sentence = sentence?;
+        let parsed: Vec<Tag<'_>> = sentence.tags.iter().filter_map(|t| Tag::parse(t)).collect();
+        for span in spans(&parsed) {
+            *entities.entry(span.kind.to_string()).or_insert(0) += 1;
+        }
+        n_repaired += convert_tags(&parsed, input_scheme)
+            .iter()
+            .zip(&sentence.tags)
+            .filter(|(a, b)| a != b)
+            .count();
+        let tags = convert_tags(&parsed, config.output_scheme);
+        n_tokens += sentence.tokens.len();
+        if writer.is_none() {
+            let layout = reader.layout()?;
+            metadata.set(keys::SOURCE_COLUMNS, source_columns_json(&layout));
+            let schema = sentences::schema(&layout.extra_names, &metadata);
+            writer = Some((ParquetSink::create(&config.output, schema.clone())?, schema));
+        }
+        pending.push((sentence, tags));
+        if pending.len() == rows_per_batch {
+            if let Some((sink, schema)) = &mut writer {
+                write_batch(sink, schema, &config.output, n_sentences, &pending)?;
+            }
+            n_sentences += pending.len();
+            pending.clear();
+        }
+    }
+    let layout = reader.layout()?;
+    let Some((mut sink, schema)) = writer else {
+        return Err(ConvertError::Empty { path: path.clone() });
+    };
+    if !pending.is_empty() {
+        write_batch(&mut sink, &schema, &config.output, n_sentences, &pending)?;
+        n_sentences += pending.len();
+    }
+    if reader.sha256() != sha256 {
+        return Err(ConvertError::Usage(format!(
+            "{}: the file changed while it was being converted; nothing was written",
+            path.display()
+        )));
+    }
+    sink.commit()?;
+    Ok(Summary {
+        input: path.clone(),
+        output: config.output.clone(),
+        n_sentences,
+        n_tokens,
+        n_documents: reader.n_documents(),
+        input_scheme,
+        detected,
+        output_scheme: config.output_scheme,
+        entities,
+        n_repaired,
+        extra_columns: layout.extra_names,
+    })
 }
 
 /// The source file's columns in order, e.g. `["token","pos","chunk","tag"]`.
-fn source_columns_json(corpus: &RawCorpus) -> String {
-    let mut names: Vec<&str> = corpus.extra_names.iter().map(String::as_str).collect();
+fn source_columns_json(layout: &ColumnLayout) -> String {
+    let mut names: Vec<&str> = layout.extra_names.iter().map(String::as_str).collect();
     names.insert(0, "token");
-    names.insert(corpus.tag_column - 1, "tag");
+    names.insert(layout.tag_column - 1, "tag");
     let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
     format!("[{}]", quoted.join(","))
 }
 
-fn write_sentences(
+/// Writes one record batch of sentences; `first_id` is the first one's id.
+fn write_batch(
+    sink: &mut ParquetSink,
+    schema: &SchemaRef,
     path: &Path,
-    converted: &Converted,
-    metadata: &Metadata,
-    rows_per_batch: usize,
+    first_id: usize,
+    rows: &[(RawSentence, Vec<String>)],
 ) -> Result<(), ConvertError> {
-    let schema = sentences::schema(&converted.corpus.extra_names, metadata);
-    let mut sink = ParquetSink::create(path, schema.clone())?;
-    let sentences = &converted.corpus.sentences;
-    for start in (0..sentences.len()).step_by(rows_per_batch) {
-        let end = (start + rows_per_batch).min(sentences.len());
-        let rows = &sentences[start..end];
-        let ids: Vec<u32> = (start..end)
-            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
-            .collect();
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from(ids)),
-            Arc::new(rows.iter().map(|s| s.doc_id).collect::<UInt32Array>()),
-            Arc::new(rows.iter().map(|s| s.line).collect::<UInt32Array>()),
-            string_lists(rows.iter().map(|s| s.tokens.as_slice())),
-            string_lists(converted.tags[start..end].iter().map(Vec::as_slice)),
-        ];
-        for c in 0..converted.corpus.extra_names.len() {
-            columns.push(string_lists(rows.iter().map(|s| s.extra[c].as_slice())));
-        }
-        let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|source| {
-            ner_core::Error::Arrow {
-                path: path.to_path_buf(),
-                cause: source,
-            }
-        })?;
-        sink.write(&batch)?;
+    let ids: Vec<u32> = (first_id..first_id + rows.len())
+        .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+        .collect();
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt32Array::from(ids)),
+        Arc::new(rows.iter().map(|(s, _)| s.doc_id).collect::<UInt32Array>()),
+        Arc::new(rows.iter().map(|(s, _)| s.line).collect::<UInt32Array>()),
+        string_lists(rows.iter().map(|(s, _)| s.tokens.as_slice())),
+        string_lists(rows.iter().map(|(_, tags)| tags.as_slice())),
+    ];
+    let n_extra = rows.first().map_or(0, |(s, _)| s.extra.len());
+    for c in 0..n_extra {
+        columns.push(string_lists(rows.iter().map(|(s, _)| s.extra[c].as_slice())));
     }
-    sink.commit()?;
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|source| {
+        ner_core::Error::Arrow {
+            path: path.to_path_buf(),
+            cause: source,
+        }
+    })?;
+    sink.write(&batch)?;
     Ok(())
 }
 

@@ -125,8 +125,11 @@ impl ParquetSink {
             .iter()
             .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
             .collect();
+        // Row groups of at most 64 Ki rows keep the writer's buffer small on
+        // large corpora (CoNLL-2003's splits are one row group each).
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(1 << 16))
             .set_key_value_metadata(Some(key_values))
             .set_created_by(format!("ner-toolkit {}", env!("CARGO_PKG_VERSION")))
             .build();
@@ -433,6 +436,25 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hex(&hasher.finalize()))
+}
+
+/// SHA-256 of data that arrives in pieces (a file read line by line).
+#[derive(Debug, Clone, Default)]
+pub struct Fingerprint(Sha256);
+
+impl Fingerprint {
+    pub fn new() -> Self {
+        Fingerprint(Sha256::new())
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Lower-case hex, as [`sha256_file`] gives it.
+    pub fn finish(self) -> String {
+        hex(&self.0.finalize())
+    }
 }
 
 /// SHA-256 of a byte slice, as lower-case hex.
