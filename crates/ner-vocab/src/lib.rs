@@ -15,7 +15,8 @@
 //! - characters are counted over the original (never lower-cased) tokens;
 //! - tags: `O` first, then by entity type, then prefix `B`, `I`, `E`, `S`.
 //!
-//! Counting runs as polars lazy queries over the Parquet file. The stage never
+//! Counting runs as polars lazy queries over slices of the Parquet file
+//! (memory bounded by the slice and the vocabulary). The stage never
 //! reads the validation or test splits and never touches tensors.
 //!
 //! ```no_run
@@ -195,28 +196,59 @@ pub fn count(config: &Config) -> Result<Vocabularies, VocabError> {
     Ok(Vocabularies { words, chars, tags })
 }
 
+/// Sentences counted per polars query: memory stays bounded by this and the
+/// number of distinct items, whatever the corpus size.
+pub const CHUNK_ROWS: usize = 1 << 16;
+
 /// `(value, count)` of every distinct item of a list column, in order of
-/// first appearance, counted by a polars lazy query over the Parquet file.
+/// first appearance, counted by polars lazy queries over slices of
+/// [`CHUNK_ROWS`] sentences of the Parquet file, merged in file order.
 pub fn count_column(path: &Path, column: &str) -> PolarsResult<Vec<(String, u64)>> {
-    let counted = LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, Default::default())?
-        .select([col(column)])
-        .explode(
-            cols([column]),
-            ExplodeOptions {
-                empty_as_null: false,
-                keep_nulls: false,
-            },
-        )
-        .group_by_stable([col(column)])
-        .agg([len().cast(DataType::UInt64).alias("count")])
-        .collect()?;
-    let items = counted.column(column)?.str()?;
-    let counts = counted.column("count")?.u64()?;
-    Ok(items
-        .iter()
-        .zip(counts.iter())
-        .filter_map(|(item, count)| Some((item?.to_string(), count?)))
-        .collect())
+    count_column_in_slices(path, column, CHUNK_ROWS)
+}
+
+/// [`count_column`] with slices of `chunk_rows` sentences.
+pub fn count_column_in_slices(
+    path: &Path,
+    column: &str,
+    chunk_rows: usize,
+) -> PolarsResult<Vec<(String, u64)>> {
+    let chunk_rows = chunk_rows.max(1);
+    let scan = || LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, Default::default());
+    let rows = scan()?.select([len().alias("rows")]).collect()?;
+    let n_rows = rows.column("rows")?.get(0)?.extract::<u64>().unwrap_or(0) as usize;
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut merged: Vec<(String, u64)> = Vec::new();
+    for offset in (0..n_rows).step_by(chunk_rows) {
+        let counted = scan()?
+            .slice(offset as i64, chunk_rows as IdxSize)
+            .select([col(column)])
+            .explode(
+                cols([column]),
+                ExplodeOptions {
+                    empty_as_null: false,
+                    keep_nulls: false,
+                },
+            )
+            .group_by_stable([col(column)])
+            .agg([len().cast(DataType::UInt64).alias("count")])
+            .collect()?;
+        let items = counted.column(column)?.str()?;
+        let counts = counted.column("count")?.u64()?;
+        for (item, count) in items.iter().zip(counts.iter()) {
+            let (Some(item), Some(count)) = (item, count) else {
+                continue;
+            };
+            match index.get(item) {
+                Some(&slot) => merged[slot].1 += count,
+                None => {
+                    index.insert(item.to_string(), merged.len());
+                    merged.push((item.to_string(), count));
+                }
+            }
+        }
+    }
+    Ok(merged)
 }
 
 /// Merges first-appearance-ordered counts under their lower-cased forms.

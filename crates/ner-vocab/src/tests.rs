@@ -147,3 +147,26 @@ fn refuses_files_that_are_not_sentences() {
         )
     );
 }
+
+/// Counting in slices of one or two sentences merges to the same counts, in
+/// the same first-appearance order, as one slice over the whole file.
+#[test]
+fn counts_merge_across_slices() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let train = sentences_file(dir.path(), TRAIN);
+    let whole = count_column(&train, sentences::TOKENS).expect("count");
+    assert_eq!(
+        whole[..3],
+        [
+            ("the".to_string(), 2),
+            ("Cat".to_string(), 1),
+            ("saw".to_string(), 2)
+        ]
+    );
+    for rows in [1, 2] {
+        assert_eq!(
+            count_column_in_slices(&train, sentences::TOKENS, rows).expect("count"),
+            whole
+        );
+    }
+}
