@@ -249,22 +249,65 @@ pub fn open_parquet(path: &Path, kind: Option<ArtifactKind>) -> Result<File> {
 
 /// Reads a whole Parquet artifact after checking that it is of `kind`.
 pub fn read_parquet(path: &Path, kind: ArtifactKind) -> Result<(Metadata, Vec<RecordBatch>)> {
-    let file = open_parquet(path, Some(kind))?;
-    let pq_err = |source| Error::Parquet {
-        path: path.to_path_buf(),
-        cause: source,
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err)?;
-    let metadata = Metadata::from_map(builder.schema().metadata());
-    metadata.check(path, kind)?;
-    let reader = builder.with_batch_size(64 * 1024).build().map_err(pq_err)?;
-    let batches = reader
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|source| Error::Arrow {
+    let mut batches = ParquetBatches::open(path, kind, 64 * 1024)?;
+    let all = batches.by_ref().collect::<Result<Vec<_>>>()?;
+    Ok((batches.metadata, all))
+}
+
+/// The record batches of a Parquet artifact, read one at a time (at most
+/// `rows` rows each), after checking that it is of `kind`.
+pub struct ParquetBatches {
+    path: PathBuf,
+    metadata: Metadata,
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+}
+
+impl std::fmt::Debug for ParquetBatches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetBatches")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl ParquetBatches {
+    pub fn open(path: &Path, kind: ArtifactKind, rows: usize) -> Result<Self> {
+        let file = open_parquet(path, Some(kind))?;
+        let pq_err = |source| Error::Parquet {
             path: path.to_path_buf(),
             cause: source,
-        })?;
-    Ok((metadata, batches))
+        };
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err)?;
+        let metadata = Metadata::from_map(builder.schema().metadata());
+        metadata.check(path, kind)?;
+        let reader = builder.with_batch_size(rows.max(1)).build().map_err(pq_err)?;
+        Ok(ParquetBatches {
+            path: path.to_path_buf(),
+            metadata,
+            reader,
+        })
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Iterator for ParquetBatches {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.reader.next().map(|batch| {
+            batch.map_err(|source| Error::Arrow {
+                path: self.path.clone(),
+                cause: source,
+            })
+        })
+    }
 }
 
 /// Looks up a column by name and type, or says which one is missing or wrong.

@@ -12,7 +12,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use crate::artifact::{column, read_parquet, ParquetSink};
+use crate::artifact::{column, read_parquet, ParquetBatches, ParquetSink};
 use crate::error::{Error, Result};
 use crate::schema::{keys, predictions, sentences, vocab, ArtifactKind, Metadata};
 
@@ -189,37 +189,51 @@ pub struct SentenceRows {
 }
 
 impl SentenceRows {
+    /// The whole file.
     pub fn read(path: &Path) -> Result<Self> {
-        let (metadata, batches) = read_parquet(path, ArtifactKind::Sentences)?;
-        metadata.require(path, keys::SCHEME)?;
+        let mut chunks = SentenceChunks::open(path, 64 * 1024)?;
         let mut rows = SentenceRows {
-            metadata,
+            metadata: chunks.metadata().clone(),
             sentence_ids: Vec::new(),
             tokens: Vec::new(),
             tags: Vec::new(),
         };
-        for batch in &batches {
-            let ids: &UInt32Array = column(batch, sentences::SENTENCE_ID, path)?;
-            let tokens: &ListArray = column(batch, sentences::TOKENS, path)?;
-            let tags: &ListArray = column(batch, sentences::TAGS, path)?;
-            for row in 0..batch.num_rows() {
-                let sentence_tokens = string_list(tokens, row, path, sentences::TOKENS)?;
-                let sentence_tags = string_list(tags, row, path, sentences::TAGS)?;
-                if sentence_tokens.len() != sentence_tags.len() || sentence_tokens.is_empty() {
-                    return Err(Error::invalid(
-                        path,
-                        format!(
-                            "sentence {}: {} tokens and {} tags",
-                            ids.value(row),
-                            sentence_tokens.len(),
-                            sentence_tags.len()
-                        ),
-                    ));
-                }
-                rows.sentence_ids.push(ids.value(row));
-                rows.tokens.push(sentence_tokens);
-                rows.tags.push(sentence_tags);
+        for chunk in chunks.by_ref() {
+            let chunk = chunk?;
+            rows.sentence_ids.extend(chunk.sentence_ids);
+            rows.tokens.extend(chunk.tokens);
+            rows.tags.extend(chunk.tags);
+        }
+        Ok(rows)
+    }
+
+    fn from_batch(batch: &RecordBatch, metadata: &Metadata, path: &Path) -> Result<Self> {
+        let ids: &UInt32Array = column(batch, sentences::SENTENCE_ID, path)?;
+        let tokens: &ListArray = column(batch, sentences::TOKENS, path)?;
+        let tags: &ListArray = column(batch, sentences::TAGS, path)?;
+        let mut rows = SentenceRows {
+            metadata: metadata.clone(),
+            sentence_ids: Vec::with_capacity(batch.num_rows()),
+            tokens: Vec::with_capacity(batch.num_rows()),
+            tags: Vec::with_capacity(batch.num_rows()),
+        };
+        for row in 0..batch.num_rows() {
+            let sentence_tokens = string_list(tokens, row, path, sentences::TOKENS)?;
+            let sentence_tags = string_list(tags, row, path, sentences::TAGS)?;
+            if sentence_tokens.len() != sentence_tags.len() || sentence_tokens.is_empty() {
+                return Err(Error::invalid(
+                    path,
+                    format!(
+                        "sentence {}: {} tokens and {} tags",
+                        ids.value(row),
+                        sentence_tokens.len(),
+                        sentence_tags.len()
+                    ),
+                ));
             }
+            rows.sentence_ids.push(ids.value(row));
+            rows.tokens.push(sentence_tokens);
+            rows.tags.push(sentence_tags);
         }
         Ok(rows)
     }
@@ -230,6 +244,35 @@ impl SentenceRows {
 
     pub fn is_empty(&self) -> bool {
         self.sentence_ids.is_empty()
+    }
+}
+
+/// A sentences file read in chunks of at most `rows` sentences, in file
+/// order: memory holds one chunk, whatever the file's size.
+#[derive(Debug)]
+pub struct SentenceChunks {
+    batches: ParquetBatches,
+}
+
+impl SentenceChunks {
+    pub fn open(path: &Path, rows: usize) -> Result<Self> {
+        let batches = ParquetBatches::open(path, ArtifactKind::Sentences, rows)?;
+        batches.metadata().require(path, keys::SCHEME)?;
+        Ok(SentenceChunks { batches })
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        self.batches.metadata()
+    }
+}
+
+impl Iterator for SentenceChunks {
+    type Item = Result<SentenceRows>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.batches.next()?;
+        let path = self.batches.path().to_path_buf();
+        Some(batch.and_then(|b| SentenceRows::from_batch(&b, self.batches.metadata(), &path)))
     }
 }
 

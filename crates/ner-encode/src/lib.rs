@@ -38,7 +38,7 @@ use arrow::datatypes::{DataType, Field};
 use ner_core::artifact::{sha256_file, IpcSink};
 use ner_core::rng::SplitMix64;
 use ner_core::schema::{batches, keys, vocab, ArtifactKind, Metadata};
-use ner_core::tables::{SentenceRows, TokenIds, Vocab};
+use ner_core::tables::{SentenceChunks, SentenceRows, TokenIds, Vocab};
 
 /// Errors of the encode stage.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +116,15 @@ pub struct Config {
     pub seed: u64,
     /// Longer words keep only their first characters; `None` keeps all.
     pub max_word_chars: Option<usize>,
+    /// Sentences read, ordered and batched together (rounded up to whole
+    /// batches): `shuffle` and `bucket` draw their order within each window,
+    /// so memory holds one window whatever the corpus size.
+    pub window: usize,
 }
+
+/// The default window: all of CoNLL-2003's training split (14,041 sentences)
+/// at once.
+pub const WINDOW_SENTENCES: usize = 1 << 16;
 
 impl Config {
     /// Defaults: batches of 32, shuffled with seed 0, all characters kept.
@@ -129,6 +137,7 @@ impl Config {
             order: Order::Shuffle,
             seed: 0,
             max_word_chars: None,
+            window: WINDOW_SENTENCES,
         }
     }
 }
@@ -193,12 +202,17 @@ struct Encoded {
 }
 
 /// Reads the inputs, encodes, batches and writes `config.output` atomically.
+///
+/// Streams: sentences are read, encoded, ordered and written one window of
+/// `config.window` sentences at a time.
 pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
     let words = Vocab::read(&config.vocab.words, ArtifactKind::WordVocab)?;
     let chars = Vocab::read(&config.vocab.chars, ArtifactKind::CharVocab)?;
     let tags = Vocab::read(&config.vocab.tags, ArtifactKind::TagVocab)?;
-    let rows = SentenceRows::read(&config.input)?;
-    let scheme = rows.metadata.require(&config.input, keys::SCHEME)?;
+    let batch_size = config.batch_size.max(1);
+    let window = config.window.max(1).div_ceil(batch_size) * batch_size;
+    let chunks = SentenceChunks::open(&config.input, window)?;
+    let scheme = chunks.metadata().require(&config.input, keys::SCHEME)?.to_string();
     let tag_scheme = tags.metadata.require(&config.vocab.tags, keys::SCHEME)?;
     if scheme != tag_scheme {
         return Err(EncodeError::Mismatch(format!(
@@ -212,23 +226,15 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
         .metadata
         .parse::<bool>(&config.vocab.words, keys::LOWERCASE)?;
 
-    let (encoded, n_oov) = encode_rows(config, &rows, &words, &chars, &tags, lowercase)?;
-    let order = batch_order(
-        &encoded,
-        config.batch_size.max(1),
-        config.order,
-        config.seed,
-    );
-
     let mut metadata = Metadata::new(ArtifactKind::Batches, ner_core::created_by!());
     metadata.set(keys::SOURCE, config.input.display());
     metadata.set(keys::SOURCE_SHA256, sha256_file(&config.input)?);
     metadata.set(keys::WORDS_SHA256, sha256_file(&config.vocab.words)?);
     metadata.set(keys::CHARS_SHA256, sha256_file(&config.vocab.chars)?);
     metadata.set(keys::TAGS_SHA256, sha256_file(&config.vocab.tags)?);
-    metadata.set(keys::SCHEME, scheme);
+    metadata.set(keys::SCHEME, &scheme);
     metadata.set(keys::LOWERCASE, lowercase);
-    metadata.set(keys::BATCH_SIZE, config.batch_size.max(1));
+    metadata.set(keys::BATCH_SIZE, batch_size);
     metadata.set(keys::ORDER, config.order.name());
     metadata.set(keys::SEED, config.seed);
     metadata.set(
@@ -239,25 +245,35 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
     );
     let schema = batches::schema(&metadata);
     let mut sink = IpcSink::create(&config.output, &schema)?;
-    let mut padded_positions = 0usize;
-    for members in &order {
-        let batch_rows: Vec<&Encoded> = members.iter().map(|&i| &encoded[i]).collect();
-        let batch =
-            padded_batch(&schema, &batch_rows).map_err(|source| ner_core::Error::Arrow {
-                path: config.output.clone(),
-                cause: source,
-            })?;
-        padded_positions +=
-            batch.num_rows() * batch_rows.iter().map(|r| r.words.len()).max().unwrap_or(0);
-        sink.write(&batch)?;
+    let token_ids = TokenIds::new(&words, &chars, lowercase, config.max_word_chars);
+    let mut rng = SplitMix64::new(config.seed);
+    let (mut padded_positions, mut n_tokens, mut n_oov) = (0usize, 0usize, 0usize);
+    let (mut n_sentences, mut n_batches) = (0usize, 0usize);
+    for rows in chunks {
+        let rows = rows?;
+        let (encoded, oov) = encode_rows(config, &rows, &token_ids, &tags)?;
+        n_oov += oov;
+        n_sentences += encoded.len();
+        n_tokens += encoded.iter().map(|e| e.words.len()).sum::<usize>();
+        for members in batch_order(&encoded, batch_size, config.order, &mut rng) {
+            let batch_rows: Vec<&Encoded> = members.iter().map(|&i| &encoded[i]).collect();
+            let batch =
+                padded_batch(&schema, &batch_rows).map_err(|source| ner_core::Error::Arrow {
+                    path: config.output.clone(),
+                    cause: source,
+                })?;
+            padded_positions +=
+                batch.num_rows() * batch_rows.iter().map(|r| r.words.len()).max().unwrap_or(0);
+            sink.write(&batch)?;
+            n_batches += 1;
+        }
     }
     sink.commit()?;
-    let n_tokens: usize = encoded.iter().map(|e| e.words.len()).sum();
     Ok(Summary {
         input: config.input.clone(),
         output: config.output.clone(),
-        n_sentences: encoded.len(),
-        n_batches: order.len(),
+        n_sentences,
+        n_batches,
         n_tokens,
         n_oov,
         padding_ratio: ratio(padded_positions - n_tokens, padded_positions),
@@ -268,12 +284,9 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
 fn encode_rows(
     config: &Config,
     rows: &SentenceRows,
-    words: &Vocab,
-    chars: &Vocab,
+    token_ids: &TokenIds,
     tags: &Vocab,
-    lowercase: bool,
 ) -> Result<(Vec<Encoded>, usize), EncodeError> {
-    let token_ids = TokenIds::new(words, chars, lowercase, config.max_word_chars);
     let tag_index = tags.index();
     let unk = i64::from(vocab::UNK_ID);
     let mut n_oov = 0;
@@ -306,10 +319,14 @@ fn encode_rows(
     Ok((out, n_oov))
 }
 
-/// The sentence indices of each batch, in output order.
-fn batch_order(encoded: &[Encoded], batch_size: usize, order: Order, seed: u64) -> Vec<Vec<usize>> {
+/// The sentence indices of each batch of one window, in output order.
+fn batch_order(
+    encoded: &[Encoded],
+    batch_size: usize,
+    order: Order,
+    rng: &mut SplitMix64,
+) -> Vec<Vec<usize>> {
     let mut indices: Vec<usize> = (0..encoded.len()).collect();
-    let mut rng = SplitMix64::new(seed);
     match order {
         Order::Sequential => {}
         Order::Shuffle => rng.shuffle(&mut indices),

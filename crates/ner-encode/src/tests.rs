@@ -241,3 +241,34 @@ fn refuses_mismatched_inputs() {
     let err = encode(&config).expect_err("scheme mismatch");
     assert!(err.to_string().contains("has bioes tags but"), "{err}");
 }
+
+/// Windows of 2 sentences (one batch of 2): every sentence once, each batch
+/// drawn from one window, in window order; sequential output does not
+/// depend on the window.
+#[test]
+fn orders_are_drawn_within_windows() {
+    let fx = Fixture::new();
+    let text = (0..7)
+        .map(|i| format!("w{i} O\nx{i} O\n").repeat(i % 3 + 1))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for order in [Order::Shuffle, Order::Bucket, Order::Sequential] {
+        let mut config = fx.config("many", &text);
+        config.order = order;
+        config.batch_size = 2;
+        config.window = 2;
+        encode(&config).expect("encode");
+        let windowed = sentence_order(&config.output);
+        let mut all: Vec<u32> = windowed.iter().flatten().copied().collect();
+        for (b, batch) in windowed.iter().enumerate() {
+            assert!(batch.iter().all(|&s| s / 2 == b as u32), "{order:?}: {windowed:?}");
+        }
+        all.sort_unstable();
+        assert_eq!(all, (0..7).collect::<Vec<u32>>());
+        if order == Order::Sequential {
+            config.window = WINDOW_SENTENCES;
+            encode(&config).expect("encode");
+            assert_eq!(sentence_order(&config.output), windowed);
+        }
+    }
+}
