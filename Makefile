@@ -54,7 +54,7 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds gates fuzz bindir \
+.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds gates fuzz bench-scale bindir \
 	bench-data bench-train bench-quality bench-predict clean-data FORCE
 FORCE:
 
@@ -264,6 +264,10 @@ fuzz: ## Run each cargo fuzz target (FUZZ_TARGETS) for FUZZ_SECONDS, one after t
 BENCH_RUNS ?= 5
 bench-data: $(DATA_BINS) $(TRAIN) $(VALID) $(TEST) ## Time convert, vocab and encode on the corpus (release build).
 	$(ROOT)/bench/data.sh $(BIN_DIR) $(BENCH_RUNS) $(TRAIN) $(VALID) $(TEST)
+
+SCALES ?= 1 10 100
+bench-scale: $(DATA_BINS) $(TRAIN) ## Convert, vocab and encode on corpora SCALES times the training split: time and peak memory.
+	$(ROOT)/bench/scale.sh $(BIN_DIR) $(TRAIN) "$(SCALES)"
 
 REFERENCE_DIR ?= $(ROOT)/../shared/bench
 BENCH_PACKAGES := scikit-learn seqeval safetensors
