@@ -388,13 +388,19 @@ fn an_interrupted_make_train_resumes_with_resume_1() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("RESUME=1"), "{stderr}");
     let model = work.join("models/rnn");
-    assert!(model.join("model.safetensors").exists(), "make kept the weights");
+    assert!(
+        model.join("model.safetensors").exists(),
+        "make kept the weights"
+    );
     assert!(model.join("resume.safetensors").exists());
 
     let mut resume_args = args.clone();
     resume_args.push("RESUME=1".into());
     let log = make_ok(&["train", "MODEL=rnn"], &resume_args);
-    assert!(log.contains("resuming from") && log.contains("epoch 2, step 0"), "{log}");
+    assert!(
+        log.contains("resuming from") && log.contains("epoch 2, step 0"),
+        "{log}"
+    );
     assert!(!model.join("resume.safetensors").exists());
     let metrics = ner_core::runs::read_metrics(&model.join("metrics.jsonl")).expect("metrics");
     assert_eq!(metrics.len(), 3);

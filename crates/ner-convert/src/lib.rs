@@ -220,7 +220,8 @@ pub fn convert(config: &Config) -> Result<Summary, ConvertError> {
             let mut reader = SentenceReader::new(path, open()?, &config.read);
             for sentence in reader.by_ref() {
                 let sentence = sentence?;
-                let tags: Vec<Tag<'_>> = sentence.tags.iter().filter_map(|t| Tag::parse(t)).collect();
+                let tags: Vec<Tag<'_>> =
+                    sentence.tags.iter().filter_map(|t| Tag::parse(t)).collect();
                 detector.observe(&tags);
             }
             reader.layout()?;
@@ -327,14 +328,15 @@ fn write_batch(
     ];
     let n_extra = rows.first().map_or(0, |(s, _)| s.extra.len());
     for c in 0..n_extra {
-        columns.push(string_lists(rows.iter().map(|(s, _)| s.extra[c].as_slice())));
+        columns.push(string_lists(
+            rows.iter().map(|(s, _)| s.extra[c].as_slice()),
+        ));
     }
-    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|source| {
-        ner_core::Error::Arrow {
+    let batch =
+        RecordBatch::try_new(schema.clone(), columns).map_err(|source| ner_core::Error::Arrow {
             path: path.to_path_buf(),
             cause: source,
-        }
-    })?;
+        })?;
     sink.write(&batch)?;
     Ok(())
 }

@@ -280,7 +280,10 @@ impl ParquetBatches {
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err)?;
         let metadata = Metadata::from_map(builder.schema().metadata());
         metadata.check(path, kind)?;
-        let reader = builder.with_batch_size(rows.max(1)).build().map_err(pq_err)?;
+        let reader = builder
+            .with_batch_size(rows.max(1))
+            .build()
+            .map_err(pq_err)?;
         Ok(ParquetBatches {
             path: path.to_path_buf(),
             metadata,
@@ -625,9 +628,13 @@ mod tests {
                 parquet.display()
             )
         );
-        let err = read_parquet(&ipc, ArtifactKind::Sentences).unwrap_err().to_string();
+        let err = read_parquet(&ipc, ArtifactKind::Sentences)
+            .unwrap_err()
+            .to_string();
         assert!(
-            err.contains("is an Arrow IPC file, expected the Parquet file of a 'sentences' artifact"),
+            err.contains(
+                "is an Arrow IPC file, expected the Parquet file of a 'sentences' artifact"
+            ),
             "{err}"
         );
     }

@@ -212,7 +212,10 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
     let batch_size = config.batch_size.max(1);
     let window = config.window.max(1).div_ceil(batch_size) * batch_size;
     let chunks = SentenceChunks::open(&config.input, window)?;
-    let scheme = chunks.metadata().require(&config.input, keys::SCHEME)?.to_string();
+    let scheme = chunks
+        .metadata()
+        .require(&config.input, keys::SCHEME)?
+        .to_string();
     let tag_scheme = tags.metadata.require(&config.vocab.tags, keys::SCHEME)?;
     if scheme != tag_scheme {
         return Err(EncodeError::Mismatch(format!(

@@ -261,7 +261,10 @@ fn orders_are_drawn_within_windows() {
         let windowed = sentence_order(&config.output);
         let mut all: Vec<u32> = windowed.iter().flatten().copied().collect();
         for (b, batch) in windowed.iter().enumerate() {
-            assert!(batch.iter().all(|&s| s / 2 == b as u32), "{order:?}: {windowed:?}");
+            assert!(
+                batch.iter().all(|&s| s / 2 == b as u32),
+                "{order:?}: {windowed:?}"
+            );
         }
         all.sort_unstable();
         assert_eq!(all, (0..7).collect::<Vec<u32>>());

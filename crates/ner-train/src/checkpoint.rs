@@ -107,7 +107,10 @@ pub fn save(
             tensors.push((format!("average.{i}"), t.to_device(Device::Cpu).detach()));
         }
     }
-    tensors.push(("rng.cpu".into(), Tensor::from_slice(&rng_state::cpu_rng_state()?)));
+    tensors.push((
+        "rng.cpu".into(),
+        Tensor::from_slice(&rng_state::cpu_rng_state()?),
+    ));
     let json = serde_json::to_vec(progress).map_err(|e| TrainError::Mismatch(e.to_string()))?;
     tensors.push(("progress.json".into(), Tensor::from_slice(&json)));
 
@@ -120,7 +123,9 @@ pub fn save(
                 .and_then(|f| f.sync_all())
                 .map_err(|e| ner_core::Error::io(&tmp, e).into())
         })
-        .and_then(|()| std::fs::rename(&tmp, &path).map_err(|e| ner_core::Error::io(&path, e).into()));
+        .and_then(|()| {
+            std::fs::rename(&tmp, &path).map_err(|e| ner_core::Error::io(&path, e).into())
+        });
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -195,9 +200,17 @@ impl Saved {
         let ours = &self.progress.inputs;
         for (name, a, b) in [
             ("training batches", &ours.train_sha256, &inputs.train_sha256),
-            ("validation batches", &ours.valid_sha256, &inputs.valid_sha256),
+            (
+                "validation batches",
+                &ours.valid_sha256,
+                &inputs.valid_sha256,
+            ),
             ("word vocabulary", &ours.words_sha256, &inputs.words_sha256),
-            ("character vocabulary", &ours.chars_sha256, &inputs.chars_sha256),
+            (
+                "character vocabulary",
+                &ours.chars_sha256,
+                &inputs.chars_sha256,
+            ),
             ("tag vocabulary", &ours.tags_sha256, &inputs.tags_sha256),
         ] {
             if a != b {
@@ -255,8 +268,8 @@ impl Saved {
                 .collect::<Result<Vec<_>, _>>()?;
             average.restore(self.progress.average_steps, &shadow);
         }
-        let rng = Vec::<u8>::try_from(get("rng.cpu")?.to_kind(Kind::Uint8))
-            .map_err(TrainError::Torch)?;
+        let rng =
+            Vec::<u8>::try_from(get("rng.cpu")?.to_kind(Kind::Uint8)).map_err(TrainError::Torch)?;
         rng_state::set_cpu_rng_state(&rng)?;
         Ok(())
     }

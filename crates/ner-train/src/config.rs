@@ -280,7 +280,10 @@ impl Pipeline {
             return Err("train.unk_replace must be in [0, 1); train.clip and train.lr_decay must not be negative".into());
         }
         if !(0.0..1.0).contains(&t.average) {
-            return Err(format!("train.average must be in [0, 1), found {}", t.average));
+            return Err(format!(
+                "train.average must be in [0, 1), found {}",
+                t.average
+            ));
         }
         if let Some(order) = &t.batch_order {
             if !["bucket", "shuffle", "sequential"].contains(&order.as_str()) {

@@ -219,8 +219,11 @@ impl TensorAdam {
         let bias1 = 1.0 - c.beta1.powi(self.steps as i32);
         let bias2_sqrt = (1.0 - c.beta2.powi(self.steps as i32)).sqrt();
         let _guard = tch::no_grad_guard();
-        for ((param, exp_avg), exp_avg_sq) in
-            self.params.iter().zip(&mut self.exp_avg).zip(&mut self.exp_avg_sq)
+        for ((param, exp_avg), exp_avg_sq) in self
+            .params
+            .iter()
+            .zip(&mut self.exp_avg)
+            .zip(&mut self.exp_avg_sq)
         {
             let grad = param.grad();
             if !grad.defined() {
@@ -481,7 +484,12 @@ mod tests {
     }
 
     /// Six steps; only some rows of w get a gradient on odd steps.
-    fn run(w: &Tensor, b: &Tensor, mut zero_grad: impl FnMut(), mut step: impl FnMut()) -> Vec<f32> {
+    fn run(
+        w: &Tensor,
+        b: &Tensor,
+        mut zero_grad: impl FnMut(),
+        mut step: impl FnMut(),
+    ) -> Vec<f32> {
         let x = Tensor::linspace(-1.0, 1.0, 8 * 300, (Kind::Float, Device::Cpu)).view([8, 300]);
         for i in 0..6 {
             zero_grad();
@@ -502,18 +510,31 @@ mod tests {
     fn ours(make: impl Fn(Vec<Tensor>) -> Optimizer) -> Vec<f32> {
         let (vs, w, b) = problem();
         let optimizer = std::cell::RefCell::new(make(vs.trainable_variables()));
-        run(&w, &b, || optimizer.borrow_mut().zero_grad(), || optimizer.borrow_mut().step())
+        run(
+            &w,
+            &b,
+            || optimizer.borrow_mut().zero_grad(),
+            || optimizer.borrow_mut().step(),
+        )
     }
 
     fn libtorch(config: impl OptimizerConfig) -> Vec<f32> {
         let (vs, w, b) = problem();
         let optimizer = std::cell::RefCell::new(config.build(&vs, 0.01).expect("optimizer"));
-        run(&w, &b, || optimizer.borrow_mut().zero_grad(), || optimizer.borrow_mut().step())
+        run(
+            &w,
+            &b,
+            || optimizer.borrow_mut().zero_grad(),
+            || optimizer.borrow_mut().step(),
+        )
     }
 
     fn max_diff(a: &[f32], b: &[f32]) -> f32 {
         assert_eq!(a.len(), b.len());
-        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
     }
 
     /// Fused and tensor Adam move parameters as libtorch's Adam does,
@@ -570,7 +591,9 @@ mod tests {
             steps(&w2, &mut second, 2);
             assert!(w.equal(&w2));
             let wrong = make(vec![Tensor::zeros([2], (Kind::Float, Device::Cpu))]);
-            assert!(make(vec![w.shallow_clone()]).load_state(&wrong.state()).is_err());
+            assert!(make(vec![w.shallow_clone()])
+                .load_state(&wrong.state())
+                .is_err());
         }
     }
 }

@@ -242,14 +242,18 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let n_params = n_parameters(&vs);
     let params = vs.trainable_variables();
     let mut optimizer = match pipeline.train.optimizer {
-        OptimizerKind::Adam => Optimizer::adam(vs.trainable_variables(), AdamConfig::new(pipeline.train.lr)),
-        OptimizerKind::Sgd => {
-            Optimizer::sgd(vs.trainable_variables(), pipeline.train.lr, pipeline.train.momentum)
+        OptimizerKind::Adam => {
+            Optimizer::adam(vs.trainable_variables(), AdamConfig::new(pipeline.train.lr))
         }
+        OptimizerKind::Sgd => Optimizer::sgd(
+            vs.trainable_variables(),
+            pipeline.train.lr,
+            pipeline.train.momentum,
+        ),
     };
     optimizer.zero_grad();
-    let mut average = (pipeline.train.average > 0.0)
-        .then(|| WeightAverage::new(&params, pipeline.train.average));
+    let mut average =
+        (pipeline.train.average > 0.0).then(|| WeightAverage::new(&params, pipeline.train.average));
     // Word dropout: training words seen once are sometimes read as <UNK>.
     let singletons = (pipeline.train.unk_replace > 0.0).then(|| {
         let flags: Vec<bool> = vocabs
@@ -340,9 +344,8 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let session_started = Instant::now();
     let elapsed_before = progress.elapsed_seconds;
     let total_seconds = || elapsed_before + session_started.elapsed().as_secs_f64();
-    let finished_early = |p: &Progress| {
-        pipeline.train.patience > 0 && p.since_best >= pipeline.train.patience
-    };
+    let finished_early =
+        |p: &Progress| pipeline.train.patience > 0 && p.since_best >= pipeline.train.patience;
     while progress.epoch <= pipeline.train.epochs && !finished_early(&progress) {
         let epoch = progress.epoch;
         if progress.order.is_empty() {
@@ -381,7 +384,11 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
                     stop.store(true, Ordering::SeqCst);
                 }
             }
-            if config.stop.as_ref().is_some_and(|stop| stop.load(Ordering::SeqCst)) {
+            if config
+                .stop
+                .as_ref()
+                .is_some_and(|stop| stop.load(Ordering::SeqCst))
+            {
                 if let Some(bar) = &bar {
                     bar.abandon();
                 }
@@ -414,7 +421,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             let emissions = tagger.emissions(batch, dropped.as_ref(), true);
             let mut loss = tagger.loss(&emissions, batch);
             if fault == Some((epoch, step + 1)) {
-                loss = loss * f64::NAN;
+                loss *= f64::NAN;
             }
             // Checked before the update, so the weights in memory stay finite too.
             let loss_value = loss.double_value(&[]);
@@ -579,7 +586,13 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
 fn print_metrics(m: &EpochMetrics) {
     println!(
         "{:>5}  {:>10.4}  {:>9.4}  {:>7.4}  {:>12.4}  {:>13.4}  {:>7.1}",
-        m.epoch, m.train_loss, m.train_acc, m.val_acc, m.val_macro_f1, m.val_entity_f1, m.epoch_seconds
+        m.epoch,
+        m.train_loss,
+        m.train_acc,
+        m.val_acc,
+        m.val_macro_f1,
+        m.val_entity_f1,
+        m.epoch_seconds
     );
 }
 
@@ -610,11 +623,9 @@ fn injected_fault(name: &str) -> Result<Option<(usize, usize)>, TrainError> {
     let parsed = value
         .split_once(':')
         .and_then(|(e, s)| Some((e.parse().ok()?, s.parse().ok()?)));
-    parsed.map(Some).ok_or_else(|| {
-        TrainError::Mismatch(format!(
-            "{name} must be EPOCH:STEP, found '{value}'"
-        ))
-    })
+    parsed
+        .map(Some)
+        .ok_or_else(|| TrainError::Mismatch(format!("{name} must be EPOCH:STEP, found '{value}'")))
 }
 
 /// Removes temporary files that a killed run left in the model folder (the

@@ -65,12 +65,12 @@ impl Fixture {
         let text = SENTENCES.join("\n");
         std::fs::write(fx.path("train.txt"), text).expect("write");
         ner_convert::convert(&ner_convert::Config::new(
-            &fx.path("train.txt"),
-            &fx.path("train.parquet"),
+            fx.path("train.txt"),
+            fx.path("train.parquet"),
         ))
         .expect("convert");
         ner_vocab::build(&ner_vocab::Config::new(
-            &fx.path("train.parquet"),
+            fx.path("train.parquet"),
             fx.path("vocab"),
         ))
         .expect("vocab");
@@ -177,7 +177,10 @@ fn assert_same_run(a: &Path, b: &Path) {
         v
     };
     assert_eq!(card(a), card(b));
-    assert!(!b.join("resume.safetensors").exists(), "finished runs leave no checkpoint");
+    assert!(
+        !b.join("resume.safetensors").exists(),
+        "finished runs leave no checkpoint"
+    );
 }
 
 #[test]
@@ -188,13 +191,23 @@ fn resuming_at_an_epoch_boundary_reproduces_the_uninterrupted_run() {
     let out = fx.train("resumed", &[], &[("NER_TRAIN_INJECT_STOP", "3:0")]);
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let message = text(&out.stderr);
-    assert!(message.contains("interrupted at epoch 3, step 0 of 6"), "{message}");
-    assert!(message.contains("--resume") && message.contains("RESUME=1"), "{message}");
+    assert!(
+        message.contains("interrupted at epoch 3, step 0 of 6"),
+        "{message}"
+    );
+    assert!(
+        message.contains("--resume") && message.contains("RESUME=1"),
+        "{message}"
+    );
     assert!(fx.path("resumed/resume.safetensors").exists());
     assert_eq!(scores(&fx.path("resumed")).len(), 2);
     let out = fx.train("resumed", &["--resume"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("resuming from"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("resuming from"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_same_run(&fx.path("straight"), &fx.path("resumed"));
 }
 
@@ -206,12 +219,24 @@ fn resuming_mid_epoch_continues_from_the_interrupted_step() {
     let out = fx.train("resumed", &[], &[("NER_TRAIN_INJECT_STOP", "2:3")]);
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("epoch 2, step 3 of 6"));
-    let out = fx.train("resumed", &["--resume"], &[("NER_TRAIN_INJECT_STOP", "3:5")]);
+    let out = fx.train(
+        "resumed",
+        &["--resume"],
+        &[("NER_TRAIN_INJECT_STOP", "3:5")],
+    );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("epoch 2, step 3"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("epoch 2, step 3"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = fx.train("resumed", &["--resume"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("epoch 3, step 5"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("epoch 3, step 5"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_same_run(&fx.path("straight"), &fx.path("resumed"));
 }
 
@@ -225,7 +250,10 @@ fn sigterm_writes_a_checkpoint_and_resume_finishes_the_run() {
     // Wait until training is under way (the first epoch's metrics exist).
     let started = Instant::now();
     while !fx.path("resumed/metrics.jsonl").exists() {
-        assert!(started.elapsed() < Duration::from_secs(60), "no epoch finished");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no epoch finished"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     signal(child.id(), "TERM");
@@ -258,7 +286,10 @@ fn sigkill_at_random_points_then_resume() {
     let model = fx.path("killed");
     for _ in 0..6 {
         let delay = Duration::from_micros(rng.below(full.as_micros() as u64 + 1));
-        let mut child = fx.command("killed", &["--resume"], &[]).spawn().expect("spawn");
+        let mut child = fx
+            .command("killed", &["--resume"], &[])
+            .spawn()
+            .expect("spawn");
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
@@ -295,7 +326,10 @@ fn check_complete_files(dir: &Path) {
             }
             "curves.png" => {
                 let bytes = std::fs::read(&path).expect("read");
-                assert!(bytes.ends_with(&[0xAE, 0x42, 0x60, 0x82]), "curves.png incomplete");
+                assert!(
+                    bytes.ends_with(&[0xAE, 0x42, 0x60, 0x82]),
+                    "curves.png incomplete"
+                );
             }
             "train.lock" => {}
             other => panic!("unexpected file {other}"),
@@ -316,7 +350,9 @@ fn a_nan_loss_stops_with_the_epoch_and_step_and_keeps_the_last_checkpoint() {
         "{message}"
     );
     assert_eq!(scores(&fx.path("nan")).len(), 1);
-    assert!(weights(&fx.path("nan/model.safetensors")) == weights(&fx.path("one/model.safetensors")));
+    assert!(
+        weights(&fx.path("nan/model.safetensors")) == weights(&fx.path("one/model.safetensors"))
+    );
     // The epoch-1 checkpoint is intact: resuming without the fault finishes
     // the run as if nothing happened.
     fx.reference("straight");
@@ -379,7 +415,10 @@ fn a_checkpoint_of_another_pipeline_or_other_batches_is_refused() {
     ner_encode::encode(&config).expect("encode");
     let out = fx.train("model", &["--resume"], &[]);
     let message = text(&out.stderr);
-    assert!(message.contains("other training batches (SHA-256"), "{message}");
+    assert!(
+        message.contains("other training batches (SHA-256"),
+        "{message}"
+    );
     // More epochs than the checkpoint's run is allowed.
     let mut config = ner_encode::Config::new(
         fx.path("train.parquet"),
