@@ -205,6 +205,8 @@ $(MODELS_DIR)/$(1).seed$(2)/model.safetensors: $(ROOT)/pipelines/$(1).toml $(cal
 	  --vocab-dir $(VOCAB_DIR) --output $$(@D) $(train_common_args) --seed $(2)
 endef
 $(foreach p,$(PIPELINES),$(foreach s,$(SEEDS),$(eval $(call seed_rule,$(p),$(s)))))
+# (A pattern in .PRECIOUS covers only pattern rules: the seed targets are named.)
+.PRECIOUS: $(foreach p,$(PIPELINES),$(foreach s,$(SEEDS),$(MODELS_DIR)/$(p).seed$(s)/model.safetensors))
 
 
 # --- Prediction, scoring and the comparison --------------------------------------

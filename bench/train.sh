@@ -19,6 +19,34 @@ echo "bench-train $model: $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), one epoch
 ours=$("$python" -c 'import json,sys; m=json.loads(open(sys.argv[1]).readline()); print(m["train_seconds"], m["epoch_seconds"], m["val_macro_f1"])' "$work/model/metrics.jsonl")
 read -r ours_train ours_epoch ours_f1 <<< "$ours"
 printf '%-28s train %7.1f s   epoch %7.1f s   val macro F1 %.4f\n' "ner-train" "$ours_train" "$ours_epoch" "$ours_f1"
+# Where the epoch went, and how close the optimizer runs to memory bandwidth:
+# the fused Adam step reads parameter, gradient and both moments and writes
+# all four (32 bytes per parameter per step); the machine's copy bandwidth is
+# the best of 10 copies of a 256 MiB tensor (bytes read + written per second).
+steps=$(sed -n 's/.* \([0-9]*\) training batches.*/\1/p' "$work/ours.log")
+"$python" - "$work/model" "$steps" <<'PY'
+import json, sys, time
+import torch
+folder, steps = sys.argv[1], int(sys.argv[2])
+m = json.loads(open(f"{folder}/metrics.jsonl").readline())
+n = json.load(open(f"{folder}/config.json"))["n_parameters"]
+a = torch.empty(64 * 2**20)
+b = torch.empty_like(a)
+b.copy_(a)
+times = []
+for _ in range(10):
+    t0 = time.perf_counter()
+    b.copy_(a)
+    times.append(time.perf_counter() - t0)
+copy_gbs = 2 * a.numel() * 4 / min(times) / 1e9
+other = m["train_seconds"] - m["forward_seconds"] - m["backward_seconds"] - m["optimizer_seconds"]
+print(f"  split: forward {m['forward_seconds']:.1f} s, backward {m['backward_seconds']:.1f} s, "
+      f"optimizer {m['optimizer_seconds']:.1f} s, data and bookkeeping {other:.1f} s, "
+      f"validation {m['epoch_seconds'] - m['train_seconds']:.1f} s")
+opt_gbs = 32 * n * steps / m["optimizer_seconds"] / 1e9
+print(f"  optimizer: {n:,} parameters x {steps} steps x 32 bytes in {m['optimizer_seconds']:.2f} s = "
+      f"{opt_gbs:.1f} GB/s; machine copy bandwidth {copy_gbs:.1f} GB/s ({100 * opt_gbs / copy_gbs:.0f}%)")
+PY
 
 for variant in $variants; do
   case $variant in
