@@ -103,12 +103,21 @@ impl<R> std::fmt::Debug for SentenceReader<'_, R> {
 impl<'a, R: BufRead> SentenceReader<'a, R> {
     pub fn new(path: &'a Path, input: R, options: &'a ReadOptions) -> Self {
         SentenceReader {
-            parser: Parser::new(path, options),
+            parser: Parser::new(path, options, true),
             input,
             line: Vec::new(),
             line_no: 0,
             hash: Fingerprint::new(),
             done: false,
+        }
+    }
+
+    /// A reader that checks every line as [`Self::new`]'s does but keeps
+    /// only the tags (`tokens` and `extra` stay empty): a cheaper first pass.
+    pub fn tags_only(path: &'a Path, input: R, options: &'a ReadOptions) -> Self {
+        SentenceReader {
+            parser: Parser::new(path, options, false),
+            ..SentenceReader::new(path, input, options)
         }
     }
 
@@ -188,6 +197,8 @@ struct Parser<'a> {
     path: &'a Path,
     options: &'a ReadOptions,
     current: Option<RawSentence>,
+    /// Whether tokens and extra columns are kept (not only tags).
+    keep_columns: bool,
     /// Columns per token line and the line that set it.
     layout: Option<Layout>,
     doc_id: u32,
@@ -205,11 +216,12 @@ struct Layout {
 }
 
 impl<'a> Parser<'a> {
-    fn new(path: &'a Path, options: &'a ReadOptions) -> Self {
+    fn new(path: &'a Path, options: &'a ReadOptions, keep_columns: bool) -> Self {
         Parser {
             path,
             options,
             current: None,
+            keep_columns,
             layout: None,
             doc_id: 0,
             started: false,
@@ -290,8 +302,11 @@ impl<'a> Parser<'a> {
             tags: Vec::new(),
             extra: vec![Vec::new(); layout.extra_names.len()],
         });
-        sentence.tokens.push(fields[0].to_string());
         sentence.tags.push(tag_text.to_string());
+        if !self.keep_columns {
+            return Ok(None);
+        }
+        sentence.tokens.push(fields[0].to_string());
         let extra_fields = fields
             .iter()
             .enumerate()

@@ -217,7 +217,7 @@ pub fn convert(config: &Config) -> Result<Summary, ConvertError> {
         Some(scheme) => (scheme, false, sha256_file(path)?),
         None => {
             let mut detector = SchemeDetector::default();
-            let mut reader = SentenceReader::new(path, open()?, &config.read);
+            let mut reader = SentenceReader::tags_only(path, open()?, &config.read);
             for sentence in reader.by_ref() {
                 let sentence = sentence?;
                 let tags: Vec<Tag<'_>> =

@@ -31,6 +31,16 @@ pub fn parquet_metadata(path: &Path) -> Result<Metadata> {
     Ok(Metadata::from_map(pairs))
 }
 
+/// The number of rows of a Parquet file, from its footer.
+pub fn parquet_num_rows(path: &Path) -> Result<usize> {
+    let file = crate::artifact::open_parquet(path, None)?;
+    let reader = SerializedFileReader::new(file).map_err(|source| Error::Parquet {
+        path: path.to_path_buf(),
+        cause: source,
+    })?;
+    Ok(usize::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0))
+}
+
 /// A vocabulary: entries in id order, each with its training count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vocab {

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use ner_core::artifact::sha256_file;
 use ner_core::schema::{keys, sentences, vocab, ArtifactKind, Metadata};
 use ner_core::scheme::{Prefix, Tag};
-use ner_core::tables::{parquet_metadata, Vocab};
+use ner_core::tables::{parquet_metadata, parquet_num_rows, Vocab};
 use polars::prelude::*;
 
 /// Errors of the vocab stage.
@@ -215,8 +215,8 @@ pub fn count_column_in_slices(
 ) -> PolarsResult<Vec<(String, u64)>> {
     let chunk_rows = chunk_rows.max(1);
     let scan = || LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, Default::default());
-    let rows = scan()?.select([len().alias("rows")]).collect()?;
-    let n_rows = rows.column("rows")?.get(0)?.extract::<u64>().unwrap_or(0) as usize;
+    let n_rows =
+        parquet_num_rows(path).map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut merged: Vec<(String, u64)> = Vec::new();
     for offset in (0..n_rows).step_by(chunk_rows) {
