@@ -112,13 +112,10 @@ impl<'a, R: BufRead> SentenceReader<'a, R> {
         }
     }
 
-    /// A reader that checks every line as [`Self::new`]'s does but keeps
-    /// only the tags (`tokens` and `extra` stay empty): a cheaper first pass.
-    pub fn tags_only(path: &'a Path, input: R, options: &'a ReadOptions) -> Self {
-        SentenceReader {
-            parser: Parser::new(path, options, false),
-            ..SentenceReader::new(path, input, options)
-        }
+    /// From now on, keep only the tags of the sentences read (`tokens` and
+    /// `extra` stay empty), still checking every line: a cheaper scan.
+    pub fn keep_only_tags(&mut self) {
+        self.parser.keep_columns = false;
     }
 
     /// The layout, once a token line was read; the file's "no sentences"

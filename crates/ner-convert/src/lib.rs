@@ -64,6 +64,8 @@ pub struct Config {
     pub output_scheme: TagScheme,
     /// Sentences per Parquet record batch.
     pub rows_per_batch: usize,
+    /// Sentences kept by the scheme-detection pass ([`DETECTION_BUFFER`]).
+    pub detection_buffer: usize,
 }
 
 impl Config {
@@ -75,6 +77,7 @@ impl Config {
             read: ReadOptions::default(),
             output_scheme: TagScheme::Iob2,
             rows_per_batch: 8192,
+            detection_buffer: DETECTION_BUFFER,
         }
     }
 }
@@ -200,103 +203,188 @@ pub fn convert_bytes(config: &Config, bytes: &[u8]) -> Result<Converted, Convert
     })
 }
 
+/// Sentences the scheme-detection pass keeps: a file with no more than this
+/// is converted from memory, without reading it again.
+pub const DETECTION_BUFFER: usize = 1 << 16;
+
 /// Reads `config.input`, converts it and writes `config.output` atomically.
 ///
 /// Streams: the file is read one sentence at a time and written in batches
 /// of `rows_per_batch` sentences, so memory does not grow with the corpus.
-/// Detecting the input scheme takes a first pass over the tags; the second
-/// pass checks that the file did not change in between (SHA-256).
+/// Detecting the input scheme needs every tag before the first is written: a
+/// file of at most [`DETECTION_BUFFER`] sentences is kept from that pass,
+/// a larger one is read a second time, and its SHA-256 must not change in
+/// between.
 pub fn convert(config: &Config) -> Result<Summary, ConvertError> {
     let path = &config.input;
     let open = || -> Result<BufReader<File>, ConvertError> {
         let file = File::open(path).map_err(|e| ner_core::Error::io(path, e))?;
         Ok(BufReader::with_capacity(1 << 20, file))
     };
-    // Pass 1: the scheme (when not declared) and the file's fingerprint.
-    let (input_scheme, detected, sha256) = match config.read.input_scheme {
-        Some(scheme) => (scheme, false, sha256_file(path)?),
-        None => {
-            let mut detector = SchemeDetector::default();
-            let mut reader = SentenceReader::tags_only(path, open()?, &config.read);
-            for sentence in reader.by_ref() {
-                let sentence = sentence?;
-                let tags: Vec<Tag<'_>> =
-                    sentence.tags.iter().filter_map(|t| Tag::parse(t)).collect();
-                detector.observe(&tags);
+    let Some(input_scheme) = config.read.input_scheme else {
+        let mut detector = SchemeDetector::default();
+        let mut reader = SentenceReader::new(path, open()?, &config.read);
+        let mut kept = Some(Vec::new());
+        while let Some(sentence) = reader.next() {
+            let sentence = sentence?;
+            let tags: Vec<Tag<'_>> = sentence.tags.iter().filter_map(|t| Tag::parse(t)).collect();
+            detector.observe(&tags);
+            match &mut kept {
+                Some(sentences) if sentences.len() < config.detection_buffer => {
+                    sentences.push(sentence)
+                }
+                Some(_) => {
+                    kept = None;
+                    reader.keep_only_tags();
+                }
+                None => {}
             }
-            reader.layout()?;
-            (detector.scheme(), true, reader.sha256())
         }
+        let layout = reader.layout()?;
+        let sha256 = reader.sha256();
+        let mut writer = SentencesWriter::new(config, detector.scheme(), true, &sha256);
+        let Some(sentences) = kept else {
+            return writer.write_from(SentenceReader::new(path, open()?, &config.read), &sha256);
+        };
+        for sentence in sentences {
+            writer.push(sentence, &layout)?;
+        }
+        return writer.finish(layout, reader.n_documents());
     };
+    let sha256 = sha256_file(path)?;
+    let writer = SentencesWriter::new(config, input_scheme, false, &sha256);
+    writer.write_from(SentenceReader::new(path, open()?, &config.read), &sha256)
+}
 
-    // Pass 2: convert and write.
-    let mut reader = SentenceReader::new(path, open()?, &config.read);
-    let mut writer: Option<(ParquetSink, SchemaRef)> = None;
-    let mut pending: Vec<(RawSentence, Vec<String>)> = Vec::new();
-    let mut entities = BTreeMap::new();
-    let (mut n_sentences, mut n_tokens, mut n_repaired) = (0usize, 0usize, 0usize);
-    let rows_per_batch = config.rows_per_batch.max(1);
-    let mut metadata = Metadata::new(ArtifactKind::Sentences, ner_core::created_by!());
-    metadata.set(keys::SOURCE, path.display());
-    metadata.set(keys::SOURCE_SHA256, &sha256);
-    metadata.set(keys::INPUT_SCHEME, input_scheme);
-    metadata.set(keys::SCHEME, config.output_scheme);
-    while let Some(sentence) = reader.next() {
-        let sentence = sentence?;
+/// Converts sentences and writes them in batches, counting what it writes.
+struct SentencesWriter<'a> {
+    config: &'a Config,
+    input_scheme: TagScheme,
+    detected: bool,
+    metadata: Metadata,
+    sink: Option<(ParquetSink, SchemaRef)>,
+    pending: Vec<(RawSentence, Vec<String>)>,
+    entities: BTreeMap<String, usize>,
+    n_sentences: usize,
+    n_tokens: usize,
+    n_repaired: usize,
+}
+
+impl<'a> SentencesWriter<'a> {
+    fn new(config: &'a Config, input_scheme: TagScheme, detected: bool, sha256: &str) -> Self {
+        let mut metadata = Metadata::new(ArtifactKind::Sentences, ner_core::created_by!());
+        metadata.set(keys::SOURCE, config.input.display());
+        metadata.set(keys::SOURCE_SHA256, sha256);
+        metadata.set(keys::INPUT_SCHEME, input_scheme);
+        metadata.set(keys::SCHEME, config.output_scheme);
+        SentencesWriter {
+            config,
+            input_scheme,
+            detected,
+            metadata,
+            sink: None,
+            pending: Vec::new(),
+            entities: BTreeMap::new(),
+            n_sentences: 0,
+            n_tokens: 0,
+            n_repaired: 0,
+        }
+    }
+
+    /// Writes every sentence `reader` yields; the file must still have the
+    /// SHA-256 it had when the scheme was detected.
+    fn write_from<R: std::io::BufRead>(
+        mut self,
+        mut reader: SentenceReader<'_, R>,
+        sha256: &str,
+    ) -> Result<Summary, ConvertError> {
+        let mut layout: Option<ColumnLayout> = None;
+        while let Some(sentence) = reader.next() {
+            let sentence = sentence?;
+            if layout.is_none() {
+                layout = Some(reader.layout()?);
+            }
+            if let Some(layout) = &layout {
+                self.push(sentence, layout)?;
+            }
+        }
+        let layout = reader.layout()?;
+        if reader.sha256() != sha256 {
+            return Err(ConvertError::Usage(format!(
+                "{}: the file changed while it was being converted; nothing was written",
+                self.config.input.display()
+            )));
+        }
+        self.finish(layout, reader.n_documents())
+    }
+
+    fn push(&mut self, sentence: RawSentence, layout: &ColumnLayout) -> Result<(), ConvertError> {
         let parsed: Vec<Tag<'_>> = sentence.tags.iter().filter_map(|t| Tag::parse(t)).collect();
         for span in spans(&parsed) {
-            *entities.entry(span.kind.to_string()).or_insert(0) += 1;
+            *self.entities.entry(span.kind.to_string()).or_insert(0) += 1;
         }
-        n_repaired += convert_tags(&parsed, input_scheme)
+        self.n_repaired += convert_tags(&parsed, self.input_scheme)
             .iter()
             .zip(&sentence.tags)
             .filter(|(a, b)| a != b)
             .count();
-        let tags = convert_tags(&parsed, config.output_scheme);
-        n_tokens += sentence.tokens.len();
-        if writer.is_none() {
-            let layout = reader.layout()?;
-            metadata.set(keys::SOURCE_COLUMNS, source_columns_json(&layout));
-            let schema = sentences::schema(&layout.extra_names, &metadata);
-            writer = Some((ParquetSink::create(&config.output, schema.clone())?, schema));
+        let tags = convert_tags(&parsed, self.config.output_scheme);
+        self.n_tokens += sentence.tokens.len();
+        if self.sink.is_none() {
+            self.metadata
+                .set(keys::SOURCE_COLUMNS, source_columns_json(layout));
+            let schema = sentences::schema(&layout.extra_names, &self.metadata);
+            self.sink = Some((
+                ParquetSink::create(&self.config.output, schema.clone())?,
+                schema,
+            ));
         }
-        pending.push((sentence, tags));
-        if pending.len() == rows_per_batch {
-            if let Some((sink, schema)) = &mut writer {
-                write_batch(sink, schema, &config.output, n_sentences, &pending)?;
+        self.pending.push((sentence, tags));
+        if self.pending.len() >= self.config.rows_per_batch.max(1) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ConvertError> {
+        if let Some((sink, schema)) = &mut self.sink {
+            if !self.pending.is_empty() {
+                write_batch(
+                    sink,
+                    schema,
+                    &self.config.output,
+                    self.n_sentences,
+                    &self.pending,
+                )?;
+                self.n_sentences += self.pending.len();
+                self.pending.clear();
             }
-            n_sentences += pending.len();
-            pending.clear();
         }
+        Ok(())
     }
-    let layout = reader.layout()?;
-    let Some((mut sink, schema)) = writer else {
-        return Err(ConvertError::Empty { path: path.clone() });
-    };
-    if !pending.is_empty() {
-        write_batch(&mut sink, &schema, &config.output, n_sentences, &pending)?;
-        n_sentences += pending.len();
+
+    fn finish(mut self, layout: ColumnLayout, n_documents: u32) -> Result<Summary, ConvertError> {
+        self.flush()?;
+        let Some((sink, _)) = self.sink else {
+            return Err(ConvertError::Empty {
+                path: self.config.input.clone(),
+            });
+        };
+        sink.commit()?;
+        Ok(Summary {
+            input: self.config.input.clone(),
+            output: self.config.output.clone(),
+            n_sentences: self.n_sentences,
+            n_tokens: self.n_tokens,
+            n_documents,
+            input_scheme: self.input_scheme,
+            detected: self.detected,
+            output_scheme: self.config.output_scheme,
+            entities: self.entities,
+            n_repaired: self.n_repaired,
+            extra_columns: layout.extra_names,
+        })
     }
-    if reader.sha256() != sha256 {
-        return Err(ConvertError::Usage(format!(
-            "{}: the file changed while it was being converted; nothing was written",
-            path.display()
-        )));
-    }
-    sink.commit()?;
-    Ok(Summary {
-        input: path.clone(),
-        output: config.output.clone(),
-        n_sentences,
-        n_tokens,
-        n_documents: reader.n_documents(),
-        input_scheme,
-        detected,
-        output_scheme: config.output_scheme,
-        entities,
-        n_repaired,
-        extra_columns: layout.extra_names,
-    })
 }
 
 /// The source file's columns in order, e.g. `["token","pos","chunk","tag"]`.

@@ -249,3 +249,37 @@ fn missing_file_is_named() {
         "/nonexistent/eng.train: No such file or directory (os error 2)"
     );
 }
+
+/// Whether the detection pass keeps the whole file or only its first
+/// sentence (and reads the file again), whatever the batch size, the same
+/// bytes come out; so do declared schemes, read in one pass.
+#[test]
+fn buffered_and_reread_conversions_write_the_same_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("train.txt");
+    std::fs::write(&input, CONLL2003).expect("write input");
+    let run = |name: &str, adjust: &dyn Fn(&mut Config)| {
+        let output = dir.path().join(name);
+        let mut cfg = Config::new(&input, &output);
+        adjust(&mut cfg);
+        let summary = convert(&cfg).expect("converts");
+        (
+            std::fs::read(&output).expect("read"),
+            summary.n_sentences,
+            summary.n_documents,
+        )
+    };
+    let whole = run("whole.parquet", &|_| {});
+    let reread = run("reread.parquet", &|c| c.detection_buffer = 1);
+    assert_eq!(whole, reread);
+    assert_eq!((whole.1, whole.2), (3, 2));
+    let small_batches = run("small.parquet", &|c| {
+        c.detection_buffer = 1;
+        c.rows_per_batch = 1;
+    });
+    assert_eq!(small_batches.1, 3);
+    let declared = run("declared.parquet", &|c| {
+        c.read.input_scheme = Some(TagScheme::Iob1)
+    });
+    assert_eq!((declared.1, declared.2), (3, 2));
+}
