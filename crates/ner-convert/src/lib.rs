@@ -155,45 +155,33 @@ pub fn convert_bytes(config: &Config, bytes: &[u8]) -> Result<Converted, Convert
             path: config.input.clone(),
         });
     }
-    let parsed: Vec<Vec<Tag<'_>>> = corpus
-        .sentences
-        .iter()
-        .map(|s| s.tags.iter().filter_map(|t| Tag::parse(t)).collect())
-        .collect();
     let (input_scheme, detected) = match config.read.input_scheme {
         Some(scheme) => (scheme, false),
         None => {
             let mut detector = SchemeDetector::default();
-            parsed.iter().for_each(|tags| detector.observe(tags));
+            for sentence in &corpus.sentences {
+                detector.observe(&parsed_tags(sentence));
+            }
             (detector.scheme(), true)
         }
     };
-    let mut entities = BTreeMap::new();
-    let mut n_repaired = 0;
-    let mut tags = Vec::with_capacity(parsed.len());
-    for (sentence, parsed_tags) in corpus.sentences.iter().zip(&parsed) {
-        for span in spans(parsed_tags) {
-            *entities.entry(span.kind).or_insert(0) += 1;
-        }
-        let normalised = convert_tags(parsed_tags, input_scheme);
-        n_repaired += normalised
-            .iter()
-            .zip(&sentence.tags)
-            .filter(|(a, b)| a != b)
-            .count();
-        tags.push(convert_tags(parsed_tags, config.output_scheme));
-    }
+    let mut tally = Tally::default();
+    let tags: Vec<Vec<String>> = corpus
+        .sentences
+        .iter()
+        .map(|sentence| tally.convert(sentence, input_scheme, config.output_scheme))
+        .collect();
     let summary = Summary {
         input: config.input.clone(),
         output: config.output.clone(),
         n_sentences: corpus.sentences.len(),
-        n_tokens: corpus.sentences.iter().map(|s| s.tokens.len()).sum(),
+        n_tokens: tally.n_tokens,
         n_documents: corpus.n_documents,
         input_scheme,
         detected,
         output_scheme: config.output_scheme,
-        entities,
-        n_repaired,
+        entities: tally.entities,
+        n_repaired: tally.n_repaired,
         extra_columns: corpus.extra_names.clone(),
     };
     Ok(Converted {
@@ -227,8 +215,7 @@ pub fn convert(config: &Config) -> Result<Summary, ConvertError> {
         let mut kept = Some(Vec::new());
         while let Some(sentence) = reader.next() {
             let sentence = sentence?;
-            let tags: Vec<Tag<'_>> = sentence.tags.iter().filter_map(|t| Tag::parse(t)).collect();
-            detector.observe(&tags);
+            detector.observe(&parsed_tags(&sentence));
             match &mut kept {
                 Some(sentences) if sentences.len() < config.detection_buffer => {
                     sentences.push(sentence)
@@ -256,6 +243,42 @@ pub fn convert(config: &Config) -> Result<Summary, ConvertError> {
     writer.write_from(SentenceReader::new(path, open()?, &config.read), &sha256)
 }
 
+/// What converting sentences found: entities per type, tags that were not
+/// well formed in the input scheme, tokens.
+#[derive(Debug, Default)]
+struct Tally {
+    entities: BTreeMap<String, usize>,
+    n_repaired: usize,
+    n_tokens: usize,
+}
+
+impl Tally {
+    /// `sentence`'s tags in the `output` scheme, counted.
+    fn convert(
+        &mut self,
+        sentence: &RawSentence,
+        input: TagScheme,
+        output: TagScheme,
+    ) -> Vec<String> {
+        let parsed = parsed_tags(sentence);
+        for span in spans(&parsed) {
+            *self.entities.entry(span.kind).or_insert(0) += 1;
+        }
+        self.n_repaired += convert_tags(&parsed, input)
+            .iter()
+            .zip(&sentence.tags)
+            .filter(|(a, b)| a != b)
+            .count();
+        self.n_tokens += sentence.tokens.len();
+        convert_tags(&parsed, output)
+    }
+}
+
+/// A sentence's tags, parsed (the reader has already checked them).
+fn parsed_tags(sentence: &RawSentence) -> Vec<Tag<'_>> {
+    sentence.tags.iter().filter_map(|t| Tag::parse(t)).collect()
+}
+
 /// Converts sentences and writes them in batches, counting what it writes.
 struct SentencesWriter<'a> {
     config: &'a Config,
@@ -264,10 +287,8 @@ struct SentencesWriter<'a> {
     metadata: Metadata,
     sink: Option<(ParquetSink, SchemaRef)>,
     pending: Vec<(RawSentence, Vec<String>)>,
-    entities: BTreeMap<String, usize>,
+    tally: Tally,
     n_sentences: usize,
-    n_tokens: usize,
-    n_repaired: usize,
 }
 
 impl<'a> SentencesWriter<'a> {
@@ -284,10 +305,8 @@ impl<'a> SentencesWriter<'a> {
             metadata,
             sink: None,
             pending: Vec::new(),
-            entities: BTreeMap::new(),
+            tally: Tally::default(),
             n_sentences: 0,
-            n_tokens: 0,
-            n_repaired: 0,
         }
     }
 
@@ -319,17 +338,9 @@ impl<'a> SentencesWriter<'a> {
     }
 
     fn push(&mut self, sentence: RawSentence, layout: &ColumnLayout) -> Result<(), ConvertError> {
-        let parsed: Vec<Tag<'_>> = sentence.tags.iter().filter_map(|t| Tag::parse(t)).collect();
-        for span in spans(&parsed) {
-            *self.entities.entry(span.kind.to_string()).or_insert(0) += 1;
-        }
-        self.n_repaired += convert_tags(&parsed, self.input_scheme)
-            .iter()
-            .zip(&sentence.tags)
-            .filter(|(a, b)| a != b)
-            .count();
-        let tags = convert_tags(&parsed, self.config.output_scheme);
-        self.n_tokens += sentence.tokens.len();
+        let tags = self
+            .tally
+            .convert(&sentence, self.input_scheme, self.config.output_scheme);
         if self.sink.is_none() {
             self.metadata
                 .set(keys::SOURCE_COLUMNS, source_columns_json(layout));
@@ -375,13 +386,13 @@ impl<'a> SentencesWriter<'a> {
             input: self.config.input.clone(),
             output: self.config.output.clone(),
             n_sentences: self.n_sentences,
-            n_tokens: self.n_tokens,
+            n_tokens: self.tally.n_tokens,
             n_documents,
             input_scheme: self.input_scheme,
             detected: self.detected,
             output_scheme: self.config.output_scheme,
-            entities: self.entities,
-            n_repaired: self.n_repaired,
+            entities: self.tally.entities,
+            n_repaired: self.tally.n_repaired,
             extra_columns: layout.extra_names,
         })
     }
