@@ -18,11 +18,7 @@ use crate::schema::{keys, predictions, sentences, vocab, ArtifactKind, Metadata}
 
 /// The project's metadata of a Parquet file, read from the footer alone.
 pub fn parquet_metadata(path: &Path) -> Result<Metadata> {
-    let file = crate::artifact::open_parquet(path, None)?;
-    let reader = SerializedFileReader::new(file).map_err(|source| Error::Parquet {
-        path: path.to_path_buf(),
-        cause: source,
-    })?;
+    let reader = footer(path)?;
     let kv = reader.metadata().file_metadata().key_value_metadata();
     let pairs = kv
         .into_iter()
@@ -33,12 +29,17 @@ pub fn parquet_metadata(path: &Path) -> Result<Metadata> {
 
 /// The number of rows of a Parquet file, from its footer.
 pub fn parquet_num_rows(path: &Path) -> Result<usize> {
+    let rows = footer(path)?.metadata().file_metadata().num_rows();
+    Ok(usize::try_from(rows).unwrap_or(0))
+}
+
+/// A reader of a Parquet file's footer (it reads no data pages).
+fn footer(path: &Path) -> Result<SerializedFileReader<std::fs::File>> {
     let file = crate::artifact::open_parquet(path, None)?;
-    let reader = SerializedFileReader::new(file).map_err(|source| Error::Parquet {
+    SerializedFileReader::new(file).map_err(|source| Error::Parquet {
         path: path.to_path_buf(),
         cause: source,
-    })?;
-    Ok(usize::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0))
+    })
 }
 
 /// A vocabulary: entries in id order, each with its training count.
