@@ -125,7 +125,9 @@ impl Optimizer {
         }
     }
 
-    /// A copy of the state.
+    /// The state as it is now, on the CPU: the buffers of a CPU optimizer are
+    /// shared, not copied (the checkpoint writes them at once), so they change
+    /// with the next step.
     pub fn state(&self) -> OptimizerState {
         let (steps, lr) = match self {
             Optimizer::Fused(adam) => (adam.steps, adam.config.lr),
@@ -139,7 +141,7 @@ impl Optimizer {
                 tensors
                     .iter()
                     .enumerate()
-                    .map(move |(i, t)| (format!("{name}.{i}"), t.to_device(Device::Cpu).copy()))
+                    .map(move |(i, t)| (format!("{name}.{i}"), t.to_device(Device::Cpu)))
             })
             .collect();
         OptimizerState { steps, lr, buffers }
