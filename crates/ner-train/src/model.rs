@@ -78,6 +78,9 @@ pub struct Tagger {
     output: nn::Linear,
     crf: Option<Crf>,
     n_tags: i64,
+    /// Whether the word tables' gradients are sparse (the rows a batch
+    /// touched) instead of dense vocabulary-sized tensors.
+    sparse_gradients: bool,
 }
 
 impl Tagger {
@@ -190,7 +193,17 @@ impl Tagger {
             output,
             crf,
             n_tags,
+            sparse_gradients: false,
         }
+    }
+
+    /// Makes the backward pass give the word tables (one-hot input tables,
+    /// the word embedding) sparse gradients: only the rows the batch used,
+    /// never a dense vocabulary-sized zero tensor. The fused Adam applies
+    /// them to every row (see [`crate::optim`]); other optimizers need dense
+    /// gradients. Off by default; prediction never computes gradients.
+    pub fn set_sparse_gradients(&mut self, sparse: bool) {
+        self.sparse_gradients = sparse;
     }
 
     /// The word embedding table, where the input is an embedding.
@@ -339,7 +352,13 @@ impl Tagger {
         // the backward direction where that saves a gather).
         let mut x: Option<Tensor> = match &self.input {
             Input::Embedding(embedding) => {
-                let mut parts = vec![embedding.forward(word_ids)];
+                let mut parts = vec![Tensor::embedding(
+                    &embedding.ws,
+                    word_ids,
+                    -1,
+                    false,
+                    self.sparse_gradients,
+                )];
                 if let (Some(chars), Some(ids)) = (&self.chars, char_ids) {
                     parts.push(chars.forward(ids, train));
                 }
@@ -365,7 +384,7 @@ impl Tagger {
                         } else {
                             word_ids.gather(1, &reverse, false)
                         };
-                        Tensor::embedding(&tables[d], &ids, -1, false, false)
+                        Tensor::embedding(&tables[d], &ids, -1, false, self.sparse_gradients)
                     }
                     (_, Some(x), _) => {
                         if d == 0 {

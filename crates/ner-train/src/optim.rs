@@ -301,7 +301,17 @@ pub fn clip_grad_norm(params: &[Tensor], max_norm: f64) -> f64 {
     if grads.is_empty() {
         return 0.0;
     }
-    let squares: Vec<Tensor> = grads.iter().map(|g| g.square().sum(Kind::Float)).collect();
+    // A sparse gradient may list a row more than once: sum those first.
+    let squares: Vec<Tensor> = grads
+        .iter()
+        .map(|g| {
+            if g.is_sparse() {
+                g.coalesce().values().square().sum(Kind::Float)
+            } else {
+                g.square().sum(Kind::Float)
+            }
+        })
+        .collect();
     let total = Tensor::stack(&squares, 0)
         .sum(Kind::Float)
         .sqrt()
@@ -309,7 +319,11 @@ pub fn clip_grad_norm(params: &[Tensor], max_norm: f64) -> f64 {
     let factor = max_norm / (total + 1e-6);
     if factor < 1.0 {
         for mut g in grads {
-            let _ = g.g_mul_scalar_(factor);
+            if g.is_sparse() {
+                let _ = g.internal_values().g_mul_scalar_(factor);
+            } else {
+                let _ = g.g_mul_scalar_(factor);
+            }
         }
     }
     total
@@ -360,9 +374,21 @@ impl FusedAdam {
         for ((param, exp_avg), exp_avg_sq) in
             self.params.iter().zip(&self.exp_avg).zip(&self.exp_avg_sq)
         {
-            let grad = param.grad();
+            let mut grad = param.grad();
             if !grad.defined() {
                 continue; // PyTorch skips parameters without a gradient.
+            }
+            if grad.is_sparse() {
+                // A table's rows the batch used; every other row's gradient
+                // is zero and is never materialized.
+                let rows = SparseRows::of(&grad, param);
+                Views::of_table(param, exp_avg, exp_avg_sq).update_sparse(
+                    &coefficients,
+                    &rows,
+                    self.threads,
+                );
+                let _ = grad.zero_();
+                continue;
             }
             let grad = if grad.is_contiguous() && grad.kind() == Kind::Float {
                 grad
@@ -419,6 +445,80 @@ impl Views {
         }
     }
 
+    /// A table's parameter and moments, for [`Views::update_sparse`] (no
+    /// dense gradient).
+    fn of_table(param: &Tensor, exp_avg: &Tensor, exp_avg_sq: &Tensor) -> Self {
+        let numel = param.numel();
+        for t in [param, exp_avg, exp_avg_sq] {
+            assert_eq!(t.numel(), numel, "optimizer buffers match their parameter");
+            assert!(t.is_contiguous() && t.kind() == Kind::Float && t.device() == Device::Cpu);
+        }
+        Views {
+            param: param.data_ptr() as *mut f32,
+            grad: std::ptr::null_mut(),
+            exp_avg: exp_avg.data_ptr() as *mut f32,
+            exp_avg_sq: exp_avg_sq.data_ptr() as *mut f32,
+            numel,
+        }
+    }
+
+    /// The dense update of every row of a `[rows, width]` table whose
+    /// gradient is `rows` (zero elsewhere): the same arithmetic, element for
+    /// element, as [`Views::update`] over the dense gradient, without
+    /// reading or clearing one.
+    fn update_sparse(&self, c: &Coefficients, rows: &SparseRows, threads: usize) {
+        const MIN_PER_THREAD: usize = 1 << 16;
+        let width = rows.width;
+        let n_rows = self.numel / width.max(1);
+        let threads = threads.min(self.numel.div_ceil(MIN_PER_THREAD)).max(1);
+        let chunk = n_rows.div_ceil(threads);
+        std::thread::scope(|scope| {
+            for t in 1..threads {
+                let range = t * chunk..((t + 1) * chunk).min(n_rows);
+                scope.spawn(move || self.update_rows(c, rows, range));
+            }
+            self.update_rows(c, rows, 0..chunk.min(n_rows));
+        });
+    }
+
+    #[allow(unsafe_code)]
+    fn update_rows(&self, c: &Coefficients, rows: &SparseRows, range: std::ops::Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        let width = rows.width;
+        let (start, len) = (range.start * width, (range.end - range.start) * width);
+        // SAFETY: `Views::of_table` checked that the three buffers hold
+        // `numel` contiguous f32s; row ranges handed to threads are disjoint
+        // and within the table; the tensors outlive the scope of the update.
+        let (p, m, v) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(self.param.add(start), len),
+                std::slice::from_raw_parts_mut(self.exp_avg.add(start), len),
+                std::slice::from_raw_parts_mut(self.exp_avg_sq.add(start), len),
+            )
+        };
+        // The first gradient row at or after this range (indices are sorted).
+        let mut next = rows
+            .indices
+            .partition_point(|&r| (r as usize) < range.start);
+        for (k, row) in range.enumerate() {
+            let cells = k * width..(k + 1) * width;
+            let (p, m, v) = (&mut p[cells.clone()], &mut m[cells.clone()], &mut v[cells]);
+            if next < rows.indices.len() && rows.indices[next] as usize == row {
+                let g = &rows.values[next * width..(next + 1) * width];
+                for i in 0..width {
+                    adam_element(c, &mut p[i], &mut m[i], &mut v[i], g[i]);
+                }
+                next += 1;
+            } else {
+                for i in 0..width {
+                    adam_element(c, &mut p[i], &mut m[i], &mut v[i], 0.0);
+                }
+            }
+        }
+    }
+
     fn update(&self, c: &Coefficients, threads: usize) {
         const MIN_PER_THREAD: usize = 1 << 16;
         let threads = threads.min(self.numel.div_ceil(MIN_PER_THREAD)).max(1);
@@ -449,18 +549,57 @@ impl Views {
                 std::slice::from_raw_parts_mut(self.exp_avg_sq.add(range.start), len),
             )
         };
-        let (one_minus_b1, one_minus_b2) = (1.0 - c.beta1, 1.0 - c.beta2);
         for i in 0..len {
-            let gi = g[i];
-            // exp_avg.lerp_(grad, 1 - beta1), as libtorch computes it for weights below 0.5.
-            let mi = m[i] + one_minus_b1 * (gi - m[i]);
-            let vi = c.beta2 * v[i] + one_minus_b2 * gi * gi;
-            m[i] = mi;
-            v[i] = vi;
-            // PyTorch: denom = sqrt(v) / sqrt(bias2) + eps; p += -step_size * (m / denom).
-            p[i] += -c.step_size * (mi / (vi.sqrt() / c.bias2_sqrt + c.eps));
+            adam_element(c, &mut p[i], &mut m[i], &mut v[i], g[i]);
             g[i] = 0.0;
         }
+    }
+}
+
+/// One element's Adam update, as PyTorch computes it.
+#[inline(always)]
+fn adam_element(c: &Coefficients, p: &mut f32, m: &mut f32, v: &mut f32, g: f32) {
+    // exp_avg.lerp_(grad, 1 - beta1), as libtorch computes it for weights below 0.5.
+    let mi = *m + (1.0 - c.beta1) * (g - *m);
+    let vi = c.beta2 * *v + (1.0 - c.beta2) * g * g;
+    *m = mi;
+    *v = vi;
+    // PyTorch: denom = sqrt(v) / sqrt(bias2) + eps; p += -step_size * (m / denom).
+    *p += -c.step_size * (mi / (vi.sqrt() / c.bias2_sqrt + c.eps));
+}
+
+/// A sparse table gradient, coalesced: sorted distinct row indices and their
+/// summed rows.
+struct SparseRows {
+    indices: Vec<i64>,
+    values: Vec<f32>,
+    width: usize,
+}
+
+impl SparseRows {
+    fn of(grad: &Tensor, param: &Tensor) -> Self {
+        let size = param.size();
+        assert!(
+            size.len() == 2 && grad.size() == size,
+            "a sparse gradient belongs to a 2-D table"
+        );
+        let grad = grad.coalesce();
+        let indices = grad
+            .indices()
+            .select(0, 0)
+            .to_kind(Kind::Int64)
+            .contiguous();
+        let values = grad.values().to_kind(Kind::Float).contiguous();
+        let width = size[1] as usize;
+        let n = indices.numel();
+        let mut rows = SparseRows {
+            indices: vec![0; n],
+            values: vec![0.0; n * width],
+            width,
+        };
+        indices.copy_data(&mut rows.indices, n);
+        values.copy_data(&mut rows.values, n * width);
+        rows
     }
 }
 
@@ -548,6 +687,54 @@ mod tests {
         let tensor = ours(|p| Optimizer::Adam(TensorAdam::new(p, AdamConfig::new(0.01))));
         assert!(max_diff(&fused, &reference) < 1e-6);
         assert!(max_diff(&tensor, &reference) < 1e-6);
+    }
+
+    /// A table looked up with sparse gradients (rows repeated within a step,
+    /// most rows untouched on any step), clipped, then stepped by the fused
+    /// Adam, moves as libtorch's Adam moves it on the dense gradient: every
+    /// row, every step.
+    #[test]
+    fn fused_adam_on_sparse_table_gradients_matches_libtorch_on_dense() {
+        let run = |sparse: bool| -> Vec<f32> {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let table = vs.root().var("table", &[97, 24], nn::Init::Const(0.0));
+            tch::no_grad(|| {
+                let values = Tensor::linspace(0.0, 50.0, 97 * 24, (Kind::Float, Device::Cpu));
+                table.shallow_clone().copy_(&values.cos().view([97, 24]));
+            });
+            let mut fused = Optimizer::adam(vs.trainable_variables(), AdamConfig::new(0.01));
+            let mut reference = nn::Adam::default().build(&vs, 0.01).expect("optimizer");
+            let params = vs.trainable_variables();
+            for step in 0..7i64 {
+                // Rows 3·step … 3·step + 5, with rows repeated and row 96 always.
+                let ids =
+                    Tensor::from_slice(&[3 * step, 3 * step + 5, 3 * step, 96, 3 * step + 2, 96])
+                        .view([2, 3]);
+                let target = Tensor::linspace(-2.0, 2.0, 24, (Kind::Float, Device::Cpu));
+                let looked_up = Tensor::embedding(&table, &ids, -1, false, sparse);
+                let loss = (looked_up - target).square().sum(Kind::Float) * 40.0;
+                if sparse {
+                    loss.backward();
+                    assert!(table.grad().is_sparse());
+                    clip_grad_norm(&params, 5.0);
+                    fused.step();
+                } else {
+                    reference.zero_grad();
+                    loss.backward();
+                    clip_grad_norm(&params, 5.0);
+                    reference.step();
+                }
+            }
+            Vec::<f32>::try_from(&table.view([-1])).expect("table")
+        };
+        // Row 0 has a gradient at step 0 only: its later moves come from
+        // the moments alone, which a step over the listed rows would miss.
+        let (sparse, dense) = (run(true), run(false));
+        assert!(
+            max_diff(&sparse, &dense) < 1e-6,
+            "{}",
+            max_diff(&sparse, &dense)
+        );
     }
 
     #[test]

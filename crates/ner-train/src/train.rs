@@ -228,7 +228,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let spec = vocabs.spec()?;
     let n_words = spec.n_words;
     let n_tags = spec.tags.len() as i64;
-    let tagger = Tagger::with_spec(&vs.root(), &pipeline.model, &spec);
+    let mut tagger = Tagger::with_spec(&vs.root(), &pipeline.model, &spec);
     if let Some(path) = &config.embeddings {
         let table = tagger.word_embedding().ok_or_else(|| {
             TrainError::Mismatch(format!(
@@ -251,6 +251,9 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             pipeline.train.momentum,
         ),
     };
+    // The fused Adam applies sparse table gradients without ever building
+    // the dense, vocabulary-sized zero gradient.
+    tagger.set_sparse_gradients(optimizer.is_fused());
     optimizer.zero_grad();
     let mut average =
         (pipeline.train.average > 0.0).then(|| WeightAverage::new(&params, pipeline.train.average));
