@@ -116,6 +116,32 @@ impl<'a> Tag<'a> {
     }
 }
 
+/// The order of tags in a tag vocabulary: `O` first, then by entity type,
+/// then by prefix (B, I, E, S).
+pub fn tag_order_key<'a>(tag: &Tag<'a>) -> (u8, &'a str, Prefix) {
+    match *tag {
+        Tag::O => (0, "", Prefix::B),
+        Tag::Entity { prefix, kind } => (1, kind, prefix),
+    }
+}
+
+/// Every tag `scheme` writes for the entity types of `tags`, in the order of
+/// [`tag_order_key`]: the tag set a tagger predicting in `scheme` needs.
+pub fn tag_set<'a>(tags: impl IntoIterator<Item = Tag<'a>>, scheme: TagScheme) -> Vec<String> {
+    let mut kinds: Vec<&str> = tags.into_iter().filter_map(|t| t.kind()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let mut out = vec!["O".to_string()];
+    for kind in kinds {
+        for prefix in [Prefix::B, Prefix::I, Prefix::E, Prefix::S] {
+            if scheme.allows(prefix) {
+                out.push(format!("{}-{kind}", prefix.as_char()));
+            }
+        }
+    }
+    out
+}
+
 /// The message used wherever a tag fails [`Tag::parse`].
 pub fn invalid_tag_message(text: &str) -> String {
     format!("invalid tag '{text}': expected 'O' or a B-, I-, E- or S- prefix followed by an entity type")
@@ -295,6 +321,22 @@ mod tests {
     fn check_convert(input: &str, to: TagScheme, expected: &str) {
         let got = convert(&parse_all(input), to).join(" ");
         assert_eq!(got, expected, "converting '{input}' to {to}");
+    }
+
+    #[test]
+    fn tag_sets_follow_the_vocabulary_order() {
+        let iob2 = parse_all("O B-PER I-PER B-LOC B-MISC I-MISC");
+        assert_eq!(
+            tag_set(iob2.iter().copied(), TagScheme::Bioes).join(" "),
+            "O B-LOC I-LOC E-LOC S-LOC B-MISC I-MISC E-MISC S-MISC B-PER I-PER E-PER S-PER"
+        );
+        assert_eq!(
+            tag_set(iob2.iter().copied(), TagScheme::Iob2).join(" "),
+            "O B-LOC I-LOC B-MISC I-MISC B-PER I-PER"
+        );
+        let mut sorted = vec!["I-PER", "B-MISC", "O", "S-LOC", "B-PER", "E-LOC", "B-LOC"];
+        sorted.sort_by_key(|t| tag_order_key(&Tag::parse(t).expect("valid tag")));
+        assert_eq!(sorted.join(" "), "O B-LOC E-LOC S-LOC B-MISC B-PER I-PER");
     }
 
     #[test]

@@ -36,6 +36,7 @@ use ner_core::scheme::{convert as convert_tags, spans, Tag, TagScheme};
 use ner_core::tables::{PredictionRows, SentenceRows, TokenIds};
 use ner_train::data::BatchTensors;
 use ner_train::model::Tagger;
+use ner_train::tagset::TagSet;
 use ner_train::train::{ModelCard, Vocabularies, BEST_FILE, WEIGHTS_FILE};
 use ner_train::TrainError;
 use serde::Serialize;
@@ -144,6 +145,8 @@ pub struct Predictor {
     pub card: ModelCard,
     pub weights_file: PathBuf,
     tagger: Tagger,
+    /// The model's tags and the data's (`card.tags`).
+    tagset: TagSet,
     _vs: nn::VarStore,
     token_ids: TokenIds,
     device: Device,
@@ -196,7 +199,8 @@ impl Predictor {
             Weights::Last => WEIGHTS_FILE,
         });
         let mut vs = nn::VarStore::new(device);
-        let tagger = Tagger::with_spec(&vs.root(), &card.pipeline.model, &vocabs.spec()?);
+        let tagset = vocabs.tag_set(&card.pipeline.model)?;
+        let tagger = Tagger::with_spec(&vs.root(), &card.pipeline.model, &vocabs.spec(&tagset));
         vs.load(&weights_file).map_err(|e| PredictError::Input {
             path: weights_file.clone(),
             message: format!("cannot load the weights: {e}"),
@@ -211,6 +215,7 @@ impl Predictor {
             card,
             weights_file,
             tagger,
+            tagset,
             _vs: vs,
             token_ids,
             device,
@@ -272,6 +277,8 @@ impl Predictor {
             };
             let paths = self.tagger.predict(&batch)?;
             for (&i, path) in chunk.iter().zip(paths) {
+                // In the data's tags, whatever scheme the model decodes in.
+                let path = self.tagset.to_data(&path).map_err(PredictError::Mismatch)?;
                 out[i] = path
                     .iter()
                     .map(|&t| {

@@ -5,6 +5,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use ner_core::scheme::TagScheme;
+
 const TRAIN: &str = "\
 EU B-ORG
 rejects O
@@ -32,14 +34,18 @@ fn trained() -> tempfile::TempDir {
 }
 
 fn trained_with(pipeline: &str) -> tempfile::TempDir {
+    trained_on(TRAIN, TagScheme::Iob2, pipeline)
+}
+
+/// A model trained on `corpus` converted to `scheme`, validated on the
+/// training batches.
+fn trained_on(corpus: &str, scheme: TagScheme, pipeline: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = |name: &str| dir.path().join(name);
-    std::fs::write(p("train.txt"), TRAIN).expect("write");
-    ner_convert::convert(&ner_convert::Config::new(
-        p("train.txt"),
-        p("train.parquet"),
-    ))
-    .expect("convert");
+    std::fs::write(p("train.txt"), corpus).expect("write");
+    let mut convert = ner_convert::Config::new(p("train.txt"), p("train.parquet"));
+    convert.output_scheme = scheme;
+    ner_convert::convert(&convert).expect("convert");
     ner_vocab::build(&ner_vocab::Config::new(p("train.parquet"), p("vocab"))).expect("vocab");
     let mut encode = ner_encode::Config::new(
         p("train.parquet"),
@@ -65,6 +71,9 @@ fn trained_with(pipeline: &str) -> tempfile::TempDir {
         resume: false,
         stop: None,
     };
+    // libtorch's generator is global: tests training at once would share it.
+    static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     ner_train::train::train(&config).expect("train");
     dir
 }
@@ -216,4 +225,80 @@ fn a_char_crf_model_predicts_and_scores_unchanged() {
     // Unseen words and characters go through <UNK>.
     let stdout = ok(&predict(d, &["-"], "Zürich ÆØÅ qq\n".as_bytes()));
     assert_eq!(stdout.lines().count(), 1);
+}
+
+/// Every entity type with all four BIOES prefixes (B, I, E in "John Smith
+/// Jr", S in "Paris"), so the BIOES vocabulary of the converted data holds
+/// the same seventeen-style tag set a BIOES model derives from IOB2 tags.
+const ALL_PREFIXES: &str = "\
+John B-PER
+Smith I-PER
+Jr I-PER
+visited O
+Paris B-LOC
+
+New B-LOC
+York I-LOC
+City I-LOC
+and O
+Bob B-PER
+";
+
+/// `model.tag_scheme = "bioes"` on IOB2 batches trains exactly the model
+/// that plain training on batches converted to BIOES does (same weights,
+/// bit for bit, same losses), and predicts in IOB2.
+#[test]
+fn a_bioes_model_on_iob2_data_is_the_model_trained_on_bioes_data() {
+    let bioes_inside = CHAR_CRF.replace(
+        "output = \"crf\"",
+        "output = \"crf\"\ntag_scheme = \"bioes\"",
+    );
+    assert_ne!(bioes_inside, CHAR_CRF);
+    let inside = trained_on(ALL_PREFIXES, TagScheme::Iob2, &bioes_inside);
+    let converted = trained_on(ALL_PREFIXES, TagScheme::Bioes, CHAR_CRF);
+    let weights = |dir: &tempfile::TempDir| {
+        std::fs::read(dir.path().join("model/model.safetensors")).expect("weights")
+    };
+    assert!(
+        weights(&inside) == weights(&converted),
+        "the weights differ"
+    );
+    let metrics = |dir: &tempfile::TempDir| {
+        ner_train::train::read_metrics(&dir.path().join("model/metrics.jsonl"))
+            .expect("metrics")
+            .iter()
+            .map(|m| (m.train_loss, m.val_entity_f1))
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (metrics(&inside), metrics(&converted));
+    assert_eq!(
+        a.iter().map(|m| m.0).collect::<Vec<_>>(),
+        b.iter().map(|m| m.0).collect::<Vec<_>>()
+    );
+    // Validation scores the IOB2 rewriting of each decoded sentence; the
+    // two agree once the decoded BIOES sequences are well formed (the first
+    // epochs' need not be, and conlleval reads those another way).
+    assert_eq!(a.last(), b.last());
+
+    let d = inside.path();
+    ok(&predict(
+        d,
+        &["train.txt", "--parquet", "p.parquet", "--conll", "p.conll"],
+        b"",
+    ));
+    let conll = std::fs::read_to_string(path(d, "p.conll")).expect("conll");
+    assert!(
+        conll.contains("B-PER") && conll.contains("I-PER"),
+        "{conll}"
+    );
+    assert!(
+        !conll.contains("E-") && !conll.contains("S-"),
+        "predictions come out in the data's scheme: {conll}"
+    );
+    let report = ner_score::score_predictions(&path(d, "p.parquet")).expect("scores");
+    assert_eq!(
+        (report.counts.gold, report.counts.correct),
+        (4, 4),
+        "{report:?}"
+    );
 }

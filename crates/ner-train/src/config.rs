@@ -113,6 +113,18 @@ pub struct ModelConfig {
     /// `softmax` or `crf`.
     #[serde(default)]
     pub output: OutputLayer,
+    /// The tag scheme the tagger learns and decodes in (`iob2`, `bioes`);
+    /// absent: the data's. Inputs and outputs stay in the data's scheme
+    /// (`crate::tagset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_scheme: Option<String>,
+}
+
+impl ModelConfig {
+    /// [`ModelConfig::tag_scheme`], parsed (`check` has refused bad names).
+    pub fn tag_scheme(&self) -> Result<Option<ner_core::scheme::TagScheme>, String> {
+        self.tag_scheme.as_deref().map(str::parse).transpose()
+    }
 }
 
 fn char_dim() -> i64 {
@@ -274,6 +286,9 @@ impl Pipeline {
         }
         if (m.chars != CharEncoder::None || m.casing_dim > 0) && m.input == WordInput::Onehot {
             return Err("character and casing features need model.input = \"embedding\"".into());
+        }
+        if let Err(e) = m.tag_scheme() {
+            return Err(format!("model.tag_scheme: {e}"));
         }
         let t = &self.train;
         if !(0.0..1.0).contains(&t.unk_replace) || t.clip < 0.0 || t.lr_decay < 0.0 {

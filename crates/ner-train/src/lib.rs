@@ -50,6 +50,7 @@ pub mod model;
 pub mod optim;
 pub mod plot;
 pub mod rng_state;
+pub mod tagset;
 pub mod train;
 
 use std::path::PathBuf;

@@ -395,7 +395,15 @@ impl Tagger {
                     }
                     _ => unreachable!("layer input is set after layer 0"),
                 };
-                let out = self.run(&input, weights);
+                // Layer 0 of one-hot input already holds the input gates
+                // (its `w_ih` is an identity): without gradients, skip the
+                // identity product the recurrent op would compute.
+                let out = if l == 0 && !train && matches!(self.input, Input::Onehot(_)) {
+                    self.run_on_gates(&input, weights)
+                        .unwrap_or_else(|| self.run(&input, weights))
+                } else {
+                    self.run(&input, weights)
+                };
                 outputs.push(if d == 0 {
                     out
                 } else {
@@ -411,6 +419,48 @@ impl Tagger {
         }
         let hidden = x.unwrap_or_else(|| unreachable!("at least one layer"));
         self.output.forward(&hidden)
+    }
+
+    /// One direction of a layer whose input gates `[batch, width,
+    /// gates·hidden]` (`x·W_ihᵀ`, before `b_ih`) are given, step by step, as
+    /// libtorch's CPU cells compute RNN (tanh), GRU and LSTM steps; `None`
+    /// for the GRU variants (their own code in `crate::gru`).
+    fn run_on_gates(&self, gates_in: &Tensor, w: &Direction) -> Option<Tensor> {
+        let [batch, width, _] = gates_in.size()[..] else {
+            return None;
+        };
+        let hidden = self.config.hidden;
+        let xg = gates_in + &w.b_ih;
+        let w_hh_t = w.w_hh.tr();
+        let mut h = Tensor::zeros([batch, hidden], (Kind::Float, gates_in.device()));
+        let mut c = h.zeros_like();
+        let mut out = Vec::with_capacity(width as usize);
+        for t in 0..width {
+            let x_t = xg.select(1, t);
+            h = match self.config.cell {
+                Cell::Rnn => (x_t + w.b_hh.addmm(&h, &w_hh_t)).tanh(),
+                Cell::Lstm => {
+                    let gates = x_t + w.b_hh.addmm(&h, &w_hh_t);
+                    let g = gates.chunk(4, 1);
+                    let (i, f, cand, o) =
+                        (g[0].sigmoid(), g[1].sigmoid(), g[2].tanh(), g[3].sigmoid());
+                    c = f * &c + i * cand;
+                    o * c.tanh()
+                }
+                Cell::Gru => {
+                    let hg = w.b_hh.addmm(&h, &w_hh_t).chunk(3, 1);
+                    let xg = x_t.chunk(3, 1);
+                    let r = (&xg[0] + &hg[0]).sigmoid();
+                    let z = (&xg[1] + &hg[1]).sigmoid();
+                    let n = (&xg[2] + r * &hg[2]).tanh();
+                    // h' = (1 - z)·n + z·h = n + z·(h - n)
+                    &n + z * (&h - &n)
+                }
+                Cell::GruNoReset | Cell::GruNoUpdate => return None,
+            };
+            out.push(h.shallow_clone());
+        }
+        Some(Tensor::stack(&out, 1))
     }
 
     /// One direction of one layer over `[batch, width, in]`.
@@ -511,6 +561,7 @@ mod tests {
             char_kernel: 3,
             casing_dim: 0,
             output: OutputLayer::Softmax,
+            tag_scheme: None,
         }
     }
 
@@ -535,6 +586,51 @@ mod tests {
 
     /// The lookup computes exactly what a dense one-hot input to libtorch's
     /// own bidirectional op computes with the same weights.
+    /// The step-by-step layer on given input gates computes libtorch's
+    /// recurrent op with an identity input matrix, and the same gradients
+    /// for the gates, the recurrent weights and both biases.
+    #[test]
+    fn gate_steps_match_libtorch_ops_and_their_gradients() {
+        tch::manual_seed(3);
+        for cell in [Cell::Rnn, Cell::Gru, Cell::Lstm] {
+            let cfg = ModelConfig {
+                hidden: 5,
+                ..config(cell, false, 1)
+            };
+            let vs = nn::VarStore::new(Device::Cpu);
+            let tagger = Tagger::new(&vs.root(), &cfg, 13, 3);
+            let w = &tagger.layers[0][0];
+            let gates = Tensor::randn([3, 4, cell.gates() * 5], (Kind::Float, Device::Cpu))
+                .set_requires_grad(true);
+            let weights = [&w.w_hh, &w.b_ih, &w.b_hh];
+            let run = |stepwise: bool| {
+                for t in weights.iter().map(|t| t.grad()).chain([gates.grad()]) {
+                    if t.defined() {
+                        let _ = t.shallow_clone().zero_();
+                    }
+                }
+                let out = if stepwise {
+                    tagger.run_on_gates(&gates, w).expect("a libtorch cell")
+                } else {
+                    tagger.run(&gates, w)
+                };
+                (&out * Tensor::linspace(-1.0, 2.0, 5, (Kind::Float, Device::Cpu)))
+                    .sum(Kind::Float)
+                    .backward();
+                let mut grads: Vec<Tensor> = weights.iter().map(|t| t.grad().copy()).collect();
+                grads.push(gates.grad().copy());
+                (out.detach(), grads)
+            };
+            let (ours, our_grads) = run(true);
+            let (reference, reference_grads) = run(false);
+            let diff = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
+            assert!(diff(&ours, &reference) < 1e-5, "{cell:?} outputs");
+            for (i, (a, b)) in our_grads.iter().zip(&reference_grads).enumerate() {
+                assert!(diff(a, b) < 1e-5, "{cell:?} gradient {i}: {}", diff(a, b));
+            }
+        }
+    }
+
     #[test]
     fn onehot_lookup_equals_dense_onehot() {
         tch::manual_seed(1);
@@ -548,7 +644,12 @@ mod tests {
             let tagger = Tagger::new(&vs.root(), &cfg, vocab, 3);
             let ids = Tensor::from_slice(&[3i64, 7, 1, 9, 2, 5]).view([2, 3]);
             let lengths = Tensor::from_slice(&[3i64, 3]);
-            let ours = tagger.forward(&ids, &lengths, false);
+            // Without gradients layer 0 runs on the looked-up gates
+            // (`run_on_gates`); in training through libtorch's op.
+            let (ours, trained) = (
+                tagger.forward(&ids, &lengths, false),
+                tagger.forward(&ids, &lengths, true),
+            );
 
             let onehot = ids.one_hot(vocab).to_kind(Kind::Float);
             let Input::Onehot(tables) = &tagger.input else {
@@ -594,8 +695,10 @@ mod tests {
                 Cell::GruNoReset | Cell::GruNoUpdate => unreachable!("libtorch has no such cell"),
             };
             let reference = tagger.output.forward(&dense);
-            let diff = (&ours - &reference).abs().max().double_value(&[]);
-            assert!(diff < 1e-5, "{cell:?}: max difference {diff}");
+            for (path, ours) in [("inference", ours), ("training", trained)] {
+                let diff = (&ours - &reference).abs().max().double_value(&[]);
+                assert!(diff < 1e-5, "{cell:?}, {path}: max difference {diff}");
+            }
         }
     }
 

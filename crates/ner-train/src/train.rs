@@ -20,12 +20,13 @@ use tch::{Device, Kind, Tensor};
 use crate::average::WeightAverage;
 use crate::chars::CharClasses;
 use crate::checkpoint::{self, Inputs, Live, PartialEpoch, Progress, RESUME_FILE};
-use crate::config::{OptimizerKind, Pipeline, Schedule, SelectBy};
+use crate::config::{ModelConfig, OptimizerKind, Pipeline, Schedule, SelectBy};
 use crate::data::{BatchTensors, EncodedSplit};
 use crate::embeddings;
 use crate::model::{n_parameters, Tagger, TaggerSpec};
 use crate::optim::{clip_grad_norm, AdamConfig, Optimizer};
 use crate::plot;
+use crate::tagset::TagSet;
 use crate::TrainError;
 
 /// Everything a training run needs.
@@ -81,8 +82,9 @@ pub struct ModelCard {
     pub name: String,
     pub pipeline: Pipeline,
     pub n_words: i64,
+    /// The tagger's outputs: `tags`, or the tags of `model.tag_scheme`.
     pub n_tags: i64,
-    /// Tag names by id.
+    /// The data's tag names by id.
     pub tags: Vec<String>,
     /// The scheme of `tags`.
     pub scheme: String,
@@ -156,8 +158,9 @@ impl Vocabularies {
         self.tags.entries.iter().map(|(t, _)| t.clone()).collect()
     }
 
-    /// What the tagger needs from these vocabularies.
-    pub fn spec(&self) -> Result<TaggerSpec, TrainError> {
+    /// The tags a tagger built as `model` says predicts, and their way to
+    /// and from these tags.
+    pub fn tag_set(&self, model: &ModelConfig) -> Result<TagSet, TrainError> {
         let scheme = self
             .tags
             .metadata
@@ -165,15 +168,21 @@ impl Vocabularies {
             .unwrap_or("iob2")
             .parse()
             .map_err(TrainError::Mismatch)?;
-        Ok(TaggerSpec {
+        let wanted = model.tag_scheme().map_err(TrainError::Mismatch)?;
+        TagSet::new(&self.tag_names(), scheme, wanted).map_err(TrainError::Mismatch)
+    }
+
+    /// What the tagger needs from these vocabularies, predicting `tags`.
+    pub fn spec(&self, tags: &TagSet) -> TaggerSpec {
+        TaggerSpec {
             n_words: self.words.len() as i64,
             n_chars: self.chars.len() as i64,
-            tags: self.tag_names(),
-            scheme,
+            tags: tags.model_tags().to_vec(),
+            scheme: tags.model_scheme(),
             char_classes: CharClasses::from_chars(
                 self.chars.entries.iter().map(|(c, _)| c.as_str()),
             ),
-        })
+        }
     }
 }
 
@@ -225,7 +234,8 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     tch::manual_seed(seed as i64);
     let device = config.device;
     let vs = nn::VarStore::new(device);
-    let spec = vocabs.spec()?;
+    let tagset = vocabs.tag_set(&pipeline.model)?;
+    let spec = vocabs.spec(&tagset);
     let n_words = spec.n_words;
     let n_tags = spec.tags.len() as i64;
     let mut tagger = Tagger::with_spec(&vs.root(), &pipeline.model, &spec);
@@ -269,7 +279,13 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         Tensor::from_slice(&flags).to_device(device)
     });
 
-    let train_batches = load(&train_split, device)?;
+    let mut train_batches = load(&train_split, device)?;
+    // The loss sees the model's tags; validation scores the data's.
+    for batch in &mut train_batches {
+        batch.tag_ids = tagset
+            .batch_to_model(&batch.tag_ids, &batch.lengths)
+            .map_err(|e| TrainError::Mismatch(format!("{}: {e}", config.train.display())))?;
+    }
     let valid_batches = load(&valid_split, device)?;
     let tag_names = vocabs.tag_names();
     let inputs = Inputs {
@@ -470,7 +486,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         if let Some(average) = &mut average {
             average.swap();
         }
-        let scores = evaluate(&tagger, &valid_batches, &tag_names)?;
+        let scores = evaluate(&tagger, &valid_batches, &tagset)?;
         let metrics = EpochMetrics {
             epoch,
             train_loss: partial.loss_sum / order.len().max(1) as f64,
@@ -526,7 +542,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             n_words,
             n_tags,
             tags: tag_names.clone(),
-            scheme: spec.scheme.to_string(),
+            scheme: tagset.data_scheme().to_string(),
             lowercase: vocabs
                 .words
                 .metadata
@@ -692,8 +708,9 @@ fn counted_ratio(part: i64, whole: i64) -> f64 {
 pub fn evaluate(
     tagger: &Tagger,
     batches: &[BatchTensors],
-    tag_names: &[String],
+    tags: &TagSet,
 ) -> Result<Scores, TrainError> {
+    let tag_names = tags.data_tags();
     let mut scores = Scores::new(tag_names.len());
     for batch in batches {
         let predicted = tagger.predict(batch).map_err(TrainError::Torch)?;
@@ -705,6 +722,7 @@ pub fn evaluate(
                 .iter()
                 .map(|&t| t as usize)
                 .collect();
+            let path = tags.to_data(path).map_err(TrainError::Mismatch)?;
             let p: Vec<usize> = path.iter().map(|&t| t as usize).collect();
             scores.add(&g, &p, tag_names);
         }

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use ner_core::artifact::sha256_file;
 use ner_core::schema::{keys, sentences, vocab, ArtifactKind, Metadata};
-use ner_core::scheme::{Prefix, Tag};
+use ner_core::scheme::{tag_order_key, Tag};
 use ner_core::tables::{parquet_metadata, parquet_num_rows, Vocab};
 use polars::prelude::*;
 
@@ -323,8 +323,10 @@ fn tag_entries(path: &Path, counts: Vec<(String, u64)>) -> Result<Vec<(String, u
     let mut keyed = Vec::with_capacity(counts.len());
     for (tag, n) in counts {
         let key = match Tag::parse(&tag) {
-            Some(Tag::O) => (0, String::new(), Prefix::B),
-            Some(Tag::Entity { prefix, kind }) => (1, kind.to_string(), prefix),
+            Some(parsed) => {
+                let (rank, kind, prefix) = tag_order_key(&parsed);
+                (rank, kind.to_string(), prefix)
+            }
             None => {
                 return Err(VocabError::Invalid {
                     path: path.to_path_buf(),
