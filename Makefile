@@ -281,7 +281,7 @@ $(VENV)/.bench: $(VENV)/.torch-$(TORCH_VERSION) $(ROOT)/Makefile
 bench-quality: data $(BIN_DIR)/ner-train bench-setup ## Train MODELS (default: the five course models) with ner-train and seed_ref.py --lookup; compare validation F1.
 	$(ROOT)/bench/quality.sh $(VENV)/bin/python $(REFERENCE_DIR) $(CONLL_DIR) $(WORK_DIR) $(or $(MODELS),$(COURSE_MODELS))
 
-bench-train: check-model data $(BIN_DIR)/ner-train bench-setup ## One epoch of MODEL: ner-train vs the course's PyTorch code (--lookup), same run.
+bench-train: check-model data $(BIN_DIR)/ner-train bench-setup ## One epoch of MODEL: ner-train vs the course's PyTorch code at its fastest (--lookup --fused), same run; REFERENCE_VARIANTS="lookup fused dense" for more.
 	$(ROOT)/bench/train.sh $(MODEL) $(BIN_DIR) $(VENV)/bin/python $(REFERENCE_DIR) $(CONLL_DIR) $(DATA) $(ROOT)/pipelines
 
 bench-predict: data $(foreach m,$(or $(MODELS),$(COURSE_MODELS)),$(MODELS_DIR)/$(m)/model.safetensors) $(BIN_DIR)/ner-predict ## ner-predict on the test split, end to end, for MODELS (default: the five course models).
