@@ -142,8 +142,24 @@ $(PROCESSED)/train.%.arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(BIN_DIR)/n
 $(PROCESSED)/%.arrow: $(INTERIM)/%.parquet $(VOCAB_FILES) $(BIN_DIR)/ner-encode
 	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --output $@ $(encode_args) --order sequential
 
-clean-data: ## Remove data/interim, data/vocab and data/processed (never data/raw).
-	rm -rf $(INTERIM) $(VOCAB_DIR) $(PROCESSED)
+# Pipelines whose [data] section says `lowercase = true` read words
+# lower-cased: their own vocabulary and batches, in data/lower/ (made on demand).
+LOWER_VOCAB_DIR := $(DATA)/lower/vocab
+LOWER_PROCESSED := $(DATA)/lower/processed
+LOWER_VOCAB_FILES := $(LOWER_VOCAB_DIR)/words.parquet $(LOWER_VOCAB_DIR)/chars.parquet $(LOWER_VOCAB_DIR)/tags.parquet
+lower_vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) --lowercase
+
+$(LOWER_VOCAB_FILES) &: $(INTERIM)/train.parquet $(BIN_DIR)/ner-vocab
+	$(BIN_DIR)/ner-vocab $< --output-dir $(LOWER_VOCAB_DIR) $(lower_vocab_args)
+$(LOWER_PROCESSED)/train.arrow: $(INTERIM)/train.parquet $(LOWER_VOCAB_FILES) $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $< --vocab-dir $(LOWER_VOCAB_DIR) --output $@ $(encode_args) --order $(ORDER)
+$(LOWER_PROCESSED)/train.%.arrow: $(INTERIM)/train.parquet $(LOWER_VOCAB_FILES) $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $< --vocab-dir $(LOWER_VOCAB_DIR) --output $@ $(encode_args) --order $*
+$(LOWER_PROCESSED)/%.arrow: $(INTERIM)/%.parquet $(LOWER_VOCAB_FILES) $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $< --vocab-dir $(LOWER_VOCAB_DIR) --output $@ $(encode_args) --order sequential
+
+clean-data: ## Remove data/interim, data/vocab, data/processed and data/lower (never data/raw).
+	rm -rf $(INTERIM) $(VOCAB_DIR) $(PROCESSED) $(DATA)/lower
 
 # --- Training -------------------------------------------------------------------
 MODEL ?=
@@ -179,30 +195,38 @@ check-model:
 	@if [ -z "$(MODEL)" ] || [ ! -f "$(ROOT)/pipelines/$(MODEL).toml" ]; then \
 	  echo "error: MODEL='$(MODEL)' is not a pipeline; available: $(PIPELINES)" >&2; exit 1; fi
 
-# A pipeline's `batch_order` (e.g. "bucket") picks data/processed/train.<order>.arrow.
+# A pipeline's `batch_order` (e.g. "bucket") picks data/processed/train.<order>.arrow;
+# `lowercase = true` in its [data] section picks data/lower/ instead of data/.
 batch_order = $(shell sed -n 's/^batch_order *= *"\([a-z]*\)".*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
-train_batches = $(PROCESSED)/train$(if $(call batch_order,$(1)),.$(call batch_order,$(1))).arrow
+data_lower = $(shell sed -n '/^\[data\]/,/^\[/s/^lowercase *= *true.*/yes/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+vocab_dir = $(if $(call data_lower,$(1)),$(LOWER_VOCAB_DIR),$(VOCAB_DIR))
+vocab_files = $(if $(call data_lower,$(1)),$(LOWER_VOCAB_FILES),$(VOCAB_FILES))
+processed_dir = $(if $(call data_lower,$(1)),$(LOWER_PROCESSED),$(PROCESSED))
+train_batches = $(call processed_dir,$(1))/train$(if $(call batch_order,$(1)),.$(call batch_order,$(1))).arrow
+valid_batches = $(call processed_dir,$(1))/valid.arrow
 
 # Batches in another order are kept, not removed as intermediate files.
-.SECONDARY: $(foreach o,bucket shuffle sequential,$(PROCESSED)/train.$(o).arrow)
+.SECONDARY: $(foreach d,$(PROCESSED) $(LOWER_PROCESSED),$(foreach o,bucket shuffle sequential,$(d)/train.$(o).arrow))
 
 # An interrupted run (a resume checkpoint is there) is never up to date, and
 # the weights of its finished epochs are never deleted by make.
 .PRECIOUS: $(MODELS_DIR)/%/model.safetensors
 unfinished = $(if $(wildcard $(1)/resume.safetensors),FORCE)
 
-$(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batches,$$*) $(PROCESSED)/valid.arrow $(VOCAB_FILES) $(BIN_DIR)/ner-train $$(call unfinished,$$(@D))
-	$(BIN_DIR)/ner-train --pipeline $< --train $(call train_batches,$*) --valid $(PROCESSED)/valid.arrow \
-	  --vocab-dir $(VOCAB_DIR) --output $(@D) $(train_args)
+$(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batches,$$*) $$(call valid_batches,$$*) $$(call vocab_files,$$*) \
+  $(BIN_DIR)/ner-train $$(call unfinished,$$(@D))
+	$(BIN_DIR)/ner-train --pipeline $< --train $(call train_batches,$*) --valid $(call valid_batches,$*) \
+	  --vocab-dir $(call vocab_dir,$*) --output $(@D) $(train_args)
 
 # Seed runs: models/<pipeline>.seed<N>/ trains <pipeline> with seed N (the
 # batches stay those of `make data`; the seed sets initialisation, dropout
 # and the epoch order).
 SEEDS ?= 1 2 3
 define seed_rule
-$(MODELS_DIR)/$(1).seed$(2)/model.safetensors: $(ROOT)/pipelines/$(1).toml $(call train_batches,$(1)) $(PROCESSED)/valid.arrow $(VOCAB_FILES) $(BIN_DIR)/ner-train $$$$(call unfinished,$$$$(@D))
-	$(BIN_DIR)/ner-train --pipeline $$< --train $(call train_batches,$(1)) --valid $(PROCESSED)/valid.arrow \
-	  --vocab-dir $(VOCAB_DIR) --output $$(@D) $(train_common_args) --seed $(2)
+$(MODELS_DIR)/$(1).seed$(2)/model.safetensors: $(ROOT)/pipelines/$(1).toml $(call train_batches,$(1)) $(call valid_batches,$(1)) $(call vocab_files,$(1)) \
+  $(BIN_DIR)/ner-train $$$$(call unfinished,$$$$(@D))
+	$(BIN_DIR)/ner-train --pipeline $$< --train $(call train_batches,$(1)) --valid $(call valid_batches,$(1)) \
+	  --vocab-dir $(call vocab_dir,$(1)) --output $$(@D) $(train_common_args) --seed $(2)
 endef
 $(foreach p,$(PIPELINES),$(foreach s,$(SEEDS),$(eval $(call seed_rule,$(p),$(s)))))
 # (A pattern in .PRECIOUS covers only pattern rules: the seed targets are named.)

@@ -16,6 +16,26 @@ pub struct Pipeline {
     pub description: String,
     pub model: ModelConfig,
     pub train: TrainConfig,
+    /// What the batches must have been built with (`make` builds them so).
+    #[serde(default, skip_serializing_if = "DataConfig::is_unset")]
+    pub data: DataConfig,
+}
+
+/// The data a pipeline trains on, where it asks for more than `make data`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Words lower-cased before lookup (`ner-vocab --lowercase`): `make`
+    /// trains such a pipeline on `data/lower/`; `ner-train` refuses
+    /// vocabularies built otherwise. Absent: either.
+    #[serde(default)]
+    pub lowercase: Option<bool>,
+}
+
+impl DataConfig {
+    fn is_unset(&self) -> bool {
+        self == &DataConfig::default()
+    }
 }
 
 /// The recurrent cell.

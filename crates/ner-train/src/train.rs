@@ -218,6 +218,18 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             )));
         }
     }
+    if let Some(wanted) = pipeline.data.lowercase {
+        let built = vocabs.words.metadata.get(keys::LOWERCASE) == Some("true");
+        if built != wanted {
+            return Err(TrainError::Mismatch(format!(
+                "the pipeline asks for {} words ([data] lowercase = {wanted}), but {} was built {} --lowercase; `make train` builds the right vocabulary ({}) for it",
+                if wanted { "lower-cased" } else { "case-sensitive" },
+                config.words.display(),
+                if built { "with" } else { "without" },
+                if wanted { "data/lower/" } else { "data/" },
+            )));
+        }
+    }
     let max_word_chars: Option<usize> = meta
         .get(keys::MAX_WORD_CHARS)
         .and_then(|v| v.parse().ok())

@@ -177,6 +177,36 @@ fn refuses_batches_from_another_vocabulary() {
 }
 
 #[test]
+fn a_pipeline_asking_for_lowercased_words_refuses_a_cased_vocabulary() {
+    let fx = Fixture::new();
+    let text = std::fs::read_to_string(fx.path("tiny.toml")).expect("read");
+    std::fs::write(
+        fx.path("tiny.toml"),
+        format!("{text}[data]\nlowercase = true\n"),
+    )
+    .expect("write");
+    let out = fx.train(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "the pipeline asks for lower-cased words ([data] lowercase = true), but {} was built without --lowercase",
+            fx.path("vocab").join("words.parquet").display()
+        )),
+        "{err}"
+    );
+    assert!(!fx.path("model").exists());
+    // Case-sensitive, as built: trains.
+    std::fs::write(
+        fx.path("tiny.toml"),
+        format!("{text}[data]\nlowercase = false\n"),
+    )
+    .expect("write");
+    let out = fx.train(&["--epochs", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
 fn unknown_pipeline_keys_are_errors() {
     let fx = Fixture::new();
     let text = std::fs::read_to_string(fx.path("tiny.toml")).expect("read");
