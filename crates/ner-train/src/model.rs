@@ -396,9 +396,12 @@ impl Tagger {
                     _ => unreachable!("layer input is set after layer 0"),
                 };
                 // Layer 0 of one-hot input already holds the input gates
-                // (its `w_ih` is an identity): without gradients, skip the
-                // identity product the recurrent op would compute.
-                let out = if l == 0 && !train && matches!(self.input, Input::Onehot(_)) {
+                // (its `w_ih` is an identity): step through them instead of
+                // letting the recurrent op multiply by the identity. Faster
+                // everywhere but in training LSTMs, where libtorch's oneDNN
+                // LSTM (forward and backward) wins (`make bench-train`).
+                let on_gates = !train || self.config.cell != Cell::Lstm;
+                let out = if l == 0 && on_gates && matches!(self.input, Input::Onehot(_)) {
                     self.run_on_gates(&input, weights)
                         .unwrap_or_else(|| self.run(&input, weights))
                 } else {
@@ -644,8 +647,8 @@ mod tests {
             let tagger = Tagger::new(&vs.root(), &cfg, vocab, 3);
             let ids = Tensor::from_slice(&[3i64, 7, 1, 9, 2, 5]).view([2, 3]);
             let lengths = Tensor::from_slice(&[3i64, 3]);
-            // Without gradients layer 0 runs on the looked-up gates
-            // (`run_on_gates`); in training through libtorch's op.
+            // Layer 0 runs on the looked-up gates (`run_on_gates`), except
+            // for training LSTMs (libtorch's op).
             let (ours, trained) = (
                 tagger.forward(&ids, &lengths, false),
                 tagger.forward(&ids, &lengths, true),
