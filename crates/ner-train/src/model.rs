@@ -9,9 +9,12 @@
 //! With one-hot input the first layer's `weight_ih` (`[gates, vocab]`) times a
 //! one-hot vector is one column of it, so the layer's input projection is a
 //! row lookup in its transpose, stored as `onehot.weight_ih_l0[_reverse]`
-//! (`[vocab, gates]`). The fused op then gets that projection with frozen
-//! identity input weights: the same function and the same trainable
-//! parameters as the course's model, without the one-hot tensor.
+//! (`[vocab, gates]`). The layer then steps through those gates
+//! (`Tagger::run_on_gates`), or, for training LSTMs, libtorch's fused op
+//! gets them with frozen identity input weights: the same function and the
+//! same trainable parameters as the course's model, without the one-hot
+//! tensor. In training the tables get sparse gradients (only the rows a
+//! batch used) when the optimizer can apply them ([`crate::optim`]).
 
 use ner_core::scheme::TagScheme;
 use tch::nn::{self, Init, Module, Path as VsPath};
