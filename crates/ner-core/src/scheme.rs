@@ -334,7 +334,7 @@ mod tests {
             tag_set(iob2.iter().copied(), TagScheme::Iob2).join(" "),
             "O B-LOC I-LOC B-MISC I-MISC B-PER I-PER"
         );
-        let mut sorted = vec!["I-PER", "B-MISC", "O", "S-LOC", "B-PER", "E-LOC", "B-LOC"];
+        let mut sorted = ["I-PER", "B-MISC", "O", "S-LOC", "B-PER", "E-LOC", "B-LOC"];
         sorted.sort_by_key(|t| tag_order_key(&Tag::parse(t).expect("valid tag")));
         assert_eq!(sorted.join(" "), "O B-LOC E-LOC S-LOC B-MISC B-PER I-PER");
     }
