@@ -436,17 +436,26 @@ impl Tagger {
             return None;
         };
         let hidden = self.config.hidden;
-        let xg = gates_in + &w.b_ih;
+        // Step-major, so each step's slice is contiguous. RNN and LSTM add
+        // both biases here, once; the GRU's candidate needs `b_hn` inside
+        // `r·(h·W_hn + b_hn)`, so it adds `b_hh` per step.
+        let bias = match self.config.cell {
+            Cell::Rnn | Cell::Lstm => &w.b_ih + &w.b_hh,
+            _ => w.b_ih.shallow_clone(),
+        };
+        let xg = (gates_in + bias).transpose(0, 1).contiguous();
         let w_hh_t = w.w_hh.tr();
         let mut h = Tensor::zeros([batch, hidden], (Kind::Float, gates_in.device()));
         let mut c = h.zeros_like();
         let mut out = Vec::with_capacity(width as usize);
-        for t in 0..width {
-            let x_t = xg.select(1, t);
+        // One unbind, not a select per step: the backward of `unbind` stacks
+        // the steps' gradients once, where each `select` would scatter into
+        // a zeroed tensor of the whole sequence.
+        for x_t in xg.unbind(0) {
             h = match self.config.cell {
-                Cell::Rnn => (x_t + w.b_hh.addmm(&h, &w_hh_t)).tanh(),
+                Cell::Rnn => x_t.addmm(&h, &w_hh_t).tanh(),
                 Cell::Lstm => {
-                    let gates = x_t + w.b_hh.addmm(&h, &w_hh_t);
+                    let gates = x_t.addmm(&h, &w_hh_t);
                     let g = gates.chunk(4, 1);
                     let (i, f, cand, o) =
                         (g[0].sigmoid(), g[1].sigmoid(), g[2].tanh(), g[3].sigmoid());
