@@ -10,10 +10,9 @@
 //! one-hot vector is one column of it, so the layer's input projection is a
 //! row lookup in its transpose, stored as `onehot.weight_ih_l0[_reverse]`
 //! (`[vocab, gates]`). The layer then steps through those gates
-//! (`Tagger::run_on_gates`), or, for training LSTMs, libtorch's fused op
-//! gets them with frozen identity input weights: the same function and the
-//! same trainable parameters as the course's model, without the one-hot
-//! tensor. In training the tables get sparse gradients (only the rows a
+//! (`Tagger::run_on_gates`; the GRU variants give them to `crate::gru` with
+//! frozen identity input weights): the same function and the same trainable
+//! parameters as the course's model, without the one-hot tensor. In training the tables get sparse gradients (only the rows a
 //! batch used) when the optimizer can apply them ([`crate::optim`]).
 
 use ner_core::scheme::TagScheme;
@@ -400,11 +399,9 @@ impl Tagger {
                 };
                 // Layer 0 of one-hot input already holds the input gates
                 // (its `w_ih` is an identity): step through them instead of
-                // letting the recurrent op multiply by the identity. Faster
-                // everywhere but in training LSTMs, where libtorch's oneDNN
-                // LSTM (forward and backward) wins (`make bench-train`).
-                let on_gates = !train || self.config.cell != Cell::Lstm;
-                let out = if l == 0 && on_gates && matches!(self.input, Input::Onehot(_)) {
+                // letting the recurrent op multiply by the identity (faster
+                // for every cell, forward and backward: `make bench-train`).
+                let out = if l == 0 && matches!(self.input, Input::Onehot(_)) {
                     self.run_on_gates(&input, weights)
                         .unwrap_or_else(|| self.run(&input, weights))
                 } else {
@@ -659,8 +656,8 @@ mod tests {
             let tagger = Tagger::new(&vs.root(), &cfg, vocab, 3);
             let ids = Tensor::from_slice(&[3i64, 7, 1, 9, 2, 5]).view([2, 3]);
             let lengths = Tensor::from_slice(&[3i64, 3]);
-            // Layer 0 runs on the looked-up gates (`run_on_gates`), except
-            // for training LSTMs (libtorch's op).
+            // Layer 0 runs on the looked-up gates (`run_on_gates`), in
+            // training and inference alike.
             let (ours, trained) = (
                 tagger.forward(&ids, &lengths, false),
                 tagger.forward(&ids, &lengths, true),
