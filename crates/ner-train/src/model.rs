@@ -12,8 +12,9 @@
 //! (`[vocab, gates]`). The layer then steps through those gates
 //! (`Tagger::run_on_gates`; the GRU variants give them to `crate::gru` with
 //! frozen identity input weights): the same function and the same trainable
-//! parameters as the course's model, without the one-hot tensor. In training the tables get sparse gradients (only the rows a
-//! batch used) when the optimizer can apply them ([`crate::optim`]).
+//! parameters as the course's model, without the one-hot tensor. In
+//! training the tables get sparse gradients (only the rows a batch used)
+//! when the optimizer can apply them ([`crate::optim`]).
 
 use ner_core::scheme::TagScheme;
 use tch::nn::{self, Init, Module, Path as VsPath};
