@@ -445,8 +445,8 @@ impl Views {
         }
     }
 
-    /// A table's parameter and moments, for [`Views::update_sparse`] (no
-    /// dense gradient).
+    /// A table's parameter and moments, for [`Views::update_sparse`] only:
+    /// there is no dense gradient (a null pointer, which `update` refuses).
     fn of_table(param: &Tensor, exp_avg: &Tensor, exp_avg_sq: &Tensor) -> Self {
         let numel = param.numel();
         for t in [param, exp_avg, exp_avg_sq] {
@@ -539,6 +539,8 @@ impl Views {
     }
 
     fn update(&self, c: &Coefficients, threads: usize) {
+        // A table's views (`of_table`) have no dense gradient to read.
+        assert!(!self.grad.is_null(), "a dense update needs the gradient");
         const MIN_PER_THREAD: usize = 1 << 16;
         let threads = threads.min(self.numel.div_ceil(MIN_PER_THREAD)).max(1);
         let chunk = self.numel.div_ceil(threads);
