@@ -382,7 +382,7 @@ impl FusedAdam {
                 // A table's rows the batch used; every other row's gradient
                 // is zero and is never materialized.
                 let rows = SparseRows::of(&grad, param);
-                Views::of_table(param, exp_avg, exp_avg_sq).update_sparse(
+                Views::of(param, None, exp_avg, exp_avg_sq).update_sparse(
                     &coefficients,
                     &rows,
                     self.threads,
@@ -398,7 +398,7 @@ impl FusedAdam {
                 param.grad().copy_(&copy);
                 copy
             };
-            let views = Views::of(param, &grad, exp_avg, exp_avg_sq);
+            let views = Views::of(param, Some(&grad), exp_avg, exp_avg_sq);
             views.update(&coefficients, self.threads);
         }
     }
@@ -413,16 +413,18 @@ struct Coefficients {
     eps: f32,
 }
 
-/// Raw views of one parameter's four buffers, all `numel` contiguous `f32`s.
+/// Raw views of one parameter's buffers, all `numel` contiguous `f32`s: the
+/// parameter, its dense gradient (none where the gradient is sparse) and
+/// both moments.
 struct Views {
     param: *mut f32,
-    grad: *mut f32,
+    grad: Option<*mut f32>,
     exp_avg: *mut f32,
     exp_avg_sq: *mut f32,
     numel: usize,
 }
 
-// SAFETY: the four buffers are distinct tensors, and each thread touches a
+// SAFETY: the buffers are distinct tensors, and each thread touches a
 // disjoint index range of them.
 #[allow(unsafe_code)]
 unsafe impl Send for Views {}
@@ -430,36 +432,35 @@ unsafe impl Send for Views {}
 unsafe impl Sync for Views {}
 
 impl Views {
-    fn of(param: &Tensor, grad: &Tensor, exp_avg: &Tensor, exp_avg_sq: &Tensor) -> Self {
+    fn of(param: &Tensor, grad: Option<&Tensor>, exp_avg: &Tensor, exp_avg_sq: &Tensor) -> Self {
         let numel = param.numel();
-        for t in [grad, exp_avg, exp_avg_sq] {
+        for t in [param, exp_avg, exp_avg_sq].into_iter().chain(grad) {
             assert_eq!(t.numel(), numel, "optimizer buffers match their parameter");
             assert!(t.is_contiguous() && t.kind() == Kind::Float && t.device() == Device::Cpu);
         }
         Views {
             param: param.data_ptr() as *mut f32,
-            grad: grad.data_ptr() as *mut f32,
+            grad: grad.map(|g| g.data_ptr() as *mut f32),
             exp_avg: exp_avg.data_ptr() as *mut f32,
             exp_avg_sq: exp_avg_sq.data_ptr() as *mut f32,
             numel,
         }
     }
 
-    /// A table's parameter and moments, for [`Views::update_sparse`] only:
-    /// there is no dense gradient (a null pointer, which `update` refuses).
-    fn of_table(param: &Tensor, exp_avg: &Tensor, exp_avg_sq: &Tensor) -> Self {
-        let numel = param.numel();
-        for t in [param, exp_avg, exp_avg_sq] {
-            assert_eq!(t.numel(), numel, "optimizer buffers match their parameter");
-            assert!(t.is_contiguous() && t.kind() == Kind::Float && t.device() == Device::Cpu);
-        }
-        Views {
-            param: param.data_ptr() as *mut f32,
-            grad: std::ptr::null_mut(),
-            exp_avg: exp_avg.data_ptr() as *mut f32,
-            exp_avg_sq: exp_avg_sq.data_ptr() as *mut f32,
-            numel,
-        }
+    /// Runs `work` on `0..units` cut into one contiguous range per thread:
+    /// at most `threads`, and none for fewer than 64 Ki elements.
+    fn split(&self, units: usize, threads: usize, work: impl Fn(std::ops::Range<usize>) + Sync) {
+        const MIN_PER_THREAD: usize = 1 << 16;
+        let threads = threads.min(self.numel.div_ceil(MIN_PER_THREAD)).max(1);
+        let chunk = units.div_ceil(threads);
+        let work = &work;
+        std::thread::scope(|scope| {
+            for t in 1..threads {
+                let range = t * chunk..((t + 1) * chunk).min(units);
+                scope.spawn(move || work(range));
+            }
+            work(0..chunk.min(units));
+        });
     }
 
     /// The dense update of every row of a `[rows, width]` table whose
@@ -467,18 +468,8 @@ impl Views {
     /// element, as [`Views::update`] over the dense gradient, without
     /// reading or clearing one.
     fn update_sparse(&self, c: &Coefficients, rows: &SparseRows, threads: usize) {
-        const MIN_PER_THREAD: usize = 1 << 16;
-        let width = rows.width;
-        let n_rows = self.numel / width.max(1);
-        let threads = threads.min(self.numel.div_ceil(MIN_PER_THREAD)).max(1);
-        let chunk = n_rows.div_ceil(threads);
-        std::thread::scope(|scope| {
-            for t in 1..threads {
-                let range = t * chunk..((t + 1) * chunk).min(n_rows);
-                scope.spawn(move || self.update_rows(c, rows, range));
-            }
-            self.update_rows(c, rows, 0..chunk.min(n_rows));
-        });
+        let n_rows = self.numel / rows.width.max(1);
+        self.split(n_rows, threads, |range| self.update_rows(c, rows, range));
     }
 
     #[allow(unsafe_code)]
@@ -488,7 +479,7 @@ impl Views {
         }
         let width = rows.width;
         let (start, len) = (range.start * width, (range.end - range.start) * width);
-        // SAFETY: `Views::of_table` checked that the three buffers hold
+        // SAFETY: `Views::of` checked that the three buffers hold
         // `numel` contiguous f32s; row ranges handed to threads are disjoint
         // and within the table; the tensors outlive the scope of the update.
         let (p, m, v) = unsafe {
@@ -538,19 +529,9 @@ impl Views {
         }
     }
 
+    /// The update over the dense gradient, which it clears.
     fn update(&self, c: &Coefficients, threads: usize) {
-        // A table's views (`of_table`) have no dense gradient to read.
-        assert!(!self.grad.is_null(), "a dense update needs the gradient");
-        const MIN_PER_THREAD: usize = 1 << 16;
-        let threads = threads.min(self.numel.div_ceil(MIN_PER_THREAD)).max(1);
-        let chunk = self.numel.div_ceil(threads);
-        std::thread::scope(|scope| {
-            for t in 1..threads {
-                let range = t * chunk..((t + 1) * chunk).min(self.numel);
-                scope.spawn(move || self.update_range(c, range));
-            }
-            self.update_range(c, 0..chunk.min(self.numel));
-        });
+        self.split(self.numel, threads, |range| self.update_range(c, range));
     }
 
     #[allow(unsafe_code)]
@@ -558,6 +539,9 @@ impl Views {
         if range.is_empty() {
             return;
         }
+        let grad = self
+            .grad
+            .expect("a dense update needs the dense gradient (Views::of with Some)");
         let len = range.end - range.start;
         // SAFETY: `Views::of` checked that all four buffers hold `numel`
         // contiguous f32s; ranges handed to threads are disjoint and within
@@ -565,7 +549,7 @@ impl Views {
         let (p, g, m, v) = unsafe {
             (
                 std::slice::from_raw_parts_mut(self.param.add(range.start), len),
-                std::slice::from_raw_parts_mut(self.grad.add(range.start), len),
+                std::slice::from_raw_parts_mut(grad.add(range.start), len),
                 std::slice::from_raw_parts_mut(self.exp_avg.add(range.start), len),
                 std::slice::from_raw_parts_mut(self.exp_avg_sq.add(range.start), len),
             )
