@@ -433,6 +433,9 @@ impl Tagger {
         let [batch, width, _] = gates_in.size()[..] else {
             return None;
         };
+        if matches!(self.config.cell, Cell::GruNoReset | Cell::GruNoUpdate) {
+            return None;
+        }
         let hidden = self.config.hidden;
         // Step-major, so each step's slice is contiguous. RNN and LSTM add
         // both biases here, once; the GRU's candidate needs `b_hn` inside
@@ -469,7 +472,7 @@ impl Tagger {
                     // h' = (1 - z)·n + z·h = n + z·(h - n)
                     &n + z * (&h - &n)
                 }
-                Cell::GruNoReset | Cell::GruNoUpdate => return None,
+                Cell::GruNoReset | Cell::GruNoUpdate => unreachable!("returned above"),
             };
             out.push(h.shallow_clone());
         }
@@ -597,8 +600,6 @@ mod tests {
         }
     }
 
-    /// The lookup computes exactly what a dense one-hot input to libtorch's
-    /// own bidirectional op computes with the same weights.
     /// The step-by-step layer on given input gates computes libtorch's
     /// recurrent op with an identity input matrix, and the same gradients
     /// for the gates, the recurrent weights and both biases.
@@ -644,6 +645,8 @@ mod tests {
         }
     }
 
+    /// The lookup computes exactly what a dense one-hot input to libtorch's
+    /// own bidirectional op computes with the same weights.
     #[test]
     fn onehot_lookup_equals_dense_onehot() {
         tch::manual_seed(1);

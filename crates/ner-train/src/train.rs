@@ -299,7 +299,6 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             .map_err(|e| TrainError::Mismatch(format!("{}: {e}", config.train.display())))?;
     }
     let valid_batches = load(&valid_split, device)?;
-    let tag_names = vocabs.tag_names();
     let inputs = Inputs {
         train_sha256: sha256_file(&config.train)?,
         valid_sha256: sha256_file(&config.valid)?,
@@ -553,7 +552,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
             pipeline: pipeline.clone(),
             n_words,
             n_tags,
-            tags: tag_names.clone(),
+            tags: tagset.data_tags().to_vec(),
             scheme: tagset.data_scheme().to_string(),
             lowercase: vocabs
                 .words
