@@ -49,6 +49,13 @@ impl Fixture {
         self.dir.path().join(name)
     }
 
+    /// Rewrites the fixture's pipeline file (`tiny.toml`) as `edit` says.
+    fn edit_pipeline(&self, edit: impl FnOnce(&str) -> String) {
+        let path = self.path("tiny.toml");
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, edit(&text)).expect("write");
+    }
+
     fn convert(&self, name: &str, text: &str) -> PathBuf {
         let input = self.path(&format!("{name}.txt"));
         std::fs::write(&input, text).expect("write");
@@ -179,12 +186,7 @@ fn refuses_batches_from_another_vocabulary() {
 #[test]
 fn a_pipeline_asking_for_lowercased_words_refuses_a_cased_vocabulary() {
     let fx = Fixture::new();
-    let text = std::fs::read_to_string(fx.path("tiny.toml")).expect("read");
-    std::fs::write(
-        fx.path("tiny.toml"),
-        format!("{text}[data]\nlowercase = true\n"),
-    )
-    .expect("write");
+    fx.edit_pipeline(|text| format!("{text}[data]\nlowercase = true\n"));
     let out = fx.train(&[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -197,11 +199,7 @@ fn a_pipeline_asking_for_lowercased_words_refuses_a_cased_vocabulary() {
     );
     assert!(!fx.path("model").exists());
     // Case-sensitive, as built: trains.
-    std::fs::write(
-        fx.path("tiny.toml"),
-        format!("{text}[data]\nlowercase = false\n"),
-    )
-    .expect("write");
+    fx.edit_pipeline(|text| text.replace("lowercase = true", "lowercase = false"));
     let out = fx.train(&["--epochs", "1"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
@@ -209,12 +207,7 @@ fn a_pipeline_asking_for_lowercased_words_refuses_a_cased_vocabulary() {
 #[test]
 fn unknown_pipeline_keys_are_errors() {
     let fx = Fixture::new();
-    let text = std::fs::read_to_string(fx.path("tiny.toml")).expect("read");
-    std::fs::write(
-        fx.path("tiny.toml"),
-        text.replace("hidden = 8", "hidden = 8\nhiden = 9"),
-    )
-    .expect("write");
+    fx.edit_pipeline(|text| text.replace("hidden = 8", "hidden = 8\nhiden = 9"));
     let out = fx.train(&[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -281,12 +274,7 @@ fn char_crf_tagger_trains_and_learns_the_training_set() {
 #[test]
 fn a_pipeline_asking_for_bucketed_batches_refuses_shuffled_ones() {
     let fx = Fixture::new();
-    let text = std::fs::read_to_string(fx.path("tiny.toml")).expect("read");
-    std::fs::write(
-        fx.path("tiny.toml"),
-        format!("{text}batch_order = \"bucket\"\n"),
-    )
-    .expect("write");
+    fx.edit_pipeline(|text| format!("{text}batch_order = \"bucket\"\n"));
     let out = fx.train(&[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
