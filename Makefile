@@ -47,7 +47,8 @@ INTERIM := $(DATA)/interim
 VOCAB_DIR := $(DATA)/vocab
 PROCESSED := $(DATA)/processed
 SPLITS := train valid test
-VOCAB_FILES := $(VOCAB_DIR)/words.parquet $(VOCAB_DIR)/chars.parquet $(VOCAB_DIR)/tags.parquet
+vocab_files_in = $(1)/words.parquet $(1)/chars.parquet $(1)/tags.parquet
+VOCAB_FILES := $(call vocab_files_in,$(VOCAB_DIR))
 DATA_BINS := $(BIN_DIR)/ner-convert $(BIN_DIR)/ner-vocab $(BIN_DIR)/ner-encode
 
 convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
@@ -131,32 +132,29 @@ $(INTERIM)/valid.parquet: $(VALID) $(BIN_DIR)/ner-convert
 $(INTERIM)/test.parquet: $(TEST) $(BIN_DIR)/ner-convert
 	$(BIN_DIR)/ner-convert $< --output $@ $(convert_args)
 
-$(VOCAB_FILES) &: $(INTERIM)/train.parquet $(BIN_DIR)/ner-vocab
-	$(BIN_DIR)/ner-vocab $< --output-dir $(VOCAB_DIR) $(vocab_args)
-
-$(PROCESSED)/train.arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --output $@ $(encode_args) --order $(ORDER)
-# Training batches in another order, for pipelines that ask (train.bucket.arrow).
-$(PROCESSED)/train.%.arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --output $@ $(encode_args) --order $*
-$(PROCESSED)/%.arrow: $(INTERIM)/%.parquet $(VOCAB_FILES) $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --output $@ $(encode_args) --order sequential
+# A vocabulary of the training split in $(1) (ner-vocab options $(3)) and the
+# splits' batches over it in $(2): train in ORDER, validation and test
+# sequential, and train in another order for pipelines that ask
+# (train.bucket.arrow).
+define vocab_and_batches
+$(call vocab_files_in,$(1)) &: $(INTERIM)/train.parquet $(BIN_DIR)/ner-vocab
+	$(BIN_DIR)/ner-vocab $$< --output-dir $(1) $(3)
+$(2)/train.arrow: $(INTERIM)/train.parquet $(call vocab_files_in,$(1)) $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $$< --vocab-dir $(1) --output $$@ $(encode_args) --order $(ORDER)
+$(2)/train.%.arrow: $(INTERIM)/train.parquet $(call vocab_files_in,$(1)) $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $$< --vocab-dir $(1) --output $$@ $(encode_args) --order $$*
+$(2)/%.arrow: $(INTERIM)/%.parquet $(call vocab_files_in,$(1)) $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $$< --vocab-dir $(1) --output $$@ $(encode_args) --order sequential
+endef
+$(eval $(call vocab_and_batches,$(VOCAB_DIR),$(PROCESSED),$(vocab_args)))
 
 # Pipelines whose [data] section says `lowercase = true` read words
 # lower-cased: their own vocabulary and batches, in data/lower/ (made on demand).
 LOWER_VOCAB_DIR := $(DATA)/lower/vocab
 LOWER_PROCESSED := $(DATA)/lower/processed
-LOWER_VOCAB_FILES := $(LOWER_VOCAB_DIR)/words.parquet $(LOWER_VOCAB_DIR)/chars.parquet $(LOWER_VOCAB_DIR)/tags.parquet
+LOWER_VOCAB_FILES := $(call vocab_files_in,$(LOWER_VOCAB_DIR))
 lower_vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) --lowercase
-
-$(LOWER_VOCAB_FILES) &: $(INTERIM)/train.parquet $(BIN_DIR)/ner-vocab
-	$(BIN_DIR)/ner-vocab $< --output-dir $(LOWER_VOCAB_DIR) $(lower_vocab_args)
-$(LOWER_PROCESSED)/train.arrow: $(INTERIM)/train.parquet $(LOWER_VOCAB_FILES) $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $< --vocab-dir $(LOWER_VOCAB_DIR) --output $@ $(encode_args) --order $(ORDER)
-$(LOWER_PROCESSED)/train.%.arrow: $(INTERIM)/train.parquet $(LOWER_VOCAB_FILES) $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $< --vocab-dir $(LOWER_VOCAB_DIR) --output $@ $(encode_args) --order $*
-$(LOWER_PROCESSED)/%.arrow: $(INTERIM)/%.parquet $(LOWER_VOCAB_FILES) $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $< --vocab-dir $(LOWER_VOCAB_DIR) --output $@ $(encode_args) --order sequential
+$(eval $(call vocab_and_batches,$(LOWER_VOCAB_DIR),$(LOWER_PROCESSED),$(lower_vocab_args)))
 
 clean-data: ## Remove data/interim, data/vocab, data/processed and data/lower (never data/raw).
 	rm -rf $(INTERIM) $(VOCAB_DIR) $(PROCESSED) $(DATA)/lower
