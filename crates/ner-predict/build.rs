@@ -1,9 +1,9 @@
-//! Records libtorch's folder as the run path of this crate's binaries and
-//! tests, so they run without LD_LIBRARY_PATH.
+//! Records libtorch's folder as the run path of this crate's tests (they
+//! train models with ner-train). The binary never loads libtorch.
 
 fn main() {
     // torch-sys (links = "tch") exports the folder it linked against.
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
-        println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+        println!("cargo:rustc-link-arg-tests=-Wl,-rpath,{lib}");
     }
 }

@@ -353,7 +353,7 @@ impl MappedIpc {
     /// Maps `path` and checks that it is an artifact of `kind`.
     pub fn open(path: &Path, kind: ArtifactKind) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let buffer = map_file(&file).map_err(|e| Error::io(path, e))?;
+        let buffer = Buffer::from(map_file(&file).map_err(|e| Error::io(path, e))?);
         let bad = |what: &str| Error::invalid(path, format!("not an Arrow IPC file: {what}"));
         if let Some(found) = container(&buffer).filter(|&c| c != "Arrow IPC") {
             return Err(wrong_container(path, found, "Arrow IPC", Some(kind)));
@@ -459,14 +459,21 @@ impl MappedIpc {
     }
 }
 
-/// Maps a file read-only into an Arrow buffer.
+/// Maps an artifact read-only into memory (Arrow IPC batches, model
+/// weights): pages are read as they are touched.
+pub fn map_artifact(path: &Path) -> Result<bytes::Bytes> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    map_file(&file).map_err(|e| Error::io(path, e))
+}
+
+/// Maps a file read-only.
 #[allow(unsafe_code)]
-fn map_file(file: &File) -> std::io::Result<Buffer> {
+fn map_file(file: &File) -> std::io::Result<bytes::Bytes> {
     // SAFETY: the mapping is read-only and artifacts are only ever replaced by
     // renaming a new file over the path, never modified in place, so the
     // mapped bytes do not change while the mapping lives.
     let mmap = unsafe { memmap2::Mmap::map(file)? };
-    Ok(Buffer::from(bytes::Bytes::from_owner(mmap)))
+    Ok(bytes::Bytes::from_owner(mmap))
 }
 
 /// SHA-256 of a file's bytes, as lower-case hex.

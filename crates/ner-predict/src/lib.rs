@@ -9,8 +9,10 @@
 //! ([`ner_core::schema::predictions`]), a CoNLL file `token gold pred` that
 //! `conlleval` and `ner-score --conll` read, and JSON lines of entity spans.
 //!
-//! Sentences are sorted by length and predicted in large batches without
-//! gradients; output keeps the input order.
+//! The model runs without libtorch ([`ner_infer`]): loading libtorch alone
+//! would take longer than tagging the whole CoNLL-2003 test split.
+//! Sentences are sorted by length and predicted in large batches, the
+//! batches spread over threads; output keeps the input order.
 //!
 //! ```no_run
 //! use ner_predict::{predict, Config, InputFormat};
@@ -31,16 +33,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ner_core::artifact::{sha256_file, AtomicFile};
-use ner_core::schema::{keys, vocab, ArtifactKind, Metadata};
+use ner_core::schema::{keys, ArtifactKind, Metadata};
 use ner_core::scheme::{convert as convert_tags, spans, Tag, TagScheme};
 use ner_core::tables::{PredictionRows, SentenceRows, TokenIds};
-use ner_train::data::BatchTensors;
-use ner_train::model::Tagger;
-use ner_train::tagset::TagSet;
-use ner_train::train::{ModelCard, Vocabularies, BEST_FILE, WEIGHTS_FILE};
-use ner_train::TrainError;
+use ner_infer::{InferError, Model, Sentence};
+use ner_model::card::{ModelCard, TaggerSpec, Vocabularies, BEST_FILE, CONFIG_FILE, WEIGHTS_FILE};
+use ner_model::tagset::TagSet;
+use ner_model::ModelError;
 use serde::Serialize;
-use tch::{nn, Device, Kind, Tensor};
 
 /// Errors of the predict stage.
 #[derive(Debug, thiserror::Error)]
@@ -48,15 +48,15 @@ pub enum PredictError {
     #[error(transparent)]
     Artifact(#[from] ner_core::Error),
     #[error(transparent)]
-    Model(#[from] TrainError),
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Infer(#[from] InferError),
     #[error(transparent)]
     Convert(#[from] ner_convert::ConvertError),
     #[error("{0}")]
     Mismatch(String),
     #[error("{path}: {message}", path = .path.display())]
     Input { path: PathBuf, message: String },
-    #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
 }
 
 /// How to read the input.
@@ -115,10 +115,10 @@ pub struct Config {
     pub weights: Weights,
     /// Vocabulary folder overriding the paths recorded in `config.json`.
     pub vocab_dir: Option<PathBuf>,
-    pub device: Device,
     /// Sentences per forward pass.
     pub batch_size: usize,
-    pub threads: Option<i32>,
+    /// Threads running batches; `None`: one per CPU.
+    pub threads: Option<usize>,
     pub outputs: Outputs,
 }
 
@@ -131,7 +131,6 @@ impl Config {
             pretokenized: false,
             weights: Weights::Best,
             vocab_dir: None,
-            device: Device::Cpu,
             batch_size: 512,
             threads: None,
             outputs: Outputs::default(),
@@ -144,12 +143,10 @@ impl Config {
 pub struct Predictor {
     pub card: ModelCard,
     pub weights_file: PathBuf,
-    tagger: Tagger,
+    model: Model,
     /// The model's tags and the data's (`card.tags`).
     tagset: TagSet,
-    _vs: nn::VarStore,
     token_ids: TokenIds,
-    device: Device,
 }
 
 impl Predictor {
@@ -160,7 +157,6 @@ impl Predictor {
         model_dir: &Path,
         weights: Weights,
         vocab_dir: Option<&Path>,
-        device: Device,
     ) -> Result<Self, PredictError> {
         let card = ModelCard::read(model_dir)?;
         let resolve = |recorded: &str, name: &str| match vocab_dir {
@@ -198,27 +194,26 @@ impl Predictor {
             Weights::Best => BEST_FILE,
             Weights::Last => WEIGHTS_FILE,
         });
-        let mut vs = nn::VarStore::new(device);
         let tagset = vocabs.tag_set(&card.pipeline.model)?;
-        let tagger = Tagger::with_spec(&vs.root(), &card.pipeline.model, &vocabs.spec(&tagset));
-        vs.load(&weights_file).map_err(|e| PredictError::Input {
-            path: weights_file.clone(),
-            message: format!("cannot load the weights: {e}"),
-        })?;
         let token_ids = TokenIds::new(
             &vocabs.words,
             &vocabs.chars,
             card.lowercase == "true",
             card.max_word_chars,
         );
+        let weights = ner_infer::Weights::open(&weights_file)?;
+        let model = Model::load(
+            &card.pipeline.model,
+            &TaggerSpec::new(&vocabs, &tagset),
+            &weights,
+            token_ids.max_word_chars(),
+        )?;
         Ok(Predictor {
             card,
             weights_file,
-            tagger,
+            model,
             tagset,
-            _vs: vs,
             token_ids,
-            device,
         })
     }
 
@@ -230,56 +225,31 @@ impl Predictor {
             .map_err(|e: String| PredictError::Mismatch(e))
     }
 
-    /// Predicted tags for each sentence, in input order.
+    /// Predicted tags for each sentence, in input order, `batch_size`
+    /// sentences at a time over `threads` threads.
     pub fn predict(
         &self,
         sentences: &[Vec<String>],
         batch_size: usize,
+        threads: usize,
     ) -> Result<Vec<Vec<String>>, PredictError> {
-        let _guard = tch::no_grad_guard();
-        let mut order: Vec<usize> = (0..sentences.len())
-            .filter(|&i| !sentences[i].is_empty())
+        let ids: Vec<Sentence> = sentences
+            .iter()
+            .map(|tokens| Sentence {
+                words: tokens.iter().map(|t| self.token_ids.word(t)).collect(),
+                chars: tokens
+                    .iter()
+                    .map(|t| self.token_ids.chars(t).collect())
+                    .collect(),
+            })
             .collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(sentences[i].len()));
-        let mut out: Vec<Vec<String>> = vec![Vec::new(); sentences.len()];
-        for chunk in order.chunks(batch_size.max(1)) {
-            let width = sentences[chunk[0]].len();
-            let char_width = chunk
-                .iter()
-                .flat_map(|&i| sentences[i].iter().map(|t| t.chars().count()))
-                .max()
-                .unwrap_or(1)
-                .clamp(1, self.token_ids.max_word_chars().max(1));
-            let rows = chunk.len();
-            let mut ids = vec![i64::from(vocab::PAD_ID); rows * width];
-            let mut chars = vec![0i64; rows * width * char_width];
-            let mut lengths = Vec::with_capacity(rows);
-            for (row, &i) in chunk.iter().enumerate() {
-                for (t, token) in sentences[i].iter().enumerate() {
-                    ids[row * width + t] = self.token_ids.word(token);
-                    let at = (row * width + t) * char_width;
-                    for (c, id) in self.token_ids.chars(token).take(char_width).enumerate() {
-                        chars[at + c] = id;
-                    }
-                }
-                lengths.push(sentences[i].len() as i64);
-            }
-            let batch = BatchTensors {
-                sentence_ids: Vec::new(),
-                lengths: Tensor::from_slice(&lengths).to_device(self.device),
-                word_ids: Tensor::from_slice(&ids)
-                    .view([rows as i64, width as i64])
-                    .to_device(self.device),
-                tag_ids: Tensor::zeros([rows as i64, width as i64], (Kind::Int64, self.device)),
-                char_ids: Tensor::from_slice(&chars)
-                    .view([rows as i64, width as i64, char_width as i64])
-                    .to_device(self.device),
-            };
-            let paths = self.tagger.predict(&batch)?;
-            for (&i, path) in chunk.iter().zip(paths) {
+        let paths = self.model.tag(&ids, batch_size, threads)?;
+        paths
+            .iter()
+            .map(|path| {
                 // In the data's tags, whatever scheme the model decodes in.
-                let path = self.tagset.to_data(&path).map_err(PredictError::Mismatch)?;
-                out[i] = path
+                let path = self.tagset.to_data(path).map_err(PredictError::Mismatch)?;
+                Ok(path
                     .iter()
                     .map(|&t| {
                         self.card
@@ -288,10 +258,9 @@ impl Predictor {
                             .cloned()
                             .unwrap_or_else(|| "O".into())
                     })
-                    .collect();
-            }
-        }
-        Ok(out)
+                    .collect())
+            })
+            .collect()
     }
 }
 
@@ -314,7 +283,7 @@ fn check_fingerprint(model_dir: &Path, path: &Path, expected: &str) -> Result<()
             model_dir.display(),
             &actual[..12],
             &expected[..expected.len().min(12)],
-            model_dir.join(ner_train::train::CONFIG_FILE).display()
+            model_dir.join(CONFIG_FILE).display()
         )));
     }
     Ok(())
@@ -591,19 +560,18 @@ impl fmt::Display for Summary {
 /// brackets to standard output.
 pub fn predict(config: &Config) -> Result<Summary, PredictError> {
     let started = Instant::now();
-    if let Some(threads) = config.threads {
-        tch::set_num_threads(threads);
-    }
+    let threads = config
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let predictor = Predictor::load(
         &config.model_dir,
         config.weights,
         config.vocab_dir.as_deref(),
-        config.device,
     )?;
     let scheme = predictor.scheme()?;
     let input = read_input(&config.input, config.format, config.pretokenized, scheme)?;
     let load_seconds = started.elapsed().as_secs_f64();
-    let predicted = predictor.predict(&input.tokens, config.batch_size)?;
+    let predicted = predictor.predict(&input.tokens, config.batch_size, threads)?;
     let predict_seconds = started.elapsed().as_secs_f64() - load_seconds;
 
     let has_gold = input.gold.iter().all(Option::is_some) && !input.gold.is_empty();

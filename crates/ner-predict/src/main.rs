@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use ner_predict::{predict, Config, InputFormat, Outputs, PredictError, Summary, Weights};
-use ner_train::model::device;
 
 /// Tag sentences with a model trained by ner-train.
 ///
@@ -41,21 +40,28 @@ struct Args {
     /// Write JSON lines of entities (sentence_id, text, type, start, end); `-` for stdout.
     #[arg(long, value_name = "FILE")]
     entities: Option<PathBuf>,
-    /// auto, cpu or cuda.
+    /// auto or cpu: prediction runs on the CPU, without libtorch (cuda is
+    /// refused; ner-train uses the GPU).
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Sentences per forward pass.
     #[arg(long, default_value_t = 512)]
     batch_size: usize,
-    /// libtorch threads [default: libtorch's choice].
+    /// Threads [default: one per CPU].
     #[arg(long)]
-    threads: Option<i32>,
+    threads: Option<usize>,
     /// Print no summary.
     #[arg(short, long)]
     quiet: bool,
 }
 
 fn run(args: Args) -> Result<Summary, PredictError> {
+    if !matches!(args.device.as_str(), "auto" | "cpu") {
+        return Err(PredictError::Mismatch(format!(
+            "--device {}: ner-predict runs on the CPU without libtorch (auto or cpu)",
+            args.device
+        )));
+    }
     let config = Config {
         model_dir: args.model,
         input: args.input,
@@ -67,7 +73,6 @@ fn run(args: Args) -> Result<Summary, PredictError> {
             Weights::Best
         },
         vocab_dir: args.vocab_dir,
-        device: device(&args.device).map_err(PredictError::Mismatch)?,
         batch_size: args.batch_size,
         threads: args.threads,
         outputs: Outputs {

@@ -7,37 +7,7 @@ use tch::{Kind, Tensor};
 
 use crate::config::CharEncoder;
 
-/// Case flags per character id, from the character vocabulary.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CharClasses {
-    /// `upper[id]`, `lower[id]`: whether the character is upper/lower case.
-    pub upper: Vec<bool>,
-    pub lower: Vec<bool>,
-}
-
-impl CharClasses {
-    /// Flags for the characters of a vocabulary, in id order.
-    pub fn from_chars<'a>(chars: impl Iterator<Item = &'a str>) -> Self {
-        let mut out = CharClasses::default();
-        for key in chars {
-            // Specials (`<PAD>`, `<UNK>`) are longer than one character.
-            let single = {
-                let mut it = key.chars();
-                match (it.next(), it.next()) {
-                    (Some(c), None) => Some(c),
-                    _ => None,
-                }
-            };
-            out.upper.push(single.is_some_and(char::is_uppercase));
-            out.lower.push(single.is_some_and(char::is_lowercase));
-        }
-        out
-    }
-}
-
-/// Casing classes: 0 no upper-case letter, 1 no lower-case letter (but some
-/// upper-case), 2 first character upper-case, 3 anything else (mixed).
-pub const CASING_CLASSES: i64 = 4;
+pub use ner_model::chars::{CharClasses, CASING_CLASSES};
 
 /// The casing layer: class lookup tables and a small embedding.
 #[derive(Debug)]

@@ -41,7 +41,6 @@
 pub mod average;
 pub mod chars;
 pub mod checkpoint;
-pub mod config;
 pub mod crf;
 pub mod data;
 pub mod embeddings;
@@ -52,6 +51,9 @@ pub mod plot;
 pub mod rng_state;
 pub mod tagset;
 pub mod train;
+
+/// Pipeline files, defined without libtorch in `ner-model`.
+pub use ner_model::config;
 
 use std::path::PathBuf;
 
@@ -64,6 +66,8 @@ pub enum TrainError {
     Pipeline { path: PathBuf, message: String },
     #[error("{0}")]
     Mismatch(String),
+    #[error(transparent)]
+    Model(#[from] ner_model::ModelError),
     #[error("libtorch: {0}")]
     Torch(tch::TchError),
     #[error("{path}: could not draw the curves: {message}", path = .path.display())]

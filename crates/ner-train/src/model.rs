@@ -16,41 +16,16 @@
 //! training the tables get sparse gradients (only the rows a batch used)
 //! when the optimizer can apply them ([`crate::optim`]).
 
-use ner_core::scheme::TagScheme;
 use tch::nn::{self, Init, Module, Path as VsPath};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use crate::chars::{Casing, CharClasses, CharFeatures};
+use crate::chars::{Casing, CharFeatures};
 use crate::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
 use crate::crf::{Crf, Penalties};
 use crate::data::BatchTensors;
 use crate::gru::{GruVariant, GruWeights};
 
-/// What a tagger needs to know about its vocabularies.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaggerSpec {
-    pub n_words: i64,
-    pub n_chars: i64,
-    /// Tag names by id.
-    pub tags: Vec<String>,
-    /// The tags' scheme (the CRF's constraints follow it).
-    pub scheme: TagScheme,
-    /// Case of each character id (for the casing feature).
-    pub char_classes: CharClasses,
-}
-
-impl TaggerSpec {
-    /// Words and tags only (tags named `T0`, `T1`, …; no constraints).
-    pub fn plain(n_words: i64, n_tags: i64) -> Self {
-        TaggerSpec {
-            n_words,
-            n_chars: 2,
-            tags: (0..n_tags).map(|i| format!("T{i}")).collect(),
-            scheme: TagScheme::Iob1,
-            char_classes: CharClasses::default(),
-        }
-    }
-}
+pub use ner_model::card::TaggerSpec;
 
 /// Weights of one direction of one layer, in libtorch's layout.
 #[derive(Debug)]

@@ -1,221 +1,27 @@
-//! The tags a tagger predicts, when they are written in another scheme than
-//! the data's.
-//!
-//! A pipeline may set `model.tag_scheme = "bioes"`: the tagger then learns
-//! and decodes BIOES tags (`E-X` ends an entity, `S-X` is a one-token entity;
-//! the CRF's constraints follow), while the batches, the vocabulary and every
-//! output stay in the data's scheme. Each training sentence's tags are
-//! rewritten into the model's scheme once, when the batches are loaded, and
-//! each decoded sentence is rewritten back, by way of its entity spans, so
-//! the entities are the same in both. The model's tags are every tag its
-//! scheme writes for the data's entity types, in the tag vocabulary's order
-//! ([`ner_core::scheme::tag_set`]), so a model trained this way starts from
-//! the same weights as one trained on batches converted to BIOES by
-//! `ner-convert --scheme bioes`.
+//! The model's tags on the training side: [`TagSet`] (`ner_model::tagset`)
+//! and the rewriting of a batch's gold tags into them.
 
-use std::collections::HashMap;
-
-use ner_core::scheme::{convert, tag_set, Tag, TagScheme};
 use tch::{Device, Tensor};
 
-/// The model's tags and the way between them and the data's.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TagSet {
-    data_tags: Vec<String>,
-    data_scheme: TagScheme,
-    model_tags: Vec<String>,
-    model_scheme: TagScheme,
-    /// `None` when the model predicts the data's tags as they are.
-    to_model: Option<HashMap<String, i64>>,
-    to_data: Option<HashMap<String, i64>>,
-}
+pub use ner_model::tagset::TagSet;
 
-impl TagSet {
-    /// The data's tags (`data_tags` by id, written in `data_scheme`) and the
-    /// scheme the model predicts in (`None`: the data's).
-    pub fn new(
-        data_tags: &[String],
-        data_scheme: TagScheme,
-        model_scheme: Option<TagScheme>,
-    ) -> Result<Self, String> {
-        let identity = TagSet {
-            data_tags: data_tags.to_vec(),
-            data_scheme,
-            model_tags: data_tags.to_vec(),
-            model_scheme: data_scheme,
-            to_model: None,
-            to_data: None,
-        };
-        let Some(model_scheme) = model_scheme.filter(|&s| s != data_scheme) else {
-            return Ok(identity);
-        };
-        let parsed = data_tags
-            .iter()
-            .map(|t| Tag::parse(t).ok_or_else(|| ner_core::scheme::invalid_tag_message(t)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let model_tags = tag_set(parsed, model_scheme);
-        let ids = |tags: &[String]| -> HashMap<String, i64> {
-            tags.iter()
-                .enumerate()
-                .map(|(i, t)| (t.clone(), i as i64))
-                .collect()
-        };
-        Ok(TagSet {
-            to_model: Some(ids(&model_tags)),
-            to_data: Some(ids(data_tags)),
-            model_tags,
-            model_scheme,
-            ..identity
-        })
+/// A batch's `[rows, width]` data tag ids (padded with -100 past each
+/// row's length) in the model's tags, on the same device.
+pub fn batch_to_model(tags: &TagSet, tag_ids: &Tensor, lengths: &Tensor) -> Result<Tensor, String> {
+    if tags.is_identity() {
+        return Ok(tag_ids.shallow_clone());
     }
-
-    /// The tags the model predicts, by id.
-    pub fn model_tags(&self) -> &[String] {
-        &self.model_tags
+    let width = tag_ids.size()[1] as usize;
+    let mut ids = Vec::<i64>::try_from(&tag_ids.to_device(Device::Cpu).view([-1]))
+        .map_err(|e| e.to_string())?;
+    let lengths =
+        Vec::<i64>::try_from(&lengths.to_device(Device::Cpu)).map_err(|e| e.to_string())?;
+    for (row, &len) in lengths.iter().enumerate() {
+        let cells = row * width..row * width + len as usize;
+        let model = tags.to_model(&ids[cells.clone()])?;
+        ids[cells].copy_from_slice(&model);
     }
-
-    pub fn model_scheme(&self) -> TagScheme {
-        self.model_scheme
-    }
-
-    pub fn data_tags(&self) -> &[String] {
-        &self.data_tags
-    }
-
-    pub fn data_scheme(&self) -> TagScheme {
-        self.data_scheme
-    }
-
-    /// Whether model and data tags are the same.
-    pub fn is_identity(&self) -> bool {
-        self.to_model.is_none()
-    }
-
-    /// One sentence's data tag ids in the model's tags.
-    pub fn to_model(&self, data_ids: &[i64]) -> Result<Vec<i64>, String> {
-        match &self.to_model {
-            None => Ok(data_ids.to_vec()),
-            Some(ids) => rewrite(data_ids, &self.data_tags, self.model_scheme, ids),
-        }
-    }
-
-    /// One sentence's predicted model tag ids in the data's tags.
-    pub fn to_data(&self, model_ids: &[i64]) -> Result<Vec<i64>, String> {
-        match &self.to_data {
-            None => Ok(model_ids.to_vec()),
-            Some(ids) => rewrite(model_ids, &self.model_tags, self.data_scheme, ids),
-        }
-    }
-}
-
-impl TagSet {
-    /// A batch's `[rows, width]` data tag ids (padded with -100 past each
-    /// row's length) in the model's tags, on the same device.
-    pub fn batch_to_model(&self, tag_ids: &Tensor, lengths: &Tensor) -> Result<Tensor, String> {
-        if self.is_identity() {
-            return Ok(tag_ids.shallow_clone());
-        }
-        let width = tag_ids.size()[1] as usize;
-        let mut ids = Vec::<i64>::try_from(&tag_ids.to_device(Device::Cpu).view([-1]))
-            .map_err(|e| e.to_string())?;
-        let lengths =
-            Vec::<i64>::try_from(&lengths.to_device(Device::Cpu)).map_err(|e| e.to_string())?;
-        for (row, &len) in lengths.iter().enumerate() {
-            let cells = row * width..row * width + len as usize;
-            let model = self.to_model(&ids[cells.clone()])?;
-            ids[cells].copy_from_slice(&model);
-        }
-        Ok(Tensor::from_slice(&ids)
-            .view([lengths.len() as i64, width as i64])
-            .to_device(tag_ids.device()))
-    }
-}
-
-/// `ids` (names in `names`) rewritten in `scheme`, as ids of `target`.
-fn rewrite(
-    ids: &[i64],
-    names: &[String],
-    scheme: TagScheme,
-    target: &HashMap<String, i64>,
-) -> Result<Vec<i64>, String> {
-    let tags = ids
-        .iter()
-        .map(|&id| {
-            usize::try_from(id)
-                .ok()
-                .and_then(|i| names.get(i))
-                .and_then(|name| Tag::parse(name))
-                .ok_or_else(|| format!("tag id {id} is not one of the {} tags", names.len()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    convert(&tags, scheme)
-        .iter()
-        .map(|name| {
-            target
-                .get(name)
-                .copied()
-                .ok_or_else(|| format!("tag {name} has no id among {}", names_of(target)))
-        })
-        .collect()
-}
-
-fn names_of(ids: &HashMap<String, i64>) -> String {
-    let mut names: Vec<(&String, &i64)> = ids.iter().collect();
-    names.sort_by_key(|(_, &id)| id);
-    names
-        .into_iter()
-        .map(|(n, _)| n.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn strings(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
-
-    #[test]
-    fn iob2_data_through_a_bioes_model_and_back() {
-        let data = strings("O B-LOC I-LOC B-PER I-PER");
-        let set = TagSet::new(&data, TagScheme::Iob2, Some(TagScheme::Bioes)).expect("tag set");
-        assert_eq!(
-            set.model_tags().join(" "),
-            "O B-LOC I-LOC E-LOC S-LOC B-PER I-PER E-PER S-PER"
-        );
-        // "B-PER I-PER O B-LOC B-LOC I-LOC I-LOC"
-        let sentence = [3, 4, 0, 1, 1, 2, 2];
-        let model = set.to_model(&sentence).expect("to model");
-        let names: Vec<&str> = model
-            .iter()
-            .map(|&i| set.model_tags()[i as usize].as_str())
-            .collect();
-        assert_eq!(names.join(" "), "B-PER E-PER O S-LOC B-LOC I-LOC E-LOC");
-        assert_eq!(set.to_data(&model).expect("to data"), sentence);
-    }
-
-    #[test]
-    fn the_same_scheme_is_the_identity() {
-        let data = strings("O B-LOC I-LOC");
-        for model in [None, Some(TagScheme::Iob2)] {
-            let set = TagSet::new(&data, TagScheme::Iob2, model).expect("tag set");
-            assert!(set.is_identity());
-            assert_eq!(set.model_tags(), data);
-            assert_eq!(set.to_model(&[1, 2, 0]).expect("ids"), [1, 2, 0]);
-        }
-    }
-
-    #[test]
-    fn unknown_ids_are_named() {
-        let set = TagSet::new(
-            &strings("O B-LOC I-LOC"),
-            TagScheme::Iob2,
-            Some(TagScheme::Bioes),
-        )
-        .expect("tag set");
-        let err = set.to_model(&[0, 7]).expect_err("id 7");
-        assert!(err.contains("tag id 7 is not one of the 3 tags"), "{err}");
-    }
+    Ok(Tensor::from_slice(&ids)
+        .view([lengths.len() as i64, width as i64])
+        .to_device(tag_ids.device()))
 }

@@ -11,16 +11,13 @@ use ner_core::artifact::{sha256_file, write_atomic};
 use ner_core::metrics::Scores;
 use ner_core::rng::SplitMix64;
 pub use ner_core::runs::{read_metrics, write_metrics, EpochMetrics};
-use ner_core::schema::{keys, ArtifactKind};
-use ner_core::tables::Vocab;
-use serde::{Deserialize, Serialize};
+use ner_core::schema::keys;
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 use crate::average::WeightAverage;
-use crate::chars::CharClasses;
 use crate::checkpoint::{self, Inputs, Live, PartialEpoch, Progress, RESUME_FILE};
-use crate::config::{ModelConfig, OptimizerKind, Pipeline, Schedule, SelectBy};
+use crate::config::{OptimizerKind, Pipeline, Schedule, SelectBy};
 use crate::data::{BatchTensors, EncodedSplit};
 use crate::embeddings;
 use crate::model::{n_parameters, Tagger, TaggerSpec};
@@ -65,126 +62,11 @@ pub struct Summary {
     pub best_epoch: usize,
 }
 
-/// File names inside a model folder.
-pub const WEIGHTS_FILE: &str = "model.safetensors";
-pub const BEST_FILE: &str = "best.safetensors";
-pub const CONFIG_FILE: &str = "config.json";
 pub use ner_core::runs::METRICS_FILE;
+pub use ner_model::card::{ModelCard, Vocabularies, BEST_FILE, CONFIG_FILE, WEIGHTS_FILE};
 pub const CURVES_FILE: &str = "curves.png";
 /// Held while a run trains into the folder.
 pub const LOCK_FILE: &str = "train.lock";
-
-/// `config.json`: everything needed to rebuild the model and check its inputs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelCard {
-    pub format_version: u32,
-    pub created_by: String,
-    pub name: String,
-    pub pipeline: Pipeline,
-    pub n_words: i64,
-    /// The tagger's outputs: `tags`, or the tags of `model.tag_scheme`.
-    pub n_tags: i64,
-    /// The data's tag names by id.
-    pub tags: Vec<String>,
-    /// The scheme of `tags`.
-    pub scheme: String,
-    /// Whether words were lower-cased before lookup (`"true"`/`"false"`).
-    pub lowercase: String,
-    pub words_file: String,
-    pub words_sha256: String,
-    pub tags_file: String,
-    pub tags_sha256: String,
-    #[serde(default)]
-    pub chars_file: String,
-    #[serde(default)]
-    pub chars_sha256: String,
-    /// Characters kept per word when the training batches were encoded.
-    #[serde(default)]
-    pub max_word_chars: Option<usize>,
-    pub train_file: String,
-    pub valid_file: String,
-    pub n_parameters: i64,
-    pub epochs_done: usize,
-    pub best_epoch: usize,
-}
-
-impl ModelCard {
-    /// Reads `DIR/config.json`, refusing other format versions.
-    pub fn read(dir: &Path) -> Result<Self, TrainError> {
-        let path = dir.join(CONFIG_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| ner_core::Error::io(&path, e))?;
-        let card: ModelCard = serde_json::from_slice(&bytes).map_err(|e| TrainError::Pipeline {
-            path: path.clone(),
-            message: format!("not a model config written by ner-train: {e}"),
-        })?;
-        if card.format_version != ner_core::schema::FORMAT_VERSION {
-            return Err(TrainError::Pipeline {
-                path,
-                message: format!(
-                    "format version {}, this build reads version {}; retrain the model",
-                    card.format_version,
-                    ner_core::schema::FORMAT_VERSION
-                ),
-            });
-        }
-        Ok(card)
-    }
-}
-
-/// The vocabularies a model is built on, with their fingerprints.
-#[derive(Debug)]
-pub struct Vocabularies {
-    pub words: Vocab,
-    pub chars: Vocab,
-    pub tags: Vocab,
-    pub words_sha: String,
-    pub chars_sha: String,
-    pub tags_sha: String,
-}
-
-impl Vocabularies {
-    pub fn read(words: &Path, chars: &Path, tags: &Path) -> Result<Self, TrainError> {
-        Ok(Vocabularies {
-            words: Vocab::read(words, ArtifactKind::WordVocab)?,
-            chars: Vocab::read(chars, ArtifactKind::CharVocab)?,
-            tags: Vocab::read(tags, ArtifactKind::TagVocab)?,
-            words_sha: sha256_file(words)?,
-            chars_sha: sha256_file(chars)?,
-            tags_sha: sha256_file(tags)?,
-        })
-    }
-
-    pub fn tag_names(&self) -> Vec<String> {
-        self.tags.entries.iter().map(|(t, _)| t.clone()).collect()
-    }
-
-    /// The tags a tagger built as `model` says predicts, and their way to
-    /// and from these tags.
-    pub fn tag_set(&self, model: &ModelConfig) -> Result<TagSet, TrainError> {
-        let scheme = self
-            .tags
-            .metadata
-            .get(keys::SCHEME)
-            .unwrap_or("iob2")
-            .parse()
-            .map_err(TrainError::Mismatch)?;
-        let wanted = model.tag_scheme().map_err(TrainError::Mismatch)?;
-        TagSet::new(&self.tag_names(), scheme, wanted).map_err(TrainError::Mismatch)
-    }
-
-    /// What the tagger needs from these vocabularies, predicting `tags`.
-    pub fn spec(&self, tags: &TagSet) -> TaggerSpec {
-        TaggerSpec {
-            n_words: self.words.len() as i64,
-            n_chars: self.chars.len() as i64,
-            tags: tags.model_tags().to_vec(),
-            scheme: tags.model_scheme(),
-            char_classes: CharClasses::from_chars(
-                self.chars.entries.iter().map(|(c, _)| c.as_str()),
-            ),
-        }
-    }
-}
 
 /// Trains, validating and checkpointing after every epoch.
 pub fn train(config: &Config) -> Result<Summary, TrainError> {
@@ -247,7 +129,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let device = config.device;
     let vs = nn::VarStore::new(device);
     let tagset = vocabs.tag_set(&pipeline.model)?;
-    let spec = vocabs.spec(&tagset);
+    let spec = TaggerSpec::new(&vocabs, &tagset);
     let n_words = spec.n_words;
     let n_tags = spec.tags.len() as i64;
     let mut tagger = Tagger::with_spec(&vs.root(), &pipeline.model, &spec);
@@ -294,8 +176,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let mut train_batches = load(&train_split, device)?;
     // The loss sees the model's tags; validation scores the data's.
     for batch in &mut train_batches {
-        batch.tag_ids = tagset
-            .batch_to_model(&batch.tag_ids, &batch.lengths)
+        batch.tag_ids = crate::tagset::batch_to_model(&tagset, &batch.tag_ids, &batch.lengths)
             .map_err(|e| TrainError::Mismatch(format!("{}: {e}", config.train.display())))?;
     }
     let valid_batches = load(&valid_split, device)?;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::TrainError;
+use crate::ModelError;
 
 /// A whole pipeline file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -266,13 +266,13 @@ fn entity_f1() -> SelectBy {
 
 impl Pipeline {
     /// Reads and checks a pipeline file.
-    pub fn read(path: &Path) -> Result<Self, TrainError> {
+    pub fn read(path: &Path) -> Result<Self, ModelError> {
         let text = std::fs::read_to_string(path).map_err(|e| ner_core::Error::io(path, e))?;
-        let pipeline: Pipeline = toml::from_str(&text).map_err(|e| TrainError::Pipeline {
+        let pipeline: Pipeline = toml::from_str(&text).map_err(|e| ModelError::Pipeline {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        pipeline.check().map_err(|message| TrainError::Pipeline {
+        pipeline.check().map_err(|message| ModelError::Pipeline {
             path: path.to_path_buf(),
             message,
         })?;

@@ -1,0 +1,170 @@
+//! The arithmetic of inference: one matrix product (`matrixmultiply`, which
+//! picks AVX/FMA kernels at run time) and the gate functions, written so the
+//! compiler vectorises them.
+
+/// `c = a · wᵀ + beta · c`: `a` is `[m, k]`, `w` is `[n, k]` (libtorch's
+/// layout for a layer's weights), `c` is `[m, n]`, all row-major and
+/// contiguous.
+pub fn matmul_wt(m: usize, k: usize, n: usize, a: &[f32], w: &[f32], beta: f32, c: &mut [f32]) {
+    assert!(a.len() >= m * k, "a: {} < {m}×{k}", a.len());
+    assert!(w.len() >= n * k, "w: {} < {n}×{k}", w.len());
+    assert!(c.len() >= m * n, "c: {} < {m}×{n}", c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c[..m * n].iter_mut().for_each(|v| *v *= beta);
+        return;
+    }
+    sgemm(m, k, n, a, w, beta, c);
+}
+
+#[allow(unsafe_code)]
+fn sgemm(m: usize, k: usize, n: usize, a: &[f32], w: &[f32], beta: f32, c: &mut [f32]) {
+    let (ki, ni) = (k as isize, n as isize);
+    // SAFETY: the asserts of `matmul_wt` keep every element read or written
+    // inside the slices: A is m×k with row stride k, B = wᵀ is k×n read with
+    // row stride 1 and column stride k (w[j·k + p]), C is m×n with row
+    // stride n; C is a unique borrow, so it aliases neither input.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            ki,
+            1,
+            w.as_ptr(),
+            1,
+            ki,
+            beta,
+            c.as_mut_ptr(),
+            ni,
+            1,
+        );
+    }
+}
+
+/// `eˣ` within 2 ulp over float range (Cephes' `expf`), branch-free so that
+/// loops over it vectorise.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2²³: adding it rounds to an integer
+    let x = x.clamp(-87.3, 88.3);
+    let n = (x * LOG2E + ROUND) - ROUND;
+    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let mut p = 1.987_569_1e-4;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5.000_000_1e-1;
+    let e = p * r * r + r + 1.0;
+    e * f32::from_bits(((n as i32 + 127) << 23) as u32)
+}
+
+#[inline(always)]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    // 1 − 2/(e^{2x} + 1): exact at 0, saturates cleanly at ±1.
+    1.0 - 2.0 / (exp(2.0 * x) + 1.0)
+}
+
+pub fn sigmoid_in_place(x: &mut [f32]) {
+    x.iter_mut().for_each(|v| *v = sigmoid(*v));
+}
+
+pub fn tanh_in_place(x: &mut [f32]) {
+    x.iter_mut().for_each(|v| *v = tanh(*v));
+}
+
+/// One LSTM step for a row: `gates` holds `x·W_ihᵀ + h·W_hhᵀ + b` in
+/// libtorch's order (input, forget, cell, output), `hidden` long each;
+/// updates `c` and writes the new `h`.
+pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
+    let hidden = c.len();
+    let (ifg, rest) = gates.split_at_mut(2 * hidden);
+    let (g, o) = rest.split_at_mut(hidden);
+    sigmoid_in_place(ifg);
+    tanh_in_place(g);
+    sigmoid_in_place(o);
+    let (i, f) = ifg.split_at(hidden);
+    for j in 0..hidden {
+        c[j] = f[j] * c[j] + i[j] * g[j];
+    }
+    h.copy_from_slice(c);
+    tanh_in_place(h);
+    for (h, o) in h.iter_mut().zip(o.iter()) {
+        *h *= o;
+    }
+}
+
+/// One GRU step for a row (libtorch's equations; `crate::model` names the
+/// variants): `x` is `x·W_ihᵀ + b_ih`, `hg` is `h·W_hhᵀ + b_hh`, both in the
+/// order reset, update, new; `reset`/`update` false fix that gate to 1.
+pub fn gru_cell(x: &[f32], hg: &mut [f32], h: &mut [f32], reset: bool, update: bool) {
+    let hidden = h.len();
+    let (rz, n_h) = hg.split_at_mut(2 * hidden);
+    for j in 0..2 * hidden {
+        rz[j] += x[j];
+    }
+    sigmoid_in_place(rz);
+    let (r, z) = rz.split_at(hidden);
+    let x_n = &x[2 * hidden..3 * hidden];
+    for j in 0..hidden {
+        let gated = if reset { r[j] * n_h[j] } else { n_h[j] };
+        n_h[j] = x_n[j] + gated;
+    }
+    tanh_in_place(n_h);
+    for j in 0..hidden {
+        h[j] = if update {
+            n_h[j] + z[j] * (h[j] - n_h[j])
+        } else {
+            n_h[j]
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_and_gates_are_accurate() {
+        let mut worst = (0f64, 0f64, 0f64);
+        for i in -20_000..=20_000 {
+            let x = i as f32 * 0.004;
+            let e = (f64::from(exp(x)) - f64::from(x).exp()).abs() / f64::from(x).exp();
+            let s = (f64::from(sigmoid(x)) - 1.0 / (1.0 + (-f64::from(x)).exp())).abs();
+            let t = (f64::from(tanh(x)) - f64::from(x).tanh()).abs();
+            worst = (worst.0.max(e), worst.1.max(s), worst.2.max(t));
+        }
+        assert!(worst.0 < 3e-7, "exp relative error {}", worst.0);
+        assert!(worst.1 < 2e-7, "sigmoid error {}", worst.1);
+        assert!(worst.2 < 3e-7, "tanh error {}", worst.2);
+        assert_eq!(sigmoid(-1e30), 0.0f32.max(sigmoid(-1e30)));
+        assert!(sigmoid(1e30) == 1.0 && tanh(1e30) == 1.0 && tanh(-1e30) == -1.0);
+        assert!(exp(-1e30) >= 0.0 && exp(1e30).is_finite());
+    }
+
+    #[test]
+    fn matmul_matches_the_definition() {
+        let (m, k, n) = (5, 7, 3);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
+        let mut c = vec![1.0f32; m * n];
+        matmul_wt(m, k, n, &a, &w, 0.5, &mut c);
+        for i in 0..m {
+            for j in 0..n {
+                let want: f32 = 0.5 + (0..k).map(|p| a[i * k + p] * w[j * k + p]).sum::<f32>();
+                assert!((c[i * n + j] - want).abs() < 1e-5, "{i},{j}");
+            }
+        }
+    }
+}
