@@ -174,6 +174,7 @@ train_common_args = --device $(DEVICE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $
 	$(if $(EMBEDDINGS),--embeddings $(EMBEDDINGS)) $(if $(filter 1 yes true,$(RESUME)),--resume)
 train_args = $(train_common_args) $(if $(filter command line environment,$(origin SEED)),--seed $(SEED))
 
+# Built in the PyTorch environment (ner-predict only for its tests: the binary never loads libtorch).
 TORCH_BINS := $(BIN_DIR)/ner-train $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-gates
 REPORT_BINS := $(BIN_DIR)/ner-score $(BIN_DIR)/ner-report
 ifeq ($(CARGO_BUILD),1)
@@ -246,7 +247,7 @@ score: check-model $(REPORTS_DIR)/$(MODEL)/valid.scores.json $(REPORTS_DIR)/$(MO
 $(REPORTS_DIR)/%.scores.json $(REPORTS_DIR)/%.conlleval.txt $(REPORTS_DIR)/%.predictions.parquet $(REPORTS_DIR)/%.predictions.conll: \
   $$(MODELS_DIR)/$$(*D)/model.safetensors $$(INTERIM)/$$(*F).parquet $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score
 	@mkdir -p $(@D)
-	$(BIN_DIR)/ner-predict $(MODELS_DIR)/$(*D) $(INTERIM)/$(*F).parquet --device $(DEVICE) \
+	$(BIN_DIR)/ner-predict $(MODELS_DIR)/$(*D) $(INTERIM)/$(*F).parquet \
 	  --parquet $(REPORTS_DIR)/$*.predictions.parquet --conll $(REPORTS_DIR)/$*.predictions.conll $(PREDICT_FLAGS)
 	$(BIN_DIR)/ner-score $(REPORTS_DIR)/$*.predictions.parquet --json $(REPORTS_DIR)/$*.scores.json \
 	  > $(REPORTS_DIR)/$*.conlleval.txt.tmp
@@ -254,7 +255,7 @@ $(REPORTS_DIR)/%.scores.json $(REPORTS_DIR)/%.conlleval.txt $(REPORTS_DIR)/%.pre
 
 predict: check-model $(MODELS_DIR)/$(MODEL)/model.safetensors $(BIN_DIR)/ner-predict ## Print the entities MODEL finds in INPUT (text, CoNLL or Parquet; - for stdin).
 	@if [ -z "$(INPUT)" ]; then echo "error: name the input: make predict MODEL=$(MODEL) INPUT=file.txt" >&2; exit 1; fi
-	$(BIN_DIR)/ner-predict $(MODELS_DIR)/$(MODEL) $(INPUT) --device $(DEVICE) $(PREDICT_FLAGS)
+	$(BIN_DIR)/ner-predict $(MODELS_DIR)/$(MODEL) $(INPUT) $(PREDICT_FLAGS)
 
 compare: $(foreach m,$(COMPARE_MODELS),$(REPORTS_DIR)/$(m)/valid.scores.json $(REPORTS_DIR)/$(m)/test.scores.json) $(BIN_DIR)/ner-report ## Train (where stale) and score COMPARE_MODELS; write reports/compare.md and compare.png.
 	$(BIN_DIR)/ner-report $(COMPARE_MODELS) --models-dir $(MODELS_DIR) --reports-dir $(REPORTS_DIR) \
