@@ -57,3 +57,20 @@ impl CharClasses {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn casing_classes_of_words() {
+        // ids: 0 <PAD>, 1 <UNK>, 2 'a', 3 'B', 4 '1'
+        let classes = CharClasses::from_chars(["<PAD>", "<UNK>", "a", "B", "1"].into_iter());
+        assert_eq!(classes.upper, [false, false, false, true, false]);
+        assert_eq!(classes.lower, [false, false, true, false, false]);
+        // "aa", "BB", "Ba", "aB", "11", "", an id outside the vocabulary
+        let words: [&[i64]; 7] = [&[2, 2], &[3, 3], &[3, 2], &[2, 3], &[4, 4], &[], &[3, 9]];
+        let got: Vec<i64> = words.iter().map(|w| classes.casing(w)).collect();
+        assert_eq!(got, [0, 1, 2, 3, 0, 0, 1]);
+    }
+}

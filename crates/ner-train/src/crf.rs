@@ -141,7 +141,7 @@ impl Crf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ner_core::scheme::TagScheme;
+    use ner_core::scheme::{Tag, TagScheme};
     use tch::{nn, Device};
 
     fn tags(names: &[&str]) -> Vec<String> {
