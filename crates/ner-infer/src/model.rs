@@ -350,7 +350,7 @@ impl Model {
             run()
         } else {
             std::thread::scope(|s| {
-                let handles: Vec<_> = (0..threads).map(|_| s.spawn(&run)).collect();
+                let handles: Vec<_> = (0..threads).map(|_| s.spawn(run)).collect();
                 handles
                     .into_iter()
                     .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
