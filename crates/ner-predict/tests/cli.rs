@@ -302,3 +302,26 @@ fn a_bioes_model_on_iob2_data_is_the_model_trained_on_bioes_data() {
         "{report:?}"
     );
 }
+
+#[test]
+fn the_binary_does_not_load_libtorch() {
+    // The tests link libtorch (they train models); the binary must not.
+    let out = Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_ner-predict"))
+        .output()
+        .expect("ldd (glibc's) runs");
+    let libraries = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "ldd failed: {libraries}");
+    assert!(libraries.contains("libc.so"), "{libraries}");
+    assert!(
+        !libraries.contains("torch"),
+        "ner-predict links libtorch:\n{libraries}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = predict(dir.path(), &["-", "--device", "cuda"], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("runs on the CPU without libtorch"),
+        "{stderr}"
+    );
+}
