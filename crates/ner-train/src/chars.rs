@@ -30,7 +30,9 @@ impl Casing {
         }
     }
 
-    /// Casing class ids `[B, T]` from character ids `[B, T, L]`.
+    /// Casing class ids `[B, T]` from character ids `[B, T, L]`: the rule of
+    /// [`CharClasses::casing`], on tensors (`ner-predict/tests/infer.rs`
+    /// checks that both give the same model).
     pub fn classes(&self, char_ids: &Tensor) -> Tensor {
         let upper = self
             .upper

@@ -11,7 +11,8 @@
 //! The taggers ([`model::Tagger`]): RNN (tanh), GRU or LSTM cells, one or two
 //! directions, any number of layers, a linear output layer; words enter as
 //! the course's one-hot vectors (computed as a lookup) or as embeddings.
-//! This crate and prediction are the only ones that link libtorch.
+//! This crate and `ner-gates` are the only ones that link libtorch:
+//! prediction runs the trained models without it (`ner-infer`).
 //!
 //! ```no_run
 //! use ner_train::config::Pipeline;
