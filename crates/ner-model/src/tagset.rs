@@ -25,8 +25,14 @@ pub struct TagSet {
     model_tags: Vec<String>,
     model_scheme: TagScheme,
     /// `None` when the model predicts the data's tags as they are.
-    to_model: Option<HashMap<String, i64>>,
-    to_data: Option<HashMap<String, i64>>,
+    ids: Option<Ids>,
+}
+
+/// Tag ids by name, on both sides.
+#[derive(Debug, Clone, PartialEq)]
+struct Ids {
+    model: HashMap<String, i64>,
+    data: HashMap<String, i64>,
 }
 
 impl TagSet {
@@ -42,8 +48,7 @@ impl TagSet {
             data_scheme,
             model_tags: data_tags.to_vec(),
             model_scheme: data_scheme,
-            to_model: None,
-            to_data: None,
+            ids: None,
         };
         let Some(model_scheme) = model_scheme.filter(|&s| s != data_scheme) else {
             return Ok(identity);
@@ -60,8 +65,10 @@ impl TagSet {
                 .collect()
         };
         Ok(TagSet {
-            to_model: Some(ids(&model_tags)),
-            to_data: Some(ids(data_tags)),
+            ids: Some(Ids {
+                model: ids(&model_tags),
+                data: ids(data_tags),
+            }),
             model_tags,
             model_scheme,
             ..identity
@@ -87,22 +94,22 @@ impl TagSet {
 
     /// Whether model and data tags are the same.
     pub fn is_identity(&self) -> bool {
-        self.to_model.is_none()
+        self.ids.is_none()
     }
 
     /// One sentence's data tag ids in the model's tags.
     pub fn to_model(&self, data_ids: &[i64]) -> Result<Vec<i64>, String> {
-        match &self.to_model {
+        match &self.ids {
             None => Ok(data_ids.to_vec()),
-            Some(ids) => rewrite(data_ids, &self.data_tags, self.model_scheme, ids),
+            Some(ids) => rewrite(data_ids, &self.data_tags, self.model_scheme, &ids.model),
         }
     }
 
     /// One sentence's predicted model tag ids in the data's tags.
     pub fn to_data(&self, model_ids: &[i64]) -> Result<Vec<i64>, String> {
-        match &self.to_data {
+        match &self.ids {
             None => Ok(model_ids.to_vec()),
-            Some(ids) => rewrite(model_ids, &self.model_tags, self.data_scheme, ids),
+            Some(ids) => rewrite(model_ids, &self.model_tags, self.data_scheme, &ids.data),
         }
     }
 }
