@@ -9,7 +9,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 n_sentences=$("$bin/ner-predict" "$models/$1" "$split" --parquet "$out/p.parquet" 2>&1 | awk '{print $1}')
 echo "ner-predict on $split ($n_sentences sentences), median of $runs runs, $(nproc) CPU threads"
-printf '%-10s %12s %14s %16s\n' model "wall s" "sentences/s" "predict-only s"
+printf '%-22s %12s %14s %16s\n' model "wall s" "sentences/s" "predict-only s"
 for model in "$@"; do
   walls=() predicts=()
   for _ in $(seq "$runs"); do
@@ -21,5 +21,5 @@ for model in "$@"; do
   done
   wall=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(( (runs + 1) / 2 ))p")
   predict=$(printf '%s\n' "${predicts[@]}" | sort -g | sed -n "$(( (runs + 1) / 2 ))p")
-  printf '%-10s %12.3f %14.0f %16.3f\n' "$model" "$wall" "$(awk -v n="$n_sentences" -v w="$wall" 'BEGIN { print n / w }')" "$predict"
+  printf '%-22s %12.3f %14.0f %16.3f\n' "$model" "$wall" "$(awk -v n="$n_sentences" -v w="$wall" 'BEGIN { print n / w }')" "$predict"
 done
