@@ -19,6 +19,23 @@ pub fn matmul_wt(m: usize, k: usize, n: usize, a: &[f32], w: &[f32], beta: f32, 
     sgemm(m, k, n, a, w, beta, c);
 }
 
+/// `out[..m·n] = x · wᵀ + b` (a linear layer): `x` is `[m, k]`, `w` is
+/// `[n, k]`, `b` has `n` values; every row of `out` starts as `b`.
+pub fn linear_into(m: usize, k: usize, x: &[f32], w: &[f32], b: &[f32], out: &mut [f32]) {
+    let n = b.len();
+    for row in out[..m * n].chunks_exact_mut(n) {
+        row.copy_from_slice(b);
+    }
+    matmul_wt(m, k, n, x, w, 1.0, out);
+}
+
+/// `x · wᵀ + b` as a new `[m, n]` array (see [`linear_into`]).
+pub fn linear(m: usize, k: usize, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
+    let mut out = vec![0f32; m * b.len()];
+    linear_into(m, k, x, w, b, &mut out);
+    out
+}
+
 #[allow(unsafe_code)]
 fn sgemm(m: usize, k: usize, n: usize, a: &[f32], w: &[f32], beta: f32, c: &mut [f32]) {
     let (ki, ni) = (k as isize, n as isize);

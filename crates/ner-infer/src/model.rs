@@ -22,7 +22,7 @@ use ner_model::chars::{CharClasses, CASING_CLASSES};
 use ner_model::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
 use ner_model::crf::{Penalties, Scores};
 
-use crate::math::{gru_cell, lstm_cell, matmul_wt, tanh_in_place};
+use crate::math::{gru_cell, linear, linear_into, lstm_cell, matmul_wt, tanh_in_place};
 use crate::weights::{Table, Weights};
 use crate::InferError;
 
@@ -85,14 +85,8 @@ impl Recurrent {
 
     /// `x·W_ihᵀ + bias_x` for `rows` inputs `x` (`[rows, in]`).
     fn input_gates(&self, x: &[f32], rows: usize, input: usize) -> Vec<f32> {
-        let g = self.bias_x.len();
-        let mut out: Vec<f32> = std::iter::repeat_n(&self.bias_x, rows)
-            .flatten()
-            .copied()
-            .collect();
         let w_ih = self.w_ih.as_deref().unwrap_or(&[]);
-        matmul_wt(rows, input, g, x, w_ih, 1.0, &mut out);
-        out
+        linear(rows, input, x, w_ih, &self.bias_x)
     }
 }
 
@@ -317,6 +311,12 @@ impl Model {
         self.n_tags
     }
 
+    /// Whether the model reads the characters of words (character features
+    /// or casing); [`Sentence::chars`] may be left empty when it does not.
+    pub fn reads_chars(&self) -> bool {
+        self.chars.is_some() || self.casing.is_some()
+    }
+
     /// The best tag ids of each sentence (argmax, or Viterbi with a CRF), in
     /// input order. Sentences are run `batch_size` at a time, longest first,
     /// the batches spread over `threads` threads.
@@ -386,7 +386,7 @@ impl Model {
     }
 
     fn check(&self, sentences: &[Sentence]) -> Result<(), InferError> {
-        let needs_chars = self.chars.is_some() || self.casing.is_some();
+        let needs_chars = self.reads_chars();
         for (i, s) in sentences.iter().enumerate() {
             if let Some(&id) = s
                 .words
@@ -470,27 +470,14 @@ impl Model {
             }
             x = out;
         }
-        let mut emissions: Vec<f32> = std::iter::repeat_n(&self.output_b, packed.total)
-            .flatten()
-            .copied()
-            .collect();
-        matmul_wt(
-            packed.total,
-            width,
-            self.n_tags,
-            &x,
-            &self.output_w,
-            1.0,
-            &mut emissions,
-        );
-        emissions
+        linear(packed.total, width, &x, &self.output_w, &self.output_b)
     }
 
     /// The word features (embedding, character features, casing;
     /// `[distinct, word_dim]`) of the distinct tokens of a batch, and for
     /// each token the row of its features.
     fn distinct_word_features(&self, group: &[&Sentence], table: &Table) -> (Vec<f32>, Vec<usize>) {
-        let with_chars = self.chars.is_some() || self.casing.is_some();
+        let with_chars = self.reads_chars();
         // The batch's character width, as the libtorch batches had it.
         let char_width = group
             .iter()
@@ -635,10 +622,7 @@ fn run_direction(
                 }
             }
             Cell::Gru | Cell::GruNoReset | Cell::GruNoUpdate => {
-                for row in hg[..active * g].chunks_exact_mut(g) {
-                    row.copy_from_slice(&w.b_hh);
-                }
-                matmul_wt(active, hidden, g, h_act, &w.w_hh, 1.0, &mut hg);
+                linear_into(active, hidden, h_act, &w.w_hh, &w.b_hh, &mut hg);
                 let (reset, update) = (cell != Cell::GruNoReset, cell != Cell::GruNoUpdate);
                 for ((x, hg), h) in step
                     .chunks_exact(g)
@@ -688,9 +672,8 @@ fn char_features(net: &CharNet, words: &[&[i64]], width: usize) -> (Vec<f32>, us
                 }
             };
             let convolve = |rows: usize, unfolded: &[f32], conv: &mut Vec<f32>| {
-                conv.clear();
-                conv.extend(std::iter::repeat_n(bias, rows).flatten());
-                matmul_wt(rows, cols, filters, unfolded, weight, 1.0, conv);
+                conv.resize(rows * filters, 0.0);
+                linear_into(rows, cols, unfolded, weight, bias, conv);
             };
             // From position len + pad on, a word's windows hold only <PAD>
             // and zeros, exactly as an empty word's do: their maximum is the

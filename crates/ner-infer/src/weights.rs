@@ -106,15 +106,6 @@ impl Weights {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Whether the file holds a tensor called `name`.
-    pub fn has(&self, name: &str) -> bool {
-        self.entries.contains_key(name)
-    }
-
     fn entry(&self, name: &str, shape: &[usize]) -> Result<&Entry, InferError> {
         let bad = |message: String| InferError::Weights {
             path: self.path.clone(),
@@ -159,7 +150,6 @@ impl Weights {
         let entry = self.entry(name, &[rows, cols])?;
         Ok(Table {
             bytes: self.data.slice(entry.start..entry.end),
-            rows,
             cols,
         })
     }
@@ -175,20 +165,15 @@ fn floats(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
 #[derive(Debug, Clone)]
 pub struct Table {
     bytes: Bytes,
-    rows: usize,
     cols: usize,
 }
 
 impl Table {
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
     pub fn cols(&self) -> usize {
         self.cols
     }
 
-    /// `out = row(id) + add` (`add` as long as a row). `id < rows()`.
+    /// `out = row(id) + add` (`add` as long as a row). `id` must be a row of the table.
     pub fn row_plus(&self, id: usize, add: &[f32], out: &mut [f32]) {
         let bytes = &self.bytes[id * self.cols * 4..(id + 1) * self.cols * 4];
         for ((o, v), a) in out.iter_mut().zip(floats(bytes)).zip(add) {

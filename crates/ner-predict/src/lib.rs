@@ -233,14 +233,20 @@ impl Predictor {
         batch_size: usize,
         threads: usize,
     ) -> Result<Vec<Vec<String>>, PredictError> {
+        // Character ids only for models that read them.
+        let reads_chars = self.model.reads_chars();
         let ids: Vec<Sentence> = sentences
             .iter()
             .map(|tokens| Sentence {
                 words: tokens.iter().map(|t| self.token_ids.word(t)).collect(),
-                chars: tokens
-                    .iter()
-                    .map(|t| self.token_ids.chars(t).collect())
-                    .collect(),
+                chars: if reads_chars {
+                    tokens
+                        .iter()
+                        .map(|t| self.token_ids.chars(t).collect())
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             })
             .collect();
         let paths = self.model.tag(&ids, batch_size, threads)?;
