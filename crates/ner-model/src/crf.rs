@@ -109,17 +109,13 @@ impl Scores {
     /// Learned `transitions` (`[from, to]` row-major), `start` and `end`
     /// plus the `penalties` of the tag scheme.
     pub fn new(transitions: &[f32], start: &[f32], end: &[f32], penalties: &Penalties) -> Self {
-        let add = |a: &[f32], b: &mut dyn Iterator<Item = f32>| -> Vec<f32> {
-            a.iter().zip(b).map(|(a, b)| a + b).collect()
-        };
+        let add =
+            |a: &[f32], b: &[f32]| -> Vec<f32> { a.iter().zip(b).map(|(a, b)| a + b).collect() };
         Scores {
             k: start.len(),
-            transitions: add(
-                transitions,
-                &mut penalties.transitions.iter().flatten().copied(),
-            ),
-            start: add(start, &mut penalties.start.iter().copied()),
-            end: add(end, &mut penalties.end.iter().copied()),
+            transitions: add(transitions, &penalties.transitions.concat()),
+            start: add(start, &penalties.start),
+            end: add(end, &penalties.end),
         }
     }
 
