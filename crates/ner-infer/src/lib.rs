@@ -27,7 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod math;
+pub use ner_kernels::math;
 pub mod model;
 pub mod weights;
 

@@ -22,7 +22,7 @@ use ner_model::chars::{CharClasses, CASING_CLASSES};
 use ner_model::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
 use ner_model::crf::{Penalties, Scores};
 
-use crate::math::{gru_cell, linear, linear_into, lstm_cell, matmul_wt, tanh_in_place};
+use ner_kernels::math::{gru_cell, linear, linear_into, lstm_cell, matmul_wt, tanh_in_place};
 use crate::weights::{Table, Weights};
 use crate::InferError;
 

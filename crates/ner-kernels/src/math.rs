@@ -1,4 +1,4 @@
-//! The arithmetic of inference: one matrix product (`matrixmultiply`, which
+//! The arithmetic of the taggers: one matrix product (`matrixmultiply`, which
 //! picks AVX/FMA kernels at run time) and the gate functions, written so the
 //! compiler vectorises them.
 
@@ -12,11 +12,8 @@ pub fn matmul_wt(m: usize, k: usize, n: usize, a: &[f32], w: &[f32], beta: f32, 
     if m == 0 || n == 0 {
         return;
     }
-    if k == 0 {
-        c[..m * n].iter_mut().for_each(|v| *v *= beta);
-        return;
-    }
-    sgemm(m, k, n, a, w, beta, c);
+    // B = wᵀ is k×n: element (p, j) is w[j·k + p].
+    sgemm(m, k, n, (a, k, 1), (w, 1, k), beta, c);
 }
 
 /// `out[..m·n] = x · wᵀ + b` (a linear layer): `x` is `[m, k]`, `w` is
@@ -36,28 +33,72 @@ pub fn linear(m: usize, k: usize, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
     out
 }
 
+/// `c = a · b + beta · c`: `a` is `[m, k]`, `b` is `[k, n]`, `c` is
+/// `[m, n]`, all row-major and contiguous.
+pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, c: &mut [f32]) {
+    assert!(a.len() >= m * k, "a: {} < {m}×{k}", a.len());
+    assert!(b.len() >= k * n, "b: {} < {k}×{n}", b.len());
+    assert!(c.len() >= m * n, "c: {} < {m}×{n}", c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    sgemm(m, k, n, (a, k, 1), (b, n, 1), beta, c);
+}
+
+/// `c = aᵀ · b + beta · c`: `a` is `[k, m]`, `b` is `[k, n]`, `c` is
+/// `[m, n]`, all row-major and contiguous (a weight's gradient summed over
+/// `k` rows of a layer's input and output gradients).
+pub fn matmul_at(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, c: &mut [f32]) {
+    assert!(a.len() >= k * m, "a: {} < {k}×{m}", a.len());
+    assert!(b.len() >= k * n, "b: {} < {k}×{n}", b.len());
+    assert!(c.len() >= m * n, "c: {} < {m}×{n}", c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    sgemm(m, k, n, (a, 1, m), (b, n, 1), beta, c);
+}
+
+/// `c = A · B + beta · c` for `A` `[m, k]` and `B` `[k, n]` given as
+/// (slice, row stride, column stride); `c` is `[m, n]` row-major. The
+/// callers assert that the slices hold every element the strides reach.
 #[allow(unsafe_code)]
-fn sgemm(m: usize, k: usize, n: usize, a: &[f32], w: &[f32], beta: f32, c: &mut [f32]) {
-    let (ki, ni) = (k as isize, n as isize);
-    // SAFETY: the asserts of `matmul_wt` keep every element read or written
-    // inside the slices: A is m×k with row stride k, B = wᵀ is k×n read with
-    // row stride 1 and column stride k (w[j·k + p]), C is m×n with row
-    // stride n; C is a unique borrow, so it aliases neither input.
+fn sgemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: (&[f32], usize, usize),
+    b: (&[f32], usize, usize),
+    beta: f32,
+    c: &mut [f32],
+) {
+    if k == 0 {
+        c[..m * n].iter_mut().for_each(|v| *v *= beta);
+        return;
+    }
+    let reach = |rows: usize, cols: usize, (_, rs, cs): (&[f32], usize, usize)| {
+        (rows - 1) * rs + (cols - 1) * cs + 1
+    };
+    assert!(reach(m, k, a) <= a.0.len() && reach(k, n, b) <= b.0.len());
+    assert!(c.len() >= m * n);
+    // SAFETY: the asserts above keep every element read or written inside
+    // the slices: the last element A reaches is (m-1)·rs + (k-1)·cs, B's
+    // likewise, and C is m×n with row stride n. C is a unique borrow, so it
+    // aliases neither input.
     unsafe {
         matrixmultiply::sgemm(
             m,
             k,
             n,
             1.0,
-            a.as_ptr(),
-            ki,
-            1,
-            w.as_ptr(),
-            1,
-            ki,
+            a.0.as_ptr(),
+            a.1 as isize,
+            a.2 as isize,
+            b.0.as_ptr(),
+            b.1 as isize,
+            b.2 as isize,
             beta,
             c.as_mut_ptr(),
-            ni,
+            n as isize,
             1,
         );
     }
@@ -83,12 +124,12 @@ fn exp(x: f32) -> f32 {
 }
 
 #[inline(always)]
-fn sigmoid(x: f32) -> f32 {
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
 #[inline(always)]
-fn tanh(x: f32) -> f32 {
+pub(crate) fn tanh(x: f32) -> f32 {
     // 1 − 2/(e^{2x} + 1): exact at 0, saturates cleanly at ±1.
     1.0 - 2.0 / (exp(2.0 * x) + 1.0)
 }
@@ -168,6 +209,26 @@ mod tests {
         assert_eq!(sigmoid(-1e30), 0.0f32.max(sigmoid(-1e30)));
         assert!(sigmoid(1e30) == 1.0 && tanh(1e30) == 1.0 && tanh(-1e30) == -1.0);
         assert!(exp(-1e30) >= 0.0 && exp(1e30).is_finite());
+    }
+
+    #[test]
+    fn plain_and_transposed_products_match_the_definition() {
+        let (m, k, n) = (4, 6, 5);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.29).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.13).cos()).collect();
+        let mut c = vec![2.0f32; m * n];
+        matmul(m, k, n, &a, &b, 0.5, &mut c);
+        // aᵀ for matmul_at: `[k, m]`.
+        let at: Vec<f32> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect();
+        let mut c_t = vec![2.0f32; m * n];
+        matmul_at(m, k, n, &at, &b, 0.5, &mut c_t);
+        for i in 0..m {
+            for j in 0..n {
+                let want: f32 = 1.0 + (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<f32>();
+                assert!((c[i * n + j] - want).abs() < 1e-5, "{i},{j}");
+                assert!((c_t[i * n + j] - want).abs() < 1e-5, "{i},{j}");
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,482 @@
+//! One direction of one recurrent layer, forward and backward (hand-written
+//! backpropagation through time), over the sentences of a batch packed
+//! longest first.
+//!
+//! The layer's input projection `x·W_ihᵀ + b_ih` is computed by the caller
+//! (for one-hot input it is a row lookup), so a layer here is the recurrence
+//! alone: `xg` → hidden states, in libtorch's equations and gate order (RNN
+//! tanh; GRU reset, update, new; LSTM input, forget, cell, output), from a
+//! zero initial state. Packed, step `t` holds the rows of the sentences
+//! longer than `t`, longest first, so a step is one small matrix product
+//! over exactly the rows still running: no padding is computed, and the
+//! backward pass sums the recurrent weight's gradient over all steps as one
+//! large product at the end.
+
+use crate::math::{matmul, matmul_at, matmul_wt, sigmoid, tanh};
+
+/// The recurrent cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// `h' = tanh(x_g + h·W_hhᵀ)`, `x_g` holding both biases.
+    Rnn,
+    /// libtorch's GRU: `x_g = x·W_ihᵀ + b_ih`, and `b_hh` given to the layer
+    /// because `b_hn` sits inside `r·(h·W_hnᵀ + b_hn)`.
+    Gru,
+    /// libtorch's LSTM, `x_g` holding both biases.
+    Lstm,
+}
+
+impl Cell {
+    /// Gate blocks per hidden unit.
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::Rnn => 1,
+            Cell::Gru => 3,
+            Cell::Lstm => 4,
+        }
+    }
+
+    /// Values kept per row and step for the backward pass, besides `h`.
+    fn saved(self) -> usize {
+        match self {
+            Cell::Rnn => 0,
+            // r, z, n and h·W_hnᵀ + b_hn.
+            Cell::Gru => 4,
+            // i, f, g, o, c and tanh(c).
+            Cell::Lstm => 6,
+        }
+    }
+}
+
+/// The sentences of a batch in packed order: longest first (ties in batch
+/// order), step-major.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packing {
+    /// Batch row of each packed row.
+    order: Vec<usize>,
+    /// `offsets[t]..offsets[t + 1]` are step `t`'s packed rows; the first
+    /// `offsets[t + 1] - offsets[t]` sentences of `order` run at step `t`.
+    offsets: Vec<usize>,
+}
+
+impl Packing {
+    pub fn new(lengths: &[usize]) -> Packing {
+        let mut order: Vec<usize> = (0..lengths.len()).collect();
+        order.sort_by_key(|&b| std::cmp::Reverse(lengths[b]));
+        let steps = order.first().map_or(0, |&b| lengths[b]);
+        let mut offsets = Vec::with_capacity(steps + 1);
+        offsets.push(0);
+        let mut running = order.len();
+        for t in 0..steps {
+            while running > 0 && lengths[order[running - 1]] <= t {
+                running -= 1;
+            }
+            offsets.push(offsets[t] + running);
+        }
+        Packing { order, offsets }
+    }
+
+    /// Tokens in the batch.
+    pub fn tokens(&self) -> usize {
+        self.offsets.last().copied().unwrap_or(0)
+    }
+
+    /// The longest sentence's length.
+    pub fn steps(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    fn rows(&self, t: usize) -> std::ops::Range<usize> {
+        self.offsets[t]..self.offsets[t + 1]
+    }
+
+    /// `[batch, width, dim]` (batch first, padded) to `[tokens, dim]` packed.
+    pub fn pack(&self, x: &[f32], width: usize, dim: usize) -> Vec<f32> {
+        assert!(width >= self.steps() && x.len() >= self.order.len() * width * dim);
+        let mut out = vec![0f32; self.tokens() * dim];
+        for t in 0..self.steps() {
+            for (r, packed) in self.rows(t).enumerate() {
+                let from = (self.order[r] * width + t) * dim;
+                out[packed * dim..(packed + 1) * dim].copy_from_slice(&x[from..from + dim]);
+            }
+        }
+        out
+    }
+
+    /// `[tokens, dim]` packed to `[batch, width, dim]`, zeros at padding.
+    pub fn unpack(&self, x: &[f32], width: usize, dim: usize) -> Vec<f32> {
+        assert!(width >= self.steps() && x.len() >= self.tokens() * dim);
+        let mut out = vec![0f32; self.order.len() * width * dim];
+        for t in 0..self.steps() {
+            for (r, packed) in self.rows(t).enumerate() {
+                let to = (self.order[r] * width + t) * dim;
+                out[to..to + dim].copy_from_slice(&x[packed * dim..(packed + 1) * dim]);
+            }
+        }
+        out
+    }
+}
+
+/// A layer direction's weights: `w_hh` `[gates·hidden, hidden]`, and `b_hh`
+/// (`gates·hidden` values) for the GRU only.
+#[derive(Debug, Clone, Copy)]
+pub struct Recurrence<'a> {
+    pub cell: Cell,
+    pub hidden: usize,
+    pub w_hh: &'a [f32],
+    pub b_hh: &'a [f32],
+}
+
+/// The hidden states of a forward pass, and what its backward pass needs.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// `[tokens, hidden]`, packed.
+    pub out: Vec<f32>,
+    /// `[tokens, saved·hidden]` (empty when not kept).
+    saved: Vec<f32>,
+}
+
+/// The gradients of a layer direction.
+#[derive(Debug, Clone)]
+pub struct Gradients {
+    /// `[tokens, gates·hidden]`, packed: the gradient of `x_g`.
+    pub d_xg: Vec<f32>,
+    /// `[gates·hidden, hidden]`.
+    pub d_w_hh: Vec<f32>,
+    /// The GRU's `b_hh` (empty for RNN and LSTM, whose `x_g` holds it).
+    pub d_b_hh: Vec<f32>,
+}
+
+impl Recurrence<'_> {
+    fn check(&self, packing: &Packing, xg: &[f32]) {
+        let g = self.cell.gates() * self.hidden;
+        assert_eq!(self.w_hh.len(), g * self.hidden, "w_hh");
+        let want_b = if self.cell == Cell::Gru { g } else { 0 };
+        assert_eq!(self.b_hh.len(), want_b, "b_hh");
+        assert_eq!(xg.len(), packing.tokens() * g, "x_g");
+    }
+
+    /// Runs the layer over `xg` (`[tokens, gates·hidden]`, packed); `keep`
+    /// keeps what [`Recurrence::backward`] needs.
+    pub fn forward(&self, packing: &Packing, xg: &[f32], keep: bool) -> Forward {
+        self.check(packing, xg);
+        let (h, g) = (self.hidden, self.cell.gates() * self.hidden);
+        let s = self.cell.saved() * h;
+        let mut out = vec![0f32; packing.tokens() * h];
+        let mut saved = vec![0f32; if keep { packing.tokens() * s } else { 0 }];
+        let mut gates = vec![0f32; packing.order.len() * g];
+        let mut c = vec![0f32; packing.order.len() * h];
+        let mut c_tanh = vec![0f32; h];
+        for t in 0..packing.steps() {
+            let rows = packing.rows(t);
+            let n = rows.len();
+            let (before, now) = out.split_at_mut(rows.start * h);
+            let now = &mut now[..n * h];
+            let prev = (t > 0).then(|| &before[packing.offsets[t - 1] * h..][..n * h]);
+            let x = &xg[rows.start * g..rows.end * g];
+            let gates = &mut gates[..n * g];
+            match self.cell {
+                Cell::Rnn | Cell::Lstm => {
+                    gates.copy_from_slice(x);
+                    if let Some(prev) = prev {
+                        matmul_wt(n, h, g, prev, self.w_hh, 1.0, gates);
+                    }
+                }
+                Cell::Gru => {
+                    for row in gates.chunks_exact_mut(g) {
+                        row.copy_from_slice(self.b_hh);
+                    }
+                    if let Some(prev) = prev {
+                        matmul_wt(n, h, g, prev, self.w_hh, 1.0, gates);
+                    }
+                }
+            }
+            for r in 0..n {
+                let gr = &mut gates[r * g..(r + 1) * g];
+                let hr = &mut now[r * h..(r + 1) * h];
+                let pr = prev.map(|p| &p[r * h..(r + 1) * h]);
+                let sr: &mut [f32] = if keep {
+                    &mut saved[(rows.start + r) * s..(rows.start + r + 1) * s]
+                } else {
+                    &mut []
+                };
+                match self.cell {
+                    Cell::Rnn => gr.iter().zip(hr.iter_mut()).for_each(|(a, o)| *o = tanh(*a)),
+                    Cell::Lstm => {
+                        let cr = &mut c[r * h..(r + 1) * h];
+                        if pr.is_none() {
+                            cr.fill(0.0);
+                        }
+                        for j in 0..h {
+                            let i = sigmoid(gr[j]);
+                            let f = sigmoid(gr[h + j]);
+                            let gg = tanh(gr[2 * h + j]);
+                            let o = sigmoid(gr[3 * h + j]);
+                            cr[j] = f * cr[j] + i * gg;
+                            gr[j] = i;
+                            gr[h + j] = f;
+                            gr[2 * h + j] = gg;
+                            gr[3 * h + j] = o;
+                        }
+                        c_tanh.iter_mut().zip(cr.iter()).for_each(|(t, c)| *t = tanh(*c));
+                        for j in 0..h {
+                            hr[j] = gr[3 * h + j] * c_tanh[j];
+                        }
+                        if keep {
+                            sr[..4 * h].copy_from_slice(gr);
+                            sr[4 * h..5 * h].copy_from_slice(cr);
+                            sr[5 * h..].copy_from_slice(&c_tanh);
+                        }
+                    }
+                    Cell::Gru => {
+                        let xr = &x[r * g..(r + 1) * g];
+                        for j in 0..h {
+                            let rg = sigmoid(xr[j] + gr[j]);
+                            let z = sigmoid(xr[h + j] + gr[h + j]);
+                            let hn = gr[2 * h + j];
+                            let nn = tanh(xr[2 * h + j] + rg * hn);
+                            let hp = pr.map_or(0.0, |p| p[j]);
+                            hr[j] = nn + z * (hp - nn);
+                            if keep {
+                                sr[j] = rg;
+                                sr[h + j] = z;
+                                sr[2 * h + j] = nn;
+                                sr[3 * h + j] = hn;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Forward { out, saved }
+    }
+
+    /// The gradients given `d_out` (`[tokens, hidden]`, packed), the
+    /// gradient of the loss with respect to the forward pass's hidden
+    /// states. `forward` must have been run with `keep`.
+    pub fn backward(&self, packing: &Packing, forward: &Forward, d_out: &[f32]) -> Gradients {
+        let (h, g) = (self.hidden, self.cell.gates() * self.hidden);
+        let s = self.cell.saved() * h;
+        let tokens = packing.tokens();
+        assert_eq!(d_out.len(), tokens * h, "d_out");
+        assert_eq!(forward.saved.len(), tokens * s, "forward pass not kept");
+        let mut d_xg = vec![0f32; tokens * g];
+        // The gradient of `h·W_hhᵀ (+ b_hh)`: `d_xg` itself except in the
+        // GRU's new-gate block, which `r` scales.
+        let mut d_hg = if self.cell == Cell::Gru {
+            vec![0f32; tokens * g]
+        } else {
+            Vec::new()
+        };
+        let batch = packing.order.len();
+        // The gradient flowing into step t's `h` (and `c`) from step t + 1.
+        let mut dh_next = vec![0f32; batch * h];
+        let mut dc_next = vec![0f32; batch * h];
+        let mut dh = vec![0f32; h];
+        for t in (0..packing.steps()).rev() {
+            let rows = packing.rows(t);
+            let n = rows.len();
+            // Rows of step t + 1 carry a recurrent gradient; the others
+            // (sentences ending at t) start from zero.
+            let carried = if t + 1 < packing.steps() {
+                packing.rows(t + 1).len()
+            } else {
+                0
+            };
+            dh_next[carried * h..n * h].fill(0.0);
+            dc_next[carried * h..n * h].fill(0.0);
+            for r in 0..n {
+                let p = rows.start + r;
+                for j in 0..h {
+                    dh[j] = d_out[p * h + j] + dh_next[r * h + j];
+                }
+                let dx = &mut d_xg[p * g..(p + 1) * g];
+                let sr = &forward.saved[p * s..(p + 1) * s];
+                let hp = (t > 0).then(|| packing.offsets[t - 1] + r);
+                match self.cell {
+                    Cell::Rnn => {
+                        let hr = &forward.out[p * h..(p + 1) * h];
+                        for j in 0..h {
+                            dx[j] = dh[j] * (1.0 - hr[j] * hr[j]);
+                        }
+                    }
+                    Cell::Lstm => {
+                        let dc = &mut dc_next[r * h..(r + 1) * h];
+                        for j in 0..h {
+                            let (i, f, gg, o) = (sr[j], sr[h + j], sr[2 * h + j], sr[3 * h + j]);
+                            let ct = sr[5 * h + j];
+                            let c_prev = hp.map_or(0.0, |q| forward.saved[q * s + 4 * h + j]);
+                            let dct = dh[j] * o * (1.0 - ct * ct) + dc[j];
+                            dx[j] = dct * gg * i * (1.0 - i);
+                            dx[h + j] = dct * c_prev * f * (1.0 - f);
+                            dx[2 * h + j] = dct * i * (1.0 - gg * gg);
+                            dx[3 * h + j] = dh[j] * ct * o * (1.0 - o);
+                            dc[j] = dct * f;
+                        }
+                    }
+                    Cell::Gru => {
+                        let dhg = &mut d_hg[p * g..(p + 1) * g];
+                        let dhn = &mut dh_next[r * h..(r + 1) * h];
+                        for j in 0..h {
+                            let (rg, z, nn, hn) = (sr[j], sr[h + j], sr[2 * h + j], sr[3 * h + j]);
+                            let h_prev = hp.map_or(0.0, |q| forward.out[q * h + j]);
+                            let dn = dh[j] * (1.0 - z) * (1.0 - nn * nn);
+                            let dz = dh[j] * (h_prev - nn) * z * (1.0 - z);
+                            let dr = dn * hn * rg * (1.0 - rg);
+                            dx[j] = dr;
+                            dx[h + j] = dz;
+                            dx[2 * h + j] = dn;
+                            dhg[j] = dr;
+                            dhg[h + j] = dz;
+                            dhg[2 * h + j] = dn * rg;
+                            // The direct path h' = … + z·h; the product
+                            // through W_hh is added below.
+                            dhn[j] = dh[j] * z;
+                        }
+                    }
+                }
+            }
+            // dh for step t − 1: d(h·W_hhᵀ)·W_hh, over this step's rows.
+            if t > 0 {
+                let d = if self.cell == Cell::Gru {
+                    &d_hg[rows.start * g..rows.end * g]
+                } else {
+                    &d_xg[rows.start * g..rows.end * g]
+                };
+                let beta = if self.cell == Cell::Gru { 1.0 } else { 0.0 };
+                matmul(n, g, h, d, self.w_hh, beta, &mut dh_next[..n * h]);
+            }
+        }
+        // d W_hh = Σ_t d(h_{t-1}·W_hhᵀ)ᵀ · h_{t-1}: one product over all
+        // rows, each paired with its sentence's previous state (the rows of
+        // step t are the first rows of step t − 1; step 0's is zero).
+        let mut h_prev = vec![0f32; tokens * h];
+        for t in 1..packing.steps() {
+            let (rows, prev) = (packing.rows(t), packing.offsets[t - 1]);
+            h_prev[rows.start * h..rows.end * h]
+                .copy_from_slice(&forward.out[prev * h..(prev + rows.len()) * h]);
+        }
+        let mut d_w_hh = vec![0f32; g * h];
+        let d_all = if self.cell == Cell::Gru { &d_hg } else { &d_xg };
+        matmul_at(g, tokens, h, d_all, &h_prev, 0.0, &mut d_w_hh);
+        let mut d_b_hh = Vec::new();
+        if self.cell == Cell::Gru {
+            d_b_hh = vec![0f32; g];
+            for row in d_hg.chunks_exact(g) {
+                d_b_hh.iter_mut().zip(row).for_each(|(b, d)| *b += d);
+            }
+        }
+        Gradients {
+            d_xg,
+            d_w_hh,
+            d_b_hh,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in [-scale, scale).
+    fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+            })
+            .collect()
+    }
+
+    #[test]
+    fn packing_orders_longest_first_and_round_trips() {
+        let lengths = [2, 4, 0, 4, 1];
+        let p = Packing::new(&lengths);
+        assert_eq!(p.order, vec![1, 3, 0, 4, 2]);
+        assert_eq!(p.offsets, vec![0, 4, 7, 9, 11]);
+        let (width, dim) = (5, 2);
+        let x: Vec<f32> = (0..lengths.len() * width * dim).map(|v| v as f32).collect();
+        let packed = p.pack(&x, width, dim);
+        assert_eq!(packed.len(), 11 * dim);
+        // Step 1 starts with sentence 1's second token.
+        assert_eq!(&packed[4 * dim..5 * dim], &x[(width + 1) * dim..(width + 2) * dim]);
+        let back = p.unpack(&packed, width, dim);
+        for (b, &len) in lengths.iter().enumerate() {
+            for t in 0..width {
+                let at = (b * width + t) * dim;
+                let want = if t < len { &x[at..at + dim] } else { &[0.0, 0.0][..] };
+                assert_eq!(&back[at..at + dim], want, "sentence {b}, position {t}");
+            }
+        }
+    }
+
+    /// The loss `Σ out·w` for fixed weights `w`; its gradients by central
+    /// differences against `backward`.
+    #[test]
+    fn backward_matches_finite_differences() {
+        let lengths = [3, 5, 1, 5];
+        let packing = Packing::new(&lengths);
+        let hidden = 3;
+        for cell in [Cell::Rnn, Cell::Gru, Cell::Lstm] {
+            let g = cell.gates() * hidden;
+            let xg = values(packing.tokens() * g, 1, 1.0);
+            let w_hh = values(g * hidden, 2, 0.8);
+            let b_hh = if cell == Cell::Gru {
+                values(g, 3, 0.5)
+            } else {
+                Vec::new()
+            };
+            let d_out = values(packing.tokens() * hidden, 4, 1.0);
+            let loss = |xg: &[f32], w_hh: &[f32], b_hh: &[f32]| -> f64 {
+                let layer = Recurrence {
+                    cell,
+                    hidden,
+                    w_hh,
+                    b_hh,
+                };
+                let out = layer.forward(&packing, xg, false).out;
+                out.iter().zip(&d_out).map(|(o, d)| f64::from(o * d)).sum()
+            };
+            let layer = Recurrence {
+                cell,
+                hidden,
+                w_hh: &w_hh,
+                b_hh: &b_hh,
+            };
+            let forward = layer.forward(&packing, &xg, true);
+            let grads = layer.backward(&packing, &forward, &d_out);
+            let eps = 1e-2f32;
+            let check = |name: &str, at: usize, analytic: f32, plus: f64, minus: f64| {
+                let numeric = (plus - minus) / (2.0 * f64::from(eps));
+                assert!(
+                    (numeric - f64::from(analytic)).abs() < 2e-3 * (1.0 + numeric.abs()),
+                    "{cell:?} {name}[{at}]: backward {analytic}, finite differences {numeric}"
+                );
+            };
+            for i in 0..xg.len() {
+                let (mut up, mut down) = (xg.clone(), xg.clone());
+                up[i] += eps;
+                down[i] -= eps;
+                let (p, m) = (loss(&up, &w_hh, &b_hh), loss(&down, &w_hh, &b_hh));
+                check("x_g", i, grads.d_xg[i], p, m);
+            }
+            for i in 0..w_hh.len() {
+                let (mut up, mut down) = (w_hh.clone(), w_hh.clone());
+                up[i] += eps;
+                down[i] -= eps;
+                let (p, m) = (loss(&xg, &up, &b_hh), loss(&xg, &down, &b_hh));
+                check("w_hh", i, grads.d_w_hh[i], p, m);
+            }
+            for i in 0..b_hh.len() {
+                let (mut up, mut down) = (b_hh.clone(), b_hh.clone());
+                up[i] += eps;
+                down[i] -= eps;
+                let (p, m) = (loss(&xg, &w_hh, &up), loss(&xg, &w_hh, &down));
+                check("b_hh", i, grads.d_b_hh[i], p, m);
+            }
+        }
+    }
+}
