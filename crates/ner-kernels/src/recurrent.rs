@@ -12,7 +12,7 @@
 //! backward pass sums the recurrent weight's gradient over all steps as one
 //! large product at the end.
 
-use crate::math::{matmul, matmul_at, matmul_wt, sigmoid, tanh};
+use crate::math::{gru_cell, lstm_cell, matmul, matmul_at, matmul_wt, tanh, tanh_in_place};
 
 /// The recurrent cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +42,8 @@ impl Cell {
             Cell::Rnn => 0,
             // r, z, n and h·W_hnᵀ + b_hn.
             Cell::Gru => 4,
-            // i, f, g, o, c and tanh(c).
-            Cell::Lstm => 6,
+            // i, f, g, o and c.
+            Cell::Lstm => 5,
         }
     }
 }
@@ -166,7 +166,6 @@ impl Recurrence<'_> {
         let mut saved = vec![0f32; if keep { packing.tokens() * s } else { 0 }];
         let mut gates = vec![0f32; packing.order.len() * g];
         let mut c = vec![0f32; packing.order.len() * h];
-        let mut c_tanh = vec![0f32; h];
         for t in 0..packing.steps() {
             let rows = packing.rows(t);
             let n = rows.len();
@@ -194,55 +193,35 @@ impl Recurrence<'_> {
             for r in 0..n {
                 let gr = &mut gates[r * g..(r + 1) * g];
                 let hr = &mut now[r * h..(r + 1) * h];
-                let pr = prev.map(|p| &p[r * h..(r + 1) * h]);
-                let sr: &mut [f32] = if keep {
+                let sr = if keep {
                     &mut saved[(rows.start + r) * s..(rows.start + r + 1) * s]
                 } else {
-                    &mut []
+                    &mut [][..]
                 };
                 match self.cell {
-                    Cell::Rnn => gr.iter().zip(hr.iter_mut()).for_each(|(a, o)| *o = tanh(*a)),
+                    Cell::Rnn => hr.iter_mut().zip(&*gr).for_each(|(o, a)| *o = tanh(*a)),
                     Cell::Lstm => {
                         let cr = &mut c[r * h..(r + 1) * h];
-                        if pr.is_none() {
+                        if t == 0 {
                             cr.fill(0.0);
                         }
-                        for j in 0..h {
-                            let i = sigmoid(gr[j]);
-                            let f = sigmoid(gr[h + j]);
-                            let gg = tanh(gr[2 * h + j]);
-                            let o = sigmoid(gr[3 * h + j]);
-                            cr[j] = f * cr[j] + i * gg;
-                            gr[j] = i;
-                            gr[h + j] = f;
-                            gr[2 * h + j] = gg;
-                            gr[3 * h + j] = o;
-                        }
-                        c_tanh.iter_mut().zip(cr.iter()).for_each(|(t, c)| *t = tanh(*c));
-                        for j in 0..h {
-                            hr[j] = gr[3 * h + j] * c_tanh[j];
-                        }
+                        lstm_cell(gr, cr, hr);
                         if keep {
                             sr[..4 * h].copy_from_slice(gr);
-                            sr[4 * h..5 * h].copy_from_slice(cr);
-                            sr[5 * h..].copy_from_slice(&c_tanh);
+                            sr[4 * h..].copy_from_slice(cr);
                         }
                     }
                     Cell::Gru => {
-                        let xr = &x[r * g..(r + 1) * g];
-                        for j in 0..h {
-                            let rg = sigmoid(xr[j] + gr[j]);
-                            let z = sigmoid(xr[h + j] + gr[h + j]);
-                            let hn = gr[2 * h + j];
-                            let nn = tanh(xr[2 * h + j] + rg * hn);
-                            let hp = pr.map_or(0.0, |p| p[j]);
-                            hr[j] = nn + z * (hp - nn);
-                            if keep {
-                                sr[j] = rg;
-                                sr[h + j] = z;
-                                sr[2 * h + j] = nn;
-                                sr[3 * h + j] = hn;
-                            }
+                        match prev {
+                            Some(p) => hr.copy_from_slice(&p[r * h..(r + 1) * h]),
+                            None => hr.fill(0.0),
+                        }
+                        if keep {
+                            sr[3 * h..].copy_from_slice(&gr[2 * h..]);
+                        }
+                        gru_cell(&x[r * g..(r + 1) * g], gr, hr, true, true);
+                        if keep {
+                            sr[..3 * h].copy_from_slice(gr);
                         }
                     }
                 }
@@ -273,6 +252,8 @@ impl Recurrence<'_> {
         let mut dh_next = vec![0f32; batch * h];
         let mut dc_next = vec![0f32; batch * h];
         let mut dh = vec![0f32; h];
+        let mut scratch = vec![0f32; h];
+        let zeros = vec![0f32; h];
         for t in (0..packing.steps()).rev() {
             let rows = packing.rows(t);
             let n = rows.len();
@@ -287,12 +268,15 @@ impl Recurrence<'_> {
             dc_next[carried * h..n * h].fill(0.0);
             for r in 0..n {
                 let p = rows.start + r;
+                let dh = &mut dh[..h];
+                let (d_out, dh_in) = (&d_out[p * h..(p + 1) * h], &dh_next[r * h..(r + 1) * h]);
                 for j in 0..h {
-                    dh[j] = d_out[p * h + j] + dh_next[r * h + j];
+                    dh[j] = d_out[j] + dh_in[j];
                 }
                 let dx = &mut d_xg[p * g..(p + 1) * g];
                 let sr = &forward.saved[p * s..(p + 1) * s];
-                let hp = (t > 0).then(|| packing.offsets[t - 1] + r);
+                // Row r of step t was row r of step t − 1.
+                let q = (t > 0).then(|| packing.offsets[t - 1] + r);
                 match self.cell {
                     Cell::Rnn => {
                         let hr = &forward.out[p * h..(p + 1) * h];
@@ -301,38 +285,24 @@ impl Recurrence<'_> {
                         }
                     }
                     Cell::Lstm => {
+                        let c_prev = match q {
+                            Some(q) => &forward.saved[q * s + 4 * h..(q + 1) * s],
+                            None => &zeros[..],
+                        };
+                        let ct = &mut scratch[..h];
+                        ct.copy_from_slice(&sr[4 * h..5 * h]);
+                        tanh_in_place(ct);
                         let dc = &mut dc_next[r * h..(r + 1) * h];
-                        for j in 0..h {
-                            let (i, f, gg, o) = (sr[j], sr[h + j], sr[2 * h + j], sr[3 * h + j]);
-                            let ct = sr[5 * h + j];
-                            let c_prev = hp.map_or(0.0, |q| forward.saved[q * s + 4 * h + j]);
-                            let dct = dh[j] * o * (1.0 - ct * ct) + dc[j];
-                            dx[j] = dct * gg * i * (1.0 - i);
-                            dx[h + j] = dct * c_prev * f * (1.0 - f);
-                            dx[2 * h + j] = dct * i * (1.0 - gg * gg);
-                            dx[3 * h + j] = dh[j] * ct * o * (1.0 - o);
-                            dc[j] = dct * f;
-                        }
+                        lstm_row_backward(dh, ct, &sr[..4 * h], c_prev, dc, dx);
                     }
                     Cell::Gru => {
+                        let h_prev = match q {
+                            Some(q) => &forward.out[q * h..(q + 1) * h],
+                            None => &zeros[..],
+                        };
                         let dhg = &mut d_hg[p * g..(p + 1) * g];
-                        let dhn = &mut dh_next[r * h..(r + 1) * h];
-                        for j in 0..h {
-                            let (rg, z, nn, hn) = (sr[j], sr[h + j], sr[2 * h + j], sr[3 * h + j]);
-                            let h_prev = hp.map_or(0.0, |q| forward.out[q * h + j]);
-                            let dn = dh[j] * (1.0 - z) * (1.0 - nn * nn);
-                            let dz = dh[j] * (h_prev - nn) * z * (1.0 - z);
-                            let dr = dn * hn * rg * (1.0 - rg);
-                            dx[j] = dr;
-                            dx[h + j] = dz;
-                            dx[2 * h + j] = dn;
-                            dhg[j] = dr;
-                            dhg[h + j] = dz;
-                            dhg[2 * h + j] = dn * rg;
-                            // The direct path h' = … + z·h; the product
-                            // through W_hh is added below.
-                            dhn[j] = dh[j] * z;
-                        }
+                        let direct = &mut dh_next[r * h..(r + 1) * h];
+                        gru_row_backward(dh, sr, h_prev, dx, dhg, direct);
                     }
                 }
             }
@@ -371,6 +341,79 @@ impl Recurrence<'_> {
             d_w_hh,
             d_b_hh,
         }
+    }
+}
+
+/// One LSTM row's step backward: `dh` the gradient of its `h`, `ct` =
+/// `tanh(c)`, `gates` the activated `i, f, g, o`; `dc` holds the gradient
+/// of `c` from the next step and leaves with that of `c_prev`; writes the
+/// gradient of the gates' pre-activations into `dx`.
+fn lstm_row_backward(
+    dh: &[f32],
+    ct: &[f32],
+    gates: &[f32],
+    c_prev: &[f32],
+    dc: &mut [f32],
+    dx: &mut [f32],
+) {
+    let h = dh.len();
+    let (ct, c_prev, dc) = (&ct[..h], &c_prev[..h], &mut dc[..h]);
+    let (i, f, g, o) = (
+        &gates[..h],
+        &gates[h..2 * h],
+        &gates[2 * h..3 * h],
+        &gates[3 * h..4 * h],
+    );
+    let (di, rest) = dx.split_at_mut(h);
+    let (df, rest) = rest.split_at_mut(h);
+    let (dg, d_o) = rest.split_at_mut(h);
+    let (dg, d_o) = (&mut dg[..h], &mut d_o[..h]);
+    for j in 0..h {
+        let dct = dh[j] * o[j] * (1.0 - ct[j] * ct[j]) + dc[j];
+        di[j] = dct * g[j] * i[j] * (1.0 - i[j]);
+        df[j] = dct * c_prev[j] * f[j] * (1.0 - f[j]);
+        dg[j] = dct * i[j] * (1.0 - g[j] * g[j]);
+        d_o[j] = dh[j] * ct[j] * o[j] * (1.0 - o[j]);
+        dc[j] = dct * f[j];
+    }
+}
+
+/// One GRU row's step backward: `saved` holds `r, z, n` and `h·W_hnᵀ +
+/// b_hn`; writes the gradients of the input gates `dx` and of `h·W_hhᵀ +
+/// b_hh` (`dhg`), and into `direct` the gradient of `h_prev` through
+/// `z·h_prev` (the caller adds the product through `W_hh`).
+fn gru_row_backward(
+    dh: &[f32],
+    saved: &[f32],
+    h_prev: &[f32],
+    dx: &mut [f32],
+    dhg: &mut [f32],
+    direct: &mut [f32],
+) {
+    let h = dh.len();
+    let (h_prev, direct) = (&h_prev[..h], &mut direct[..h]);
+    let (r, z, n, hn) = (
+        &saved[..h],
+        &saved[h..2 * h],
+        &saved[2 * h..3 * h],
+        &saved[3 * h..4 * h],
+    );
+    let (dxr, rest) = dx.split_at_mut(h);
+    let (dxz, dxn) = rest.split_at_mut(h);
+    let (dhr, rest) = dhg.split_at_mut(h);
+    let (dhz, dhn) = rest.split_at_mut(h);
+    let (dxn, dhn) = (&mut dxn[..h], &mut dhn[..h]);
+    for j in 0..h {
+        let dn = dh[j] * (1.0 - z[j]) * (1.0 - n[j] * n[j]);
+        let dz = dh[j] * (h_prev[j] - n[j]) * z[j] * (1.0 - z[j]);
+        let dr = dn * hn[j] * r[j] * (1.0 - r[j]);
+        dxr[j] = dr;
+        dxz[j] = dz;
+        dxn[j] = dn;
+        dhr[j] = dr;
+        dhz[j] = dz;
+        dhn[j] = dn * r[j];
+        direct[j] = dh[j] * z[j];
     }
 }
 

@@ -115,6 +115,11 @@ pub struct ModelConfig {
     /// the output layer.
     #[serde(default)]
     pub dropout: f64,
+    /// Draw one dropout mask per sentence and layer, shared by all its
+    /// positions (variational dropout: Gal & Ghahramani 2016; Reimers &
+    /// Gurevych 2017), instead of one per position.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub variational_dropout: bool,
     /// Character features: `none`, `cnn` or `lstm`.
     #[serde(default)]
     pub chars: CharEncoder,

@@ -9,7 +9,7 @@ use ner_model::card::TaggerSpec;
 use ner_model::chars::CharClasses;
 use ner_model::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
 use ner_train::data::BatchTensors;
-use ner_train::model::Tagger;
+use ner_train::model::{Kernel, Tagger};
 use tch::{nn, Device, Kind, Tensor};
 
 const N_WORDS: i64 = 40;
@@ -24,6 +24,7 @@ fn config(cell: Cell, bidirectional: bool, layers: i64, input: WordInput) -> Mod
         input,
         embedding_dim: if input == WordInput::Embedding { 5 } else { 0 },
         dropout: 0.5,
+        variational_dropout: false,
         chars: CharEncoder::None,
         char_dim: 4,
         char_hidden: 3,
@@ -179,7 +180,9 @@ fn every_architecture_scores_and_decodes_as_libtorch() {
     for (i, (name, config)) in architectures().into_iter().enumerate() {
         tch::manual_seed(i as i64);
         let vs = nn::VarStore::new(Device::Cpu);
-        let tagger = Tagger::with_spec(&vs.root(), &config, &spec);
+        let mut tagger = Tagger::with_spec(&vs.root(), &config, &spec);
+        // The reference is libtorch's own recurrent ops.
+        tagger.set_kernel(Kernel::Libtorch);
         // Random values everywhere (the CRF starts at zero).
         tch::no_grad(|| {
             for mut p in vs.trainable_variables() {

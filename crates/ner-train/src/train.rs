@@ -347,7 +347,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
                 optimizer.zero_grad();
             }
             let t2 = Instant::now();
-            loss.backward();
+            tagger.backward(&loss);
             let t3 = Instant::now();
             if pipeline.train.clip > 0.0 {
                 clip_grad_norm(&params, pipeline.train.clip);
