@@ -22,9 +22,9 @@ use ner_model::chars::{CharClasses, CASING_CLASSES};
 use ner_model::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
 use ner_model::crf::{Penalties, Scores};
 
-use ner_kernels::math::{gru_cell, linear, linear_into, lstm_cell, matmul_wt, tanh_in_place};
 use crate::weights::{Table, Weights};
 use crate::InferError;
+use ner_kernels::math::{gru_cell, linear, linear_into, lstm_cell, matmul_wt, tanh_in_place};
 
 /// One sentence's ids: words, and the characters of each word.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -7,4 +7,4 @@
 pub mod math;
 pub mod recurrent;
 
-pub use recurrent::{Cell, Forward, Gradients, Packing, Recurrence};
+pub use recurrent::{gather_rows, scatter_rows, Cell, Forward, Gradients, Packing, Recurrence};

@@ -104,6 +104,116 @@ fn sgemm(
     }
 }
 
+/// `c += a · b` for the small products of a recurrent step: `a` is
+/// `[m, k]`, `b` is `[k, n]`, `c` is `[m, n]`, all row-major and contiguous.
+/// Unlike [`matmul`] it packs nothing (`b`, a layer's weights, stays in
+/// cache from step to step), and it runs AVX2/FMA code where the CPU has it.
+pub fn gemm_acc(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(a.len() >= m * k, "a: {} < {m}×{k}", a.len());
+    assert!(b.len() >= k * n, "b: {} < {k}×{n}", b.len());
+    assert!(c.len() >= m * n, "c: {} < {m}×{n}", c.len());
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        #[allow(unsafe_code)]
+        // SAFETY: the CPU has AVX2 and FMA, checked just above.
+        return unsafe { gemm_acc_avx2(m, k, n, a, b, c) };
+    }
+    gemm_acc_impl::<false>(m, k, n, a, b, c);
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gemm_acc_avx2(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    gemm_acc_impl::<true>(m, k, n, a, b, c);
+}
+
+/// Blocks of 4 rows × 16 columns held in registers over the whole `k`,
+/// then one block 8 columns wide; remaining rows one at a time, remaining
+/// columns scalar.
+#[inline(always)]
+fn gemm_acc_impl<const FMA: bool>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+) {
+    let (a, b, c) = (&a[..m * k], &b[..k * n], &mut c[..m * n]);
+    let wide = n - n % 16;
+    let narrow = n - n % 8;
+    let mut r = 0;
+    while r < m {
+        let rows = if m - r >= 4 { 4 } else { 1 };
+        for c0 in (0..wide).step_by(16) {
+            if rows == 4 {
+                gemm_block::<FMA, 4, 16>(k, n, a, b, c, r, c0);
+            } else {
+                gemm_block::<FMA, 1, 16>(k, n, a, b, c, r, c0);
+            }
+        }
+        if narrow > wide {
+            if rows == 4 {
+                gemm_block::<FMA, 4, 8>(k, n, a, b, c, r, wide);
+            } else {
+                gemm_block::<FMA, 1, 8>(k, n, a, b, c, r, wide);
+            }
+        }
+        for i in r..r + rows {
+            for j in narrow..n {
+                let mut acc = 0f32;
+                for p in 0..k {
+                    acc = madd::<FMA>(a[i * k + p], b[p * n + j], acc);
+                }
+                c[i * n + j] += acc;
+            }
+        }
+        r += rows;
+    }
+}
+
+#[inline(always)]
+fn madd<const FMA: bool>(x: f32, y: f32, acc: f32) -> f32 {
+    if FMA {
+        x.mul_add(y, acc)
+    } else {
+        x * y + acc
+    }
+}
+
+/// `c[r..r+R, c0..c0+W] += a[r..r+R, :] · b[:, c0..c0+W]`, the block's sums
+/// kept in registers over the whole `k`.
+#[inline(always)]
+fn gemm_block<const FMA: bool, const R: usize, const W: usize>(
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    r: usize,
+    c0: usize,
+) {
+    let mut acc = [[0f32; W]; R];
+    for p in 0..k {
+        let w: &[f32; W] = b[p * n + c0..p * n + c0 + W]
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("W columns"));
+        for (i, acc) in acc.iter_mut().enumerate() {
+            let x = a[(r + i) * k + p];
+            for j in 0..W {
+                acc[j] = madd::<FMA>(x, w[j], acc[j]);
+            }
+        }
+    }
+    for (i, acc) in acc.iter().enumerate() {
+        let out = &mut c[(r + i) * n + c0..(r + i) * n + c0 + W];
+        out.iter_mut().zip(acc).for_each(|(o, v)| *o += v);
+    }
+}
+
 /// `eˣ` within 2 ulp over float range (Cephes' `expf`), branch-free so that
 /// loops over it vectorise.
 #[inline(always)]
@@ -134,10 +244,12 @@ pub(crate) fn tanh(x: f32) -> f32 {
     1.0 - 2.0 / (exp(2.0 * x) + 1.0)
 }
 
+#[inline(always)]
 pub fn sigmoid_in_place(x: &mut [f32]) {
     x.iter_mut().for_each(|v| *v = sigmoid(*v));
 }
 
+#[inline(always)]
 pub fn tanh_in_place(x: &mut [f32]) {
     x.iter_mut().for_each(|v| *v = tanh(*v));
 }
@@ -145,6 +257,7 @@ pub fn tanh_in_place(x: &mut [f32]) {
 /// One LSTM step for a row: `gates` holds `x·W_ihᵀ + h·W_hhᵀ + b` in
 /// libtorch's order (input, forget, cell, output), `hidden` long each;
 /// updates `c` and writes the new `h`.
+#[inline(always)]
 pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
     let hidden = c.len();
     let (ifg, rest) = gates.split_at_mut(2 * hidden);
@@ -166,6 +279,7 @@ pub fn lstm_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
 /// One GRU step for a row (libtorch's equations; `crate::model` names the
 /// variants): `x` is `x·W_ihᵀ + b_ih`, `hg` is `h·W_hhᵀ + b_hh`, both in the
 /// order reset, update, new; `reset`/`update` false fix that gate to 1.
+#[inline(always)]
 pub fn gru_cell(x: &[f32], hg: &mut [f32], h: &mut [f32], reset: bool, update: bool) {
     let hidden = h.len();
     let (rz, n_h) = hg.split_at_mut(2 * hidden);
@@ -227,6 +341,31 @@ mod tests {
                 let want: f32 = 1.0 + (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<f32>();
                 assert!((c[i * n + j] - want).abs() < 1e-5, "{i},{j}");
                 assert!((c_t[i * n + j] - want).abs() < 1e-5, "{i},{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn small_products_match_the_definition() {
+        // Row and column counts around the 4×16 blocks.
+        for (m, k, n) in [
+            (1, 3, 5),
+            (4, 7, 16),
+            (6, 5, 35),
+            (9, 128, 48),
+            (3, 2, 1),
+            (5, 9, 200),
+            (7, 4, 27),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.41).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.23).cos()).collect();
+            let mut c = vec![0.5f32; m * n];
+            gemm_acc(m, k, n, &a, &b, &mut c);
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f32 = 0.5 + (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<f32>();
+                    assert!((c[i * n + j] - want).abs() < 1e-4, "{m}×{k}×{n}: {i},{j}");
+                }
             }
         }
     }

@@ -100,7 +100,39 @@ struct Segment {
     w_hh_data: Vec<f32>,
     b_hh_data: Vec<f32>,
     packing: Arc<Packing>,
+    /// Where each packed row sits in `out`'s `[batch·width]` rows.
+    positions: Arc<Vec<usize>>,
     forward: kernels::Forward,
+}
+
+/// A batch's packing for the kernels, and per direction where its packed
+/// rows sit in the padded batch (the backward direction's sentences
+/// reversed), as `usize`s and as an index tensor.
+#[derive(Debug)]
+struct PackedBatch {
+    packing: Arc<Packing>,
+    positions: Vec<Arc<Vec<usize>>>,
+    index: Vec<Tensor>,
+}
+
+impl PackedBatch {
+    fn new(lengths: &Tensor, width: i64, directions: usize) -> PackedBatch {
+        let lengths: Vec<i64> = Vec::try_from(lengths).unwrap_or_default();
+        let lengths: Vec<usize> = lengths.iter().map(|&n| n.max(0) as usize).collect();
+        let packing = Packing::new(&lengths);
+        let positions: Vec<Arc<Vec<usize>>> = (0..directions)
+            .map(|d| Arc::new(packing.positions(width as usize, d == 1)))
+            .collect();
+        let index = positions
+            .iter()
+            .map(|p| Tensor::from_slice(&p.iter().map(|&i| i as i64).collect::<Vec<_>>()))
+            .collect();
+        PackedBatch {
+            packing: Arc::new(packing),
+            positions,
+            index,
+        }
+    }
 }
 
 impl Tagger {
@@ -252,14 +284,11 @@ impl Tagger {
                 .iter()
                 .map(|seg| {
                     let grad = seg.out.grad();
-                    let [_, width, hidden] = seg.out.size()[..] else {
-                        unreachable!("[batch, width, hidden]")
-                    };
+                    let hidden = self.config.hidden as usize;
                     if grad.defined() {
-                        seg.packing
-                            .pack(&to_vec(&grad), width as usize, hidden as usize)
+                        kernels::gather_rows(&to_vec(&grad), &seg.positions, hidden)
                     } else {
-                        vec![0.0; seg.packing.tokens() * hidden as usize]
+                        vec![0.0; seg.packing.tokens() * hidden]
                     }
                 })
                 .collect();
@@ -268,7 +297,15 @@ impl Tagger {
             let jobs = segments
                 .iter()
                 .zip(&d_outs)
-                .map(|(seg, d_out)| (&*seg.packing, &seg.forward, &seg.w_hh_data, &seg.b_hh_data, d_out))
+                .map(|(seg, d_out)| {
+                    (
+                        &*seg.packing,
+                        &seg.forward,
+                        &seg.w_hh_data,
+                        &seg.b_hh_data,
+                        d_out,
+                    )
+                })
                 .collect();
             let grads = parallel(jobs, |(packing, forward, w_hh, b_hh, d_out)| {
                 let layer = Recurrence {
@@ -281,14 +318,10 @@ impl Tagger {
             });
             let mut root: Option<Tensor> = None;
             for (seg, grads) in segments.iter().zip(grads) {
-                let size = seg.xg.size();
-                let d_xg = seg
-                    .packing
-                    .unpack(&grads.d_xg, size[1] as usize, size[2] as usize);
-                let d_xg = Tensor::from_slice(&d_xg).view(size.as_slice());
+                let d_xg = Tensor::from_slice(&grads.d_xg).view(seg.xg.size().as_slice());
                 let d_w_hh = Tensor::from_slice(&grads.d_w_hh).view(seg.w_hh.size().as_slice());
-                let mut term = (&seg.xg * d_xg).sum(Kind::Float)
-                    + (&seg.w_hh * d_w_hh).sum(Kind::Float);
+                let mut term =
+                    (&seg.xg * d_xg).sum(Kind::Float) + (&seg.w_hh * d_w_hh).sum(Kind::Float);
                 if let Some(b_hh) = &seg.b_hh {
                     term += (b_hh * Tensor::from_slice(&grads.d_b_hh)).sum(Kind::Float);
                 }
@@ -447,7 +480,6 @@ impl Tagger {
         lengths: &Tensor,
         train: bool,
     ) -> Tensor {
-        let reverse = reversal_index(lengths, word_ids.size()[1]);
         let dropout = |x: Tensor| {
             let p = self.config.dropout;
             if !train || p <= 0.0 {
@@ -463,8 +495,8 @@ impl Tagger {
                 x.dropout(p, true)
             }
         };
-        // Per direction, the input of the current layer (already reversed for
-        // the backward direction where that saves a gather).
+        // The input of the current layer, `[batch, width, in]`; none for
+        // layer 0 of one-hot input, whose gates are looked up.
         let mut x: Option<Tensor> = match &self.input {
             Input::Embedding(embedding) => {
                 let mut parts = vec![Tensor::embedding(
@@ -492,59 +524,22 @@ impl Tagger {
         let on_kernels = self.kernel == Kernel::Rust
             && word_ids.device() == Device::Cpu
             && !matches!(self.config.cell, Cell::GruNoReset | Cell::GruNoUpdate);
-        let packing = on_kernels.then(|| {
-            let lengths: Vec<i64> = Vec::try_from(lengths).unwrap_or_default();
-            Arc::new(Packing::new(
-                &lengths.iter().map(|&n| n.max(0) as usize).collect::<Vec<_>>(),
-            ))
-        });
+        let width = word_ids.size()[1];
+        let packed = on_kernels.then(|| PackedBatch::new(lengths, width, self.layers[0].len()));
+        let reverse = (!on_kernels).then(|| reversal_index(lengths, width));
         if train {
             self.tape.borrow_mut().clear();
         }
         for (l, dirs) in self.layers.iter().enumerate() {
-            let inputs: Vec<Tensor> = (0..dirs.len())
-                .map(|d| match (&self.input, &x, l) {
-                    (Input::Onehot(tables), _, 0) => {
-                        let ids = if d == 0 {
-                            word_ids.shallow_clone()
-                        } else {
-                            word_ids.gather(1, &reverse, false)
-                        };
-                        Tensor::embedding(&tables[d], &ids, -1, false, self.sparse_gradients)
-                    }
-                    (_, Some(x), _) => {
-                        if d == 0 {
-                            x.shallow_clone()
-                        } else {
-                            reverse_seq(x, &reverse)
-                        }
-                    }
-                    _ => unreachable!("layer input is set after layer 0"),
-                })
-                .collect();
-            let onehot_gates = l == 0 && matches!(self.input, Input::Onehot(_));
-            let mut outputs: Vec<Tensor> = match &packing {
-                Some(packing) => self.run_on_kernels(l, &inputs, dirs, packing, train),
-                // Layer 0 of one-hot input already holds the input gates
-                // (its `w_ih` is an identity): step through them instead of
-                // letting the recurrent op multiply by the identity (faster
-                // for every cell, forward and backward: `make bench-train`).
-                None => inputs
-                    .iter()
-                    .zip(dirs)
-                    .map(|(input, weights)| {
-                        if onehot_gates {
-                            self.run_on_gates(input, weights)
-                                .unwrap_or_else(|| self.run(input, weights))
-                        } else {
-                            self.run(input, weights)
-                        }
-                    })
-                    .collect(),
+            let mut outputs: Vec<Tensor> = match &packed {
+                Some(packed) => self.run_on_kernels(l, x.as_ref(), word_ids, dirs, packed, train),
+                None => {
+                    let reverse = reverse
+                        .as_ref()
+                        .unwrap_or_else(|| unreachable!("set above"));
+                    self.run_on_libtorch(l, x.as_ref(), word_ids, dirs, reverse)
+                }
             };
-            if outputs.len() > 1 {
-                outputs[1] = reverse_seq(&outputs[1], &reverse);
-            }
             let joined = if outputs.len() == 1 {
                 outputs.pop().unwrap_or_else(|| unreachable!())
             } else {
@@ -556,39 +551,97 @@ impl Tagger {
         self.output.forward(&hidden)
     }
 
-    /// Layer `l` on `ner-kernels`, one thread per direction: the input
-    /// gates (`x·W_ihᵀ` plus the biases the kernel does not add) are
-    /// computed in libtorch's graph, the recurrence by hand; in training the
-    /// outputs are leaves that [`Tagger::backward`] connects back.
+    /// Layer `l`'s directions through libtorch: `x` the layer's input
+    /// `[batch, width, in]` (`None` for layer 0 of one-hot input); the
+    /// backward direction reads each sentence reversed within its length
+    /// (`reverse`), and its output is put back in order.
+    fn run_on_libtorch(
+        &self,
+        l: usize,
+        x: Option<&Tensor>,
+        word_ids: &Tensor,
+        dirs: &[Direction],
+        reverse: &Tensor,
+    ) -> Vec<Tensor> {
+        dirs.iter()
+            .enumerate()
+            .map(|(d, weights)| {
+                let input = match (&self.input, x) {
+                    (Input::Onehot(tables), _) if l == 0 => {
+                        let ids = if d == 0 {
+                            word_ids.shallow_clone()
+                        } else {
+                            word_ids.gather(1, reverse, false)
+                        };
+                        Tensor::embedding(&tables[d], &ids, -1, false, self.sparse_gradients)
+                    }
+                    (_, Some(x)) if d == 0 => x.shallow_clone(),
+                    (_, Some(x)) => reverse_seq(x, reverse),
+                    (_, None) => unreachable!("layer input is set after layer 0"),
+                };
+                // Layer 0 of one-hot input already holds the input gates
+                // (its `w_ih` is an identity): step through them instead of
+                // letting the recurrent op multiply by the identity.
+                let out = if l == 0 && matches!(self.input, Input::Onehot(_)) {
+                    self.run_on_gates(&input, weights)
+                        .unwrap_or_else(|| self.run(&input, weights))
+                } else {
+                    self.run(&input, weights)
+                };
+                if d == 0 {
+                    out
+                } else {
+                    reverse_seq(&out, reverse)
+                }
+            })
+            .collect()
+    }
+
+    /// Layer `l` on `ner-kernels`, one thread per direction. The input
+    /// gates of the batch's real tokens only (`x·W_ihᵀ` plus the biases the
+    /// kernel does not add; for one-hot layer 0 a row lookup) are computed
+    /// in libtorch's graph, already in packed order, the recurrence by
+    /// hand; in training the outputs are leaves that [`Tagger::backward`]
+    /// connects back.
     fn run_on_kernels(
         &self,
         l: usize,
-        inputs: &[Tensor],
+        x: Option<&Tensor>,
+        word_ids: &Tensor,
         dirs: &[Direction],
-        packing: &Arc<Packing>,
+        packed: &PackedBatch,
         train: bool,
     ) -> Vec<Tensor> {
         let cell = self.kernel_cell();
         let hidden = self.config.hidden as usize;
-        let onehot_gates = l == 0 && matches!(self.input, Input::Onehot(_));
-        let xgs: Vec<Tensor> = inputs
+        let [batch, width] = word_ids.size()[..] else {
+            unreachable!("[batch, width]")
+        };
+        let rows = (batch * width) as usize;
+        let xgs: Vec<Tensor> = dirs
             .iter()
-            .zip(dirs)
-            .map(|(input, w)| {
+            .enumerate()
+            .map(|(d, w)| {
                 let bias = match cell {
                     kernels::Cell::Gru => w.b_ih.shallow_clone(),
                     _ => &w.b_ih + &w.b_hh,
                 };
-                if onehot_gates {
-                    input + bias
-                } else {
-                    input.matmul(&w.w_ih.tr()) + bias
+                match (&self.input, x) {
+                    (Input::Onehot(tables), _) if l == 0 => {
+                        let ids = word_ids.view([-1]).index_select(0, &packed.index[d]);
+                        Tensor::embedding(&tables[d], &ids, -1, false, self.sparse_gradients) + bias
+                    }
+                    (_, Some(x)) => {
+                        let dim = x.size()[2];
+                        x.view([-1, dim])
+                            .index_select(0, &packed.index[d])
+                            .matmul(&w.w_ih.tr())
+                            + bias
+                    }
+                    (_, None) => unreachable!("layer input is set after layer 0"),
                 }
             })
             .collect();
-        let [batch, width, gates] = xgs[0].size()[..] else {
-            unreachable!("[batch, width, gates]")
-        };
         let jobs: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = xgs
             .iter()
             .zip(dirs)
@@ -598,14 +651,10 @@ impl Tagger {
                 } else {
                     Vec::new()
                 };
-                (
-                    packing.pack(&to_vec(xg), width as usize, gates as usize),
-                    to_vec(&w.w_hh),
-                    b_hh,
-                )
+                (to_vec(xg), to_vec(&w.w_hh), b_hh)
             })
             .collect();
-        let packed: &Packing = packing;
+        let packing: &Packing = &packed.packing;
         let forwards = parallel(jobs.iter().collect(), |(xg, w_hh, b_hh)| {
             let layer = Recurrence {
                 cell,
@@ -613,13 +662,17 @@ impl Tagger {
                 w_hh,
                 b_hh,
             };
-            layer.forward(packed, xg, train)
+            layer.forward(packing, xg, train)
         });
         let mut outs = Vec::with_capacity(dirs.len());
-        for (((xg, w), forward), (_, w_hh_data, b_hh_data)) in
-            xgs.into_iter().zip(dirs).zip(forwards).zip(jobs)
+        for (d, (((xg, w), forward), (_, w_hh_data, b_hh_data))) in xgs
+            .into_iter()
+            .zip(dirs)
+            .zip(forwards)
+            .zip(jobs)
+            .enumerate()
         {
-            let out = packing.unpack(&forward.out, width as usize, hidden);
+            let out = kernels::scatter_rows(&forward.out, &packed.positions[d], rows, hidden);
             let out = Tensor::from_slice(&out).view([batch, width, hidden as i64]);
             if !train {
                 outs.push(out);
@@ -635,7 +688,8 @@ impl Tagger {
                 b_hh: (cell == kernels::Cell::Gru).then(|| w.b_hh.shallow_clone()),
                 w_hh_data,
                 b_hh_data,
-                packing: Arc::clone(packing),
+                packing: Arc::clone(&packed.packing),
+                positions: Arc::clone(&packed.positions[d]),
                 forward,
             });
         }
@@ -933,12 +987,48 @@ mod tests {
             ..config(cell, true, layers)
         };
         let cases = [
-            ("rnn", ModelConfig { hidden: 6, ..config(Cell::Rnn, false, 1) }),
-            ("birnn", ModelConfig { hidden: 6, ..config(Cell::Rnn, true, 1) }),
-            ("bigru", ModelConfig { hidden: 6, ..config(Cell::Gru, true, 1) }),
-            ("bilstm", ModelConfig { hidden: 6, ..config(Cell::Lstm, true, 1) }),
-            ("bilstm3", ModelConfig { hidden: 6, ..config(Cell::Lstm, true, 3) }),
-            ("gru, 2 layers", ModelConfig { hidden: 6, ..config(Cell::Gru, false, 2) }),
+            (
+                "rnn",
+                ModelConfig {
+                    hidden: 6,
+                    ..config(Cell::Rnn, false, 1)
+                },
+            ),
+            (
+                "birnn",
+                ModelConfig {
+                    hidden: 6,
+                    ..config(Cell::Rnn, true, 1)
+                },
+            ),
+            (
+                "bigru",
+                ModelConfig {
+                    hidden: 6,
+                    ..config(Cell::Gru, true, 1)
+                },
+            ),
+            (
+                "bilstm",
+                ModelConfig {
+                    hidden: 6,
+                    ..config(Cell::Lstm, true, 1)
+                },
+            ),
+            (
+                "bilstm3",
+                ModelConfig {
+                    hidden: 6,
+                    ..config(Cell::Lstm, true, 3)
+                },
+            ),
+            (
+                "gru, 2 layers",
+                ModelConfig {
+                    hidden: 6,
+                    ..config(Cell::Gru, false, 2)
+                },
+            ),
             (
                 "char-cnn bilstm-crf",
                 embedding(Cell::Lstm, 1, OutputLayer::Crf, CharEncoder::Cnn),
