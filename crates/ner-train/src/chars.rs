@@ -144,7 +144,9 @@ impl CharFeatures {
         let words = ids.view([b * t, l]);
         let embedded = self.embedding.forward(&words); // [N, L, D]
         let embedded = if train && self.dropout > 0.0 {
-            embedded.dropout(self.dropout, true)
+            let mask =
+                crate::model::dropout_mask(&embedded.size(), self.dropout, embedded.device());
+            embedded * mask
         } else {
             embedded
         };
