@@ -4,6 +4,7 @@
 //! over packed sentences ([`recurrent`]), used by `ner-train` in place of
 //! libtorch's step-by-step autograd.
 
+pub mod crf;
 pub mod math;
 pub mod recurrent;
 

@@ -60,13 +60,17 @@ impl Crf {
     ///
     /// `emissions` `[B, T, K]`; `tags` `[B, T]` (padding may hold any value);
     /// `mask` `[B, T]` bool, true on real tokens, every row starting with at
-    /// least one; `lengths` `[B]`.
+    /// least one; `lengths` `[B]`. With `on_kernels` (CPU tensors only) the
+    /// log-partition and its gradient come from `ner-kernels`'
+    /// forward-backward instead of libtorch's step-by-step forward algorithm
+    /// and its autograd.
     pub fn nll(
         &self,
         emissions: &Tensor,
         tags: &Tensor,
         mask: &Tensor,
         lengths: &Tensor,
+        on_kernels: bool,
     ) -> Tensor {
         let (trans, start, end) = self.effective();
         let width = emissions.size()[1];
@@ -94,6 +98,10 @@ impl Crf {
             .squeeze_dim(1);
         gold += end.index_select(0, &last);
 
+        if on_kernels {
+            return self.log_partition_on_kernels(emissions, lengths, &trans, &start, &end)
+                - gold.sum(emissions.kind());
+        }
         // The forward algorithm.
         let mut alpha = start.unsqueeze(0) + emissions.select(1, 0);
         let trans = trans.unsqueeze(0);
@@ -103,6 +111,50 @@ impl Crf {
         }
         let log_z = (alpha + end.unsqueeze(0)).logsumexp([1], false);
         (log_z - gold).sum(emissions.kind())
+    }
+
+    /// `Σ log Z` over the batch as a scalar whose gradient is the
+    /// forward-backward marginals: `S − detach(S) + log Z` with `S` the sum of
+    /// each score times its marginal (a constant), so the value is `log Z`
+    /// and the gradient `∂S/∂score = marginal`.
+    fn log_partition_on_kernels(
+        &self,
+        emissions: &Tensor,
+        lengths: &Tensor,
+        trans: &Tensor,
+        start: &Tensor,
+        end: &Tensor,
+    ) -> Tensor {
+        let flat = |t: &Tensor| -> Vec<f32> {
+            let t = t.detach().to_kind(Kind::Float).contiguous();
+            let n = t.numel();
+            let mut v = vec![0f32; n];
+            t.copy_data(&mut v, n);
+            v
+        };
+        let lens: Vec<i64> = Vec::try_from(lengths).unwrap_or_default();
+        let lens: Vec<usize> = lens.iter().map(|&n| n.max(0) as usize).collect();
+        let width = emissions.size()[1] as usize;
+        let p = ner_kernels::crf::partition(
+            &flat(emissions),
+            width,
+            &lens,
+            &flat(trans),
+            &flat(start),
+            &flat(end),
+        );
+        let kind = emissions.kind();
+        let weigh = |t: &Tensor, d: &[f32]| {
+            (t * Tensor::from_slice(d)
+                .view(t.size().as_slice())
+                .to_kind(kind))
+            .sum(kind)
+        };
+        let surrogate = weigh(emissions, &p.d_emissions)
+            + weigh(trans, &p.d_transitions)
+            + weigh(start, &p.d_start)
+            + weigh(end, &p.d_end);
+        &surrogate - surrogate.detach() + p.log_z
     }
 
     /// The best tag path of each sentence, by Viterbi on the host.
@@ -187,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn log_partition_and_best_path_match_brute_force() {
+    fn log_partition_and_best_path_match_brute_force_on_libtorch_and_kernels() {
         tch::manual_seed(3);
         let names = tags(&["O", "B-PER", "I-PER"]);
         for scheme in [TagScheme::Iob1, TagScheme::Iob2] {
@@ -235,13 +287,29 @@ mod tests {
                     .expect("paths");
                 assert_eq!(paths[b], best, "{scheme:?} sentence {b}");
             }
-            let nll = crf
-                .nll(&emissions, &gold, &mask, &lengths)
-                .double_value(&[]);
-            assert!(
-                (nll - expected_nll).abs() < 1e-3 * expected_nll.abs().max(1.0),
-                "{scheme:?}: {nll} vs {expected_nll}"
-            );
+            let emissions = emissions.set_requires_grad(true);
+            let params = [&crf.transitions, &crf.start, &crf.end, &emissions];
+            let mut grads = Vec::new();
+            for on_kernels in [false, true] {
+                for p in params {
+                    let g = p.grad();
+                    if g.defined() {
+                        let _ = g.shallow_clone().zero_();
+                    }
+                }
+                let nll = crf.nll(&emissions, &gold, &mask, &lengths, on_kernels);
+                let value = nll.double_value(&[]);
+                assert!(
+                    (value - expected_nll).abs() < 1e-3 * expected_nll.abs().max(1.0),
+                    "{scheme:?}, kernels {on_kernels}: {value} vs {expected_nll}"
+                );
+                nll.backward();
+                grads.push(params.map(|p| p.grad().copy()));
+            }
+            for (i, (a, b)) in grads[0].iter().zip(&grads[1]).enumerate() {
+                let diff = (a - b).abs().max().double_value(&[]);
+                assert!(diff < 1e-5, "{scheme:?}: gradient {i} differs by {diff}");
+            }
         }
     }
 

@@ -372,7 +372,14 @@ impl Tagger {
         match &self.crf {
             Some(crf) => {
                 let rows = emissions.size()[0].max(1) as f64;
-                crf.nll(emissions, &batch.tag_ids, &batch.mask(), &batch.lengths) / rows
+                let on_kernels = self.kernel == Kernel::Rust && emissions.device() == Device::Cpu;
+                crf.nll(
+                    emissions,
+                    &batch.tag_ids,
+                    &batch.mask(),
+                    &batch.lengths,
+                    on_kernels,
+                ) / rows
             }
             None => emissions
                 .view([-1, self.n_tags])
