@@ -125,13 +125,7 @@ impl Crf {
         start: &Tensor,
         end: &Tensor,
     ) -> Tensor {
-        let flat = |t: &Tensor| -> Vec<f32> {
-            let t = t.detach().to_kind(Kind::Float).contiguous();
-            let n = t.numel();
-            let mut v = vec![0f32; n];
-            t.copy_data(&mut v, n);
-            v
-        };
+        let flat = crate::model::to_vec;
         let lens: Vec<i64> = Vec::try_from(lengths).unwrap_or_default();
         let lens: Vec<usize> = lens.iter().map(|&n| n.max(0) as usize).collect();
         let width = emissions.size()[1] as usize;

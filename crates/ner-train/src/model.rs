@@ -280,11 +280,12 @@ impl Tagger {
                 .position(|s| s.layer == layer)
                 .unwrap_or_else(|| unreachable!("the last segment's layer"));
             let segments = tape.split_off(first);
+            let cell = self.kernel_cell();
+            let hidden = self.config.hidden as usize;
             let d_outs: Vec<Vec<f32>> = segments
                 .iter()
                 .map(|seg| {
                     let grad = seg.out.grad();
-                    let hidden = self.config.hidden as usize;
                     if grad.defined() {
                         kernels::gather_rows(&to_vec(&grad), &seg.positions, hidden)
                     } else {
@@ -292,8 +293,6 @@ impl Tagger {
                     }
                 })
                 .collect();
-            let cell = self.kernel_cell();
-            let hidden = self.config.hidden as usize;
             let jobs = segments
                 .iter()
                 .zip(&d_outs)
@@ -806,7 +805,7 @@ pub(crate) fn dropout_mask(shape: &[i64], p: f64, device: Device) -> Tensor {
 }
 
 /// A float tensor's values, in row-major order.
-fn to_vec(t: &Tensor) -> Vec<f32> {
+pub(crate) fn to_vec(t: &Tensor) -> Vec<f32> {
     let t = t.detach().to_kind(Kind::Float).contiguous();
     let n = t.numel();
     let mut values = vec![0f32; n];
