@@ -56,7 +56,7 @@ vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
 .PHONY: help setup torch bench-setup build test lint data train score predict compare seeds gates fuzz bench-scale bindir \
-	bench-data bench-train bench-quality bench-predict clean-data FORCE
+	bench-data bench-train bench-crf bench-quality bench-predict clean-data FORCE
 FORCE:
 
 help: ## Show targets and variables.
@@ -306,6 +306,13 @@ bench-quality: data $(BIN_DIR)/ner-train bench-setup ## Train MODELS (default: t
 
 bench-train: check-model data $(BIN_DIR)/ner-train bench-setup ## One epoch of MODEL: ner-train vs the course's PyTorch code at its fastest (--lookup --fused), same run; REFERENCE_VARIANTS="lookup fused dense" for more.
 	$(ROOT)/bench/train.sh $(MODEL) $(BIN_DIR) $(VENV)/bin/python $(REFERENCE_DIR) $(CONLL_DIR) $(DATA) $(ROOT)/pipelines
+
+bench_crf_model = $(or $(MODEL),char-bilstm-crf)
+bench-crf: data $(BIN_DIR)/ner-train bench-setup ## One epoch of MODEL (default char-bilstm-crf): training and decoding sentences/s, then crf_ref.py's epoch, alternated RUNS (2) times.
+	@$(MAKE) -s check-model MODEL=$(bench_crf_model)
+	$(MAKE) -s $(call train_batches,$(bench_crf_model)) $(call valid_batches,$(bench_crf_model))
+	RUNS=$(or $(RUNS),2) $(ROOT)/bench/crf.sh $(bench_crf_model) $(BIN_DIR) $(VENV)/bin/python $(REFERENCE_DIR) $(CONLL_DIR) \
+	  $(call train_batches,$(bench_crf_model)) $(call valid_batches,$(bench_crf_model)) $(call vocab_dir,$(bench_crf_model)) $(ROOT)/pipelines
 
 bench-predict: data $(foreach m,$(or $(MODELS),$(COURSE_MODELS)),$(MODELS_DIR)/$(m)/model.safetensors) $(BIN_DIR)/ner-predict ## ner-predict on the test split, end to end, for MODELS (default: the five course models).
 	$(ROOT)/bench/predict.sh $(BIN_DIR) $(INTERIM)/test.parquet $(MODELS_DIR) $(BENCH_RUNS) $(or $(MODELS),$(COURSE_MODELS))

@@ -239,12 +239,17 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let fault = injected_fault("NER_TRAIN_INJECT_NAN")?;
     let stop_at = injected_fault("NER_TRAIN_INJECT_STOP")?;
 
+    let sentences = |batches: &[BatchTensors]| -> usize {
+        batches.iter().map(|b| b.sentence_ids.len()).sum()
+    };
     println!(
-        "{}: {} trainable parameters, {} training batches, {} validation batches, {} threads",
+        "{}: {} trainable parameters, {} training batches ({} sentences), {} validation batches ({} sentences), {} threads",
         config.name,
         n_params,
         train_batches.len(),
+        sentences(&train_batches),
         valid_batches.len(),
+        sentences(&valid_batches),
         tch::get_num_threads()
     );
     println!("epoch  train_loss  train_acc  val_acc  val_macro_f1  val_entity_f1  seconds");
