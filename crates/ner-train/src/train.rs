@@ -239,9 +239,8 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let fault = injected_fault("NER_TRAIN_INJECT_NAN")?;
     let stop_at = injected_fault("NER_TRAIN_INJECT_STOP")?;
 
-    let sentences = |batches: &[BatchTensors]| -> usize {
-        batches.iter().map(|b| b.sentence_ids.len()).sum()
-    };
+    let sentences =
+        |batches: &[BatchTensors]| -> usize { batches.iter().map(|b| b.sentence_ids.len()).sum() };
     println!(
         "{}: {} trainable parameters, {} training batches ({} sentences), {} validation batches ({} sentences), {} threads",
         config.name,
