@@ -325,6 +325,20 @@ mod tests {
         assert!(exp(-1e30) >= 0.0 && exp(1e30).is_finite());
     }
 
+    /// `a·b` by the definition: `a` `[m, k]`, `b(p, j)` element `(p, j)`
+    /// of a `[k, n]` right-hand side.
+    fn product(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: impl Fn(usize, usize) -> f32,
+    ) -> Vec<f32> {
+        (0..m * n)
+            .map(|ij| (0..k).map(|p| a[ij / n * k + p] * b(p, ij % n)).sum())
+            .collect()
+    }
+
     #[test]
     fn plain_and_transposed_products_match_the_definition() {
         let (m, k, n) = (4, 6, 5);
@@ -336,12 +350,10 @@ mod tests {
         let at: Vec<f32> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect();
         let mut c_t = vec![2.0f32; m * n];
         matmul_at(m, k, n, &at, &b, 0.5, &mut c_t);
-        for i in 0..m {
-            for j in 0..n {
-                let want: f32 = 1.0 + (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<f32>();
-                assert!((c[i * n + j] - want).abs() < 1e-5, "{i},{j}");
-                assert!((c_t[i * n + j] - want).abs() < 1e-5, "{i},{j}");
-            }
+        let ab = product(m, k, n, &a, |p, j| b[p * n + j]);
+        for (ij, want) in ab.iter().map(|v| 1.0 + v).enumerate() {
+            assert!((c[ij] - want).abs() < 1e-5, "{ij}");
+            assert!((c_t[ij] - want).abs() < 1e-5, "{ij}");
         }
     }
 
@@ -361,11 +373,9 @@ mod tests {
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.23).cos()).collect();
             let mut c = vec![0.5f32; m * n];
             gemm_acc(m, k, n, &a, &b, &mut c);
-            for i in 0..m {
-                for j in 0..n {
-                    let want: f32 = 0.5 + (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<f32>();
-                    assert!((c[i * n + j] - want).abs() < 1e-4, "{m}×{k}×{n}: {i},{j}");
-                }
+            let ab = product(m, k, n, &a, |p, j| b[p * n + j]);
+            for (ij, want) in ab.iter().map(|v| 0.5 + v).enumerate() {
+                assert!((c[ij] - want).abs() < 1e-4, "{m}×{k}×{n}: {ij}");
             }
         }
     }
@@ -377,11 +387,9 @@ mod tests {
         let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
         let mut c = vec![1.0f32; m * n];
         matmul_wt(m, k, n, &a, &w, 0.5, &mut c);
-        for i in 0..m {
-            for j in 0..n {
-                let want: f32 = 0.5 + (0..k).map(|p| a[i * k + p] * w[j * k + p]).sum::<f32>();
-                assert!((c[i * n + j] - want).abs() < 1e-5, "{i},{j}");
-            }
+        let awt = product(m, k, n, &a, |p, j| w[j * k + p]);
+        for (ij, want) in awt.iter().map(|v| 0.5 + v).enumerate() {
+            assert!((c[ij] - want).abs() < 1e-5, "{ij}");
         }
     }
 }

@@ -126,8 +126,7 @@ impl Crf {
         end: &Tensor,
     ) -> Tensor {
         let flat = crate::model::to_vec;
-        let lens: Vec<i64> = Vec::try_from(lengths).unwrap_or_default();
-        let lens: Vec<usize> = lens.iter().map(|&n| n.max(0) as usize).collect();
+        let lens = crate::model::lengths_of(lengths);
         let width = emissions.size()[1] as usize;
         let p = ner_kernels::crf::partition(
             &flat(emissions),

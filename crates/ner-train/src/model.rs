@@ -117,8 +117,7 @@ struct PackedBatch {
 
 impl PackedBatch {
     fn new(lengths: &Tensor, width: i64, directions: usize) -> PackedBatch {
-        let lengths: Vec<i64> = Vec::try_from(lengths).unwrap_or_default();
-        let lengths: Vec<usize> = lengths.iter().map(|&n| n.max(0) as usize).collect();
+        let lengths = lengths_of(lengths);
         let packing = Packing::new(&lengths);
         let positions: Vec<Arc<Vec<usize>>> = (0..directions)
             .map(|d| Arc::new(packing.positions(width as usize, d == 1)))
@@ -792,6 +791,15 @@ impl Tagger {
     }
 }
 
+/// Sentence lengths `[batch]` (int64) on the host.
+pub(crate) fn lengths_of(lengths: &Tensor) -> Vec<usize> {
+    let t = lengths.detach().to_kind(Kind::Int64).contiguous();
+    let n = t.numel();
+    let mut values = vec![0i64; n];
+    t.copy_data(&mut values, n);
+    values.into_iter().map(|n| n.max(0) as usize).collect()
+}
+
 /// An inverted-dropout mask of `shape`: each value 1/(1 − p) with
 /// probability 1 − p, else 0, drawn from libtorch's generator. It is what
 /// `Tensor::dropout` multiplies by, drawn as uniform numbers compared with
@@ -1023,49 +1031,17 @@ mod tests {
             output,
             ..config(cell, true, layers)
         };
+        let course = |cell, bidirectional, layers| ModelConfig {
+            hidden: 6,
+            ..config(cell, bidirectional, layers)
+        };
         let cases = [
-            (
-                "rnn",
-                ModelConfig {
-                    hidden: 6,
-                    ..config(Cell::Rnn, false, 1)
-                },
-            ),
-            (
-                "birnn",
-                ModelConfig {
-                    hidden: 6,
-                    ..config(Cell::Rnn, true, 1)
-                },
-            ),
-            (
-                "bigru",
-                ModelConfig {
-                    hidden: 6,
-                    ..config(Cell::Gru, true, 1)
-                },
-            ),
-            (
-                "bilstm",
-                ModelConfig {
-                    hidden: 6,
-                    ..config(Cell::Lstm, true, 1)
-                },
-            ),
-            (
-                "bilstm3",
-                ModelConfig {
-                    hidden: 6,
-                    ..config(Cell::Lstm, true, 3)
-                },
-            ),
-            (
-                "gru, 2 layers",
-                ModelConfig {
-                    hidden: 6,
-                    ..config(Cell::Gru, false, 2)
-                },
-            ),
+            ("rnn", course(Cell::Rnn, false, 1)),
+            ("birnn", course(Cell::Rnn, true, 1)),
+            ("bigru", course(Cell::Gru, true, 1)),
+            ("bilstm", course(Cell::Lstm, true, 1)),
+            ("bilstm3", course(Cell::Lstm, true, 3)),
+            ("gru, 2 layers", course(Cell::Gru, false, 2)),
             (
                 "char-cnn bilstm-crf",
                 embedding(Cell::Lstm, 1, OutputLayer::Crf, CharEncoder::Cnn),
