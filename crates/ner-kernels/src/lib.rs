@@ -4,8 +4,10 @@
 //! over packed sentences ([`recurrent`]), used by `ner-train` in place of
 //! libtorch's step-by-step autograd.
 
+pub mod chars;
 pub mod crf;
 pub mod math;
 pub mod recurrent;
 
+pub use chars::{CharBatch, CharCnn, CnnForward, CnnGradients};
 pub use recurrent::{gather_rows, scatter_rows, Cell, Forward, Gradients, Packing, Recurrence};

@@ -2,18 +2,69 @@
 //! character BiLSTM (Lample et al. 2016) over the character vocabulary from
 //! `ner-vocab`, and a four-way casing class.
 
+use std::cell::RefCell;
+
+use ner_kernels::{gather_rows, scatter_rows, CharBatch, CharCnn, CnnForward};
 use tch::nn::{self, Module, Path as VsPath};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::config::CharEncoder;
+use crate::model::{dropout_mask, to_vec};
 
 pub use ner_model::chars::{CharClasses, CASING_CLASSES};
+
+/// A batch's character ids `[batch, tokens, width]` copied to the host
+/// once, and where its real tokens are (`b·tokens + i`, `i < length`), for
+/// the CPU paths: the character CNN on `ner-kernels` and the casing classes.
+#[derive(Debug)]
+pub(crate) struct HostChars {
+    ids: Vec<i64>,
+    batch: usize,
+    tokens: usize,
+    /// At least 1: a batch without characters reads one `<PAD>` per word.
+    width: usize,
+    rows: Vec<usize>,
+}
+
+impl HostChars {
+    /// `char_ids` on the CPU, `lengths` the sentences' lengths.
+    pub(crate) fn new(char_ids: &Tensor, lengths: &[usize]) -> HostChars {
+        let size = char_ids.size();
+        let [batch, tokens, width] = [size[0], size[1], size[2]].map(|n| n.max(0) as usize);
+        let ids = if width == 0 {
+            vec![0; batch * tokens]
+        } else {
+            let t = char_ids.detach().to_kind(Kind::Int64).contiguous();
+            let n = t.numel();
+            let mut ids = vec![0i64; n];
+            t.copy_data(&mut ids, n);
+            ids
+        };
+        let rows = lengths
+            .iter()
+            .enumerate()
+            .flat_map(|(b, &len)| (0..len.min(tokens)).map(move |i| b * tokens + i))
+            .collect();
+        HostChars {
+            ids,
+            batch,
+            tokens,
+            width: width.max(1),
+            rows,
+        }
+    }
+
+    fn words(&self) -> usize {
+        self.batch * self.tokens
+    }
+}
 
 /// The casing layer: class lookup tables and a small embedding.
 #[derive(Debug)]
 pub struct Casing {
     upper: Tensor,
     lower: Tensor,
+    classes: CharClasses,
     embedding: nn::Embedding,
 }
 
@@ -26,6 +77,7 @@ impl Casing {
         Casing {
             upper: to_tensor(&classes.upper),
             lower: to_tensor(&classes.lower),
+            classes: classes.clone(),
             embedding: nn::embedding(vs / "embedding", CASING_CLASSES, dim, Default::default()),
         }
     }
@@ -53,6 +105,37 @@ impl Casing {
     pub fn forward(&self, char_ids: &Tensor) -> Tensor {
         self.embedding.forward(&self.classes(char_ids))
     }
+
+    /// Casing embeddings `[B, T, dim]`, the classes computed on the host
+    /// by [`CharClasses::casing`] (what `ner-infer` runs).
+    pub(crate) fn forward_host(&self, chars: &HostChars) -> Tensor {
+        let classes: Vec<i64> = chars
+            .ids
+            .chunks_exact(chars.width)
+            .map(|word| self.classes.casing(word))
+            .collect();
+        let classes = Tensor::from_slice(&classes).view([chars.batch as i64, chars.tokens as i64]);
+        self.embedding.forward(&classes)
+    }
+}
+
+/// A training pass of the character CNN on `ner-kernels`: its output, a
+/// leaf of libtorch's graph, and what [`CharFeatures::backward`] needs.
+#[derive(Debug)]
+struct CnnSegment {
+    out: Tensor,
+    chars: HostChars,
+    mask: Option<Vec<f32>>,
+    weights: CnnWeights,
+    forward: CnnForward,
+}
+
+/// The character table and filters copied to the host for one pass.
+#[derive(Debug)]
+struct CnnWeights {
+    embedding: Vec<f32>,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
 }
 
 /// A word's features from its characters.
@@ -65,6 +148,8 @@ pub struct CharFeatures {
     lstm: Vec<[Tensor; 4]>,
     hidden: i64,
     dropout: f64,
+    /// The last training pass of the CNN on `ner-kernels`.
+    tape: RefCell<Option<CnnSegment>>,
 }
 
 impl CharFeatures {
@@ -120,6 +205,7 @@ impl CharFeatures {
             lstm,
             hidden,
             dropout,
+            tape: RefCell::new(None),
         }
     }
 
@@ -132,8 +218,18 @@ impl CharFeatures {
         }
     }
 
-    /// Features `[B, T, output_dim]` from character ids `[B, T, L]` (0 = padding).
-    pub fn forward(&self, char_ids: &Tensor, train: bool) -> Tensor {
+    /// Features `[B, T, output_dim]` from character ids `[B, T, L]` (0 =
+    /// padding). Given the ids on the host, a CNN runs on `ner-kernels`
+    /// ([`CharFeatures::forward_cnn_host`]); otherwise libtorch's ops run.
+    pub(crate) fn forward(
+        &self,
+        char_ids: &Tensor,
+        host: Option<HostChars>,
+        train: bool,
+    ) -> Tensor {
+        if let (Some(chars), CharEncoder::Cnn) = (host, self.encoder) {
+            return self.forward_cnn_host(chars, train);
+        }
         let size = char_ids.size();
         let (b, t, l) = (size[0], size[1], size[2].max(1));
         let ids = if size[2] == 0 {
@@ -189,6 +285,104 @@ impl CharFeatures {
     }
 }
 
+impl CharFeatures {
+    fn conv(&self) -> &nn::Conv1D {
+        self.conv
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("cnn has a conv"))
+    }
+
+    fn cnn<'a>(&self, weights: &'a CnnWeights) -> CharCnn<'a> {
+        CharCnn {
+            dim: weights.embedding.len() / self.embedding.ws.size()[0].max(1) as usize,
+            kernel: self.conv().ws.size()[2] as usize,
+            embedding: &weights.embedding,
+            weight: &weights.weight,
+            bias: &weights.bias,
+        }
+    }
+
+    /// The CNN on `ner-kernels` over the real tokens of `chars` (padding
+    /// tokens get zero features: nothing reads them). The dropout mask is
+    /// drawn as on libtorch's path, `[words, width, dim]`. In training the
+    /// output is a leaf that [`CharFeatures::backward`] connects back.
+    fn forward_cnn_host(&self, chars: HostChars, train: bool) -> Tensor {
+        let conv = self.conv();
+        let weights = CnnWeights {
+            embedding: to_vec(&self.embedding.ws),
+            weight: to_vec(&conv.ws),
+            bias: conv
+                .bs
+                .as_ref()
+                .map(to_vec)
+                .unwrap_or_else(|| vec![0.0; self.hidden as usize]),
+        };
+        let cnn = self.cnn(&weights);
+        let mask = (train && self.dropout > 0.0).then(|| {
+            let shape = [chars.words() as i64, chars.width as i64, cnn.dim as i64];
+            to_vec(&dropout_mask(&shape, self.dropout, Device::Cpu))
+        });
+        let batch = CharBatch {
+            ids: &chars.ids,
+            width: chars.width,
+            mask: mask.as_deref(),
+            rows: &chars.rows,
+        };
+        let forward = cnn.forward(&batch);
+        let filters = self.hidden as usize;
+        let out = scatter_rows(&forward.out, &chars.rows, chars.words(), filters);
+        let out =
+            Tensor::from_slice(&out).view([chars.batch as i64, chars.tokens as i64, self.hidden]);
+        if !train {
+            return out;
+        }
+        let out = out.set_requires_grad(true);
+        *self.tape.borrow_mut() = Some(CnnSegment {
+            out: out.shallow_clone(),
+            chars,
+            mask,
+            weights,
+            forward,
+        });
+        out
+    }
+
+    /// The backward pass of the last training pass of the CNN on
+    /// `ner-kernels`, once its output's gradient is complete: the gradients
+    /// of the character table and the filters, computed by hand, handed to
+    /// libtorch as the surrogate `Σ θ·∂θ`. Nothing for libtorch's path.
+    pub(crate) fn backward(&self) {
+        let Some(seg) = self.tape.borrow_mut().take() else {
+            return;
+        };
+        let grad = seg.out.grad();
+        if !grad.defined() {
+            return;
+        }
+        let filters = self.hidden as usize;
+        let d_out = gather_rows(&to_vec(&grad), &seg.chars.rows, filters);
+        let batch = CharBatch {
+            ids: &seg.chars.ids,
+            width: seg.chars.width,
+            mask: seg.mask.as_deref(),
+            rows: &seg.chars.rows,
+        };
+        let grads = self
+            .cnn(&seg.weights)
+            .backward(&batch, &seg.forward, &d_out);
+        let conv = self.conv();
+        let term = |param: &Tensor, grad: &[f32]| {
+            (param * Tensor::from_slice(grad).view(param.size().as_slice())).sum(Kind::Float)
+        };
+        let mut root =
+            term(&self.embedding.ws, &grads.d_embedding) + term(&conv.ws, &grads.d_weight);
+        if let Some(bs) = &conv.bs {
+            root += term(bs, &grads.d_bias);
+        }
+        root.backward();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,11 +409,11 @@ mod tests {
             let chars = CharFeatures::new(&vs.root(), encoder, 10, 6, 5, 3, 0.0);
             let short = Tensor::from_slice(&[3i64, 4, 0, 0]).view([1, 1, 4]);
             let wide = Tensor::from_slice(&[3i64, 4, 0, 0, 0, 0]).view([1, 1, 6]);
-            let a = chars.forward(&short, false);
+            let a = chars.forward(&short, None, false);
             assert_eq!(a.size(), vec![1, 1, chars.output_dim()]);
             if encoder == CharEncoder::Lstm {
                 // The LSTM reads only the word's own characters.
-                let b = chars.forward(&wide, false);
+                let b = chars.forward(&wide, None, false);
                 assert!((&a - &b).abs().max().double_value(&[]) < 1e-6);
             }
         }

@@ -23,7 +23,7 @@ use ner_kernels::{self as kernels, Packing, Recurrence};
 use tch::nn::{self, Init, Module, Path as VsPath};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use crate::chars::{Casing, CharFeatures};
+use crate::chars::{Casing, CharFeatures, HostChars};
 use crate::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
 use crate::crf::{Crf, Penalties};
 use crate::data::BatchTensors;
@@ -116,9 +116,8 @@ struct PackedBatch {
 }
 
 impl PackedBatch {
-    fn new(lengths: &Tensor, width: i64, directions: usize) -> PackedBatch {
-        let lengths = lengths_of(lengths);
-        let packing = Packing::new(&lengths);
+    fn new(lengths: &[usize], width: i64, directions: usize) -> PackedBatch {
+        let packing = Packing::new(lengths);
         let positions: Vec<Arc<Vec<usize>>> = (0..directions)
             .map(|d| Arc::new(packing.positions(width as usize, d == 1)))
             .collect();
@@ -332,6 +331,9 @@ impl Tagger {
                 root.backward();
             }
         }
+        if let Some(chars) = &self.chars {
+            chars.backward();
+        }
     }
 
     /// The cell as `ner-kernels` runs it (GRU variants excluded).
@@ -498,6 +500,10 @@ impl Tagger {
             let mask = dropout_mask(&shape, p, x.device());
             x * mask
         };
+        let on_kernels = self.kernel == Kernel::Rust
+            && word_ids.device() == Device::Cpu
+            && !matches!(self.config.cell, Cell::GruNoReset | Cell::GruNoUpdate);
+        let lengths_host = on_kernels.then(|| lengths_of(lengths));
         // The input of the current layer, `[batch, width, in]`; none for
         // layer 0 of one-hot input, whose gates are looked up.
         let mut x: Option<Tensor> = match &self.input {
@@ -509,12 +515,23 @@ impl Tagger {
                     false,
                     self.sparse_gradients,
                 )];
+                // On the kernels' path the character ids are read once, for
+                // the CNN and the casing classes alike.
+                let host = match (char_ids, &lengths_host) {
+                    (Some(ids), Some(lens)) if self.chars.is_some() || self.casing.is_some() => {
+                        Some(HostChars::new(ids, lens))
+                    }
+                    _ => None,
+                };
+                let casing = match (&self.casing, char_ids, &host) {
+                    (Some(casing), _, Some(host)) => Some(casing.forward_host(host)),
+                    (Some(casing), Some(ids), None) => Some(casing.forward(ids)),
+                    _ => None,
+                };
                 if let (Some(chars), Some(ids)) = (&self.chars, char_ids) {
-                    parts.push(chars.forward(ids, train));
+                    parts.push(chars.forward(ids, host, train));
                 }
-                if let (Some(casing), Some(ids)) = (&self.casing, char_ids) {
-                    parts.push(casing.forward(ids));
-                }
+                parts.extend(casing);
                 let joined = if parts.len() == 1 {
                     parts.pop().unwrap_or_else(|| unreachable!())
                 } else {
@@ -524,11 +541,10 @@ impl Tagger {
             }
             Input::Onehot(_) => None,
         };
-        let on_kernels = self.kernel == Kernel::Rust
-            && word_ids.device() == Device::Cpu
-            && !matches!(self.config.cell, Cell::GruNoReset | Cell::GruNoUpdate);
         let width = word_ids.size()[1];
-        let packed = on_kernels.then(|| PackedBatch::new(lengths, width, self.layers[0].len()));
+        let packed = lengths_host
+            .as_deref()
+            .map(|lens| PackedBatch::new(lens, width, self.layers[0].len()));
         let reverse = (!on_kernels).then(|| reversal_index(lengths, width));
         if train {
             self.tape.borrow_mut().clear();
@@ -1043,8 +1059,12 @@ mod tests {
             ("bilstm3", course(Cell::Lstm, true, 3)),
             ("gru, 2 layers", course(Cell::Gru, false, 2)),
             (
-                "char-cnn bilstm-crf",
-                embedding(Cell::Lstm, 1, OutputLayer::Crf, CharEncoder::Cnn),
+                "char-cnn bilstm-crf, casing, dropout",
+                ModelConfig {
+                    casing_dim: 2,
+                    dropout: 0.3,
+                    ..embedding(Cell::Lstm, 1, OutputLayer::Crf, CharEncoder::Cnn)
+                },
             ),
             (
                 "char-lstm bigru-crf, 2 layers",
@@ -1057,6 +1077,9 @@ mod tests {
             tch::manual_seed(5);
             let spec = TaggerSpec {
                 n_chars: 6,
+                char_classes: crate::chars::CharClasses::from_chars(
+                    ["<PAD>", "<UNK>", "a", "B", "c", "D"].into_iter(),
+                ),
                 ..TaggerSpec::plain(vocab, tags)
             };
             let vs_rust = nn::VarStore::new(Device::Cpu);
@@ -1081,6 +1104,8 @@ mod tests {
 
             let mut losses = Vec::new();
             for tagger in [&rust, &torch] {
+                // The same dropout masks for both.
+                tch::manual_seed(6);
                 let loss = tagger.loss(&tagger.emissions(&batch, None, true), &batch);
                 losses.push(loss.double_value(&[]));
                 tagger.backward(&loss);
