@@ -4,8 +4,6 @@
 //! with `<PAD>` (id 0), each looked up in the character table and scaled by
 //! its dropout mask.
 
-use crate::math::linear_into;
-
 /// A character CNN's weights, in libtorch's layouts.
 #[derive(Debug, Clone, Copy)]
 pub struct CharCnn<'a> {
@@ -32,12 +30,16 @@ pub struct CharBatch<'a> {
     pub rows: &'a [usize],
 }
 
-/// Features `[rows, filters]`, and for each the position whose window gave
-/// the maximum (`u32::MAX` where the feature is 0: no gradient passes).
+/// Features `[rows, filters]`, for each the position whose window gave the
+/// maximum (`u32::MAX` where the feature is 0: no gradient passes), and,
+/// when kept for the backward pass, each word's masked character
+/// embeddings with the convolution's zero padding at both ends.
 #[derive(Debug, Clone)]
 pub struct CnnForward {
     pub out: Vec<f32>,
     argmax: Vec<u32>,
+    /// `[rows, width + 2·pad, dim]` (empty when not kept).
+    embedded: Vec<f32>,
 }
 
 /// The gradients of the character table, the filters and their biases.
@@ -50,7 +52,7 @@ pub struct CnnGradients {
     pub d_bias: Vec<f32>,
 }
 
-/// Positions computed per product: about this many windows.
+/// Words per product: about this many windows.
 const BLOCK: usize = 4096;
 
 impl CharCnn<'_> {
@@ -63,8 +65,9 @@ impl CharCnn<'_> {
         assert!(self.kernel > 0, "kernel 0");
         assert_eq!(self.embedding.len() % dim.max(1), 0, "embedding");
         assert_eq!(self.weight.len(), self.filters() * cols, "weight");
-        assert_eq!(batch.ids.len() % batch.width.max(1), 0, "ids");
-        let words = batch.ids.len() / batch.width.max(1);
+        assert!(batch.width > 0, "width 0");
+        assert_eq!(batch.ids.len() % batch.width, 0, "ids");
+        let words = batch.ids.len() / batch.width;
         if let Some(mask) = batch.mask {
             assert_eq!(mask.len(), batch.ids.len() * dim, "mask");
         }
@@ -76,77 +79,95 @@ impl CharCnn<'_> {
         );
     }
 
+    /// Rows of a word's padded embeddings: `width + 2·pad`.
+    fn span(&self, width: usize) -> usize {
+        width + 2 * (self.kernel / 2)
+    }
+
     /// Output positions of a word: `width + 2·pad + 1 − kernel`.
     fn positions(&self, width: usize) -> usize {
-        (width + 2 * (self.kernel / 2) + 1).saturating_sub(self.kernel)
+        (self.span(width) + 1).saturating_sub(self.kernel)
     }
 
-    /// Character `q` of word `word`, embedded and masked, into `out`
-    /// (`dim` values).
-    fn embedded(&self, batch: &CharBatch<'_>, word: usize, q: usize, out: &mut [f32]) {
-        let dim = self.dim;
-        let at = word * batch.width + q;
-        let id = batch.ids[at] as usize;
-        out.copy_from_slice(&self.embedding[id * dim..(id + 1) * dim]);
-        if let Some(mask) = batch.mask {
-            for (v, &m) in out.iter_mut().zip(&mask[at * dim..(at + 1) * dim]) {
-                *v *= m;
+    /// Word `word`'s characters embedded and masked into `out`
+    /// (`[span, dim]`, zeroed first): rows `pad..pad + width`.
+    fn embed(&self, batch: &CharBatch<'_>, word: usize, out: &mut [f32]) {
+        let (dim, pad) = (self.dim, self.kernel / 2);
+        out.iter_mut().for_each(|v| *v = 0.0);
+        for q in 0..batch.width {
+            let at = word * batch.width + q;
+            let id = batch.ids[at] as usize;
+            let row = &mut out[(pad + q) * dim..(pad + q + 1) * dim];
+            row.copy_from_slice(&self.embedding[id * dim..(id + 1) * dim]);
+            if let Some(mask) = batch.mask {
+                for (v, &m) in row.iter_mut().zip(&mask[at * dim..(at + 1) * dim]) {
+                    *v *= m;
+                }
             }
         }
     }
 
-    /// The unfolded window at output position `i` of `word`: `[dim, kernel]`
-    /// as the weight's rows are laid out, zeros outside the word's `width`.
-    fn unfold(
-        &self,
-        batch: &CharBatch<'_>,
-        word: usize,
-        i: usize,
-        row: &mut [f32],
-        char: &mut [f32],
-    ) {
-        let (kernel, pad) = (self.kernel, self.kernel / 2);
-        row.iter_mut().for_each(|v| *v = 0.0);
-        for j in 0..kernel {
-            let Some(q) = (i + j).checked_sub(pad).filter(|&q| q < batch.width) else {
-                continue;
-            };
-            self.embedded(batch, word, q, char);
-            for (d, &v) in char.iter().enumerate() {
-                row[d * kernel + j] = v;
+    /// The filters as `[kernel·dim, filters]`: row `j·dim + d` holds
+    /// `weight[·, d, j]`, so a window is `kernel` consecutive embeddings.
+    fn filters_by_window(&self) -> Vec<f32> {
+        let (dim, kernel, filters) = (self.dim, self.kernel, self.filters());
+        let mut out = vec![0f32; kernel * dim * filters];
+        for f in 0..filters {
+            for d in 0..dim {
+                for j in 0..kernel {
+                    out[(j * dim + d) * filters + f] = self.weight[(f * dim + d) * kernel + j];
+                }
             }
         }
+        out
     }
 
-    /// The features of `batch.rows`.
-    pub fn forward(&self, batch: &CharBatch<'_>) -> CnnForward {
+    /// The features of `batch.rows`; `keep` keeps what
+    /// [`CharCnn::backward`] needs.
+    ///
+    /// A block of words' padded embeddings lies in one buffer, so every
+    /// window is `kernel·dim` consecutive values and one product covers the
+    /// block (the `2·pad` windows that straddle two words are computed and
+    /// never read).
+    pub fn forward(&self, batch: &CharBatch<'_>, keep: bool) -> CnnForward {
         self.check(batch);
-        let filters = self.filters();
-        let cols = self.dim * self.kernel;
-        let n_pos = self.positions(batch.width);
+        let (dim, filters) = (self.dim, self.filters());
+        let cols = dim * self.kernel;
+        let (span, n_pos) = (self.span(batch.width), self.positions(batch.width));
         let words = batch.rows.len();
         let mut out = vec![0f32; words * filters];
         let mut argmax = vec![u32::MAX; words * filters];
-        if n_pos == 0 || filters == 0 {
-            return CnnForward { out, argmax };
+        let mut embedded = if keep {
+            vec![0f32; words * span * dim]
+        } else {
+            Vec::new()
+        };
+        if n_pos == 0 || filters == 0 || words == 0 {
+            return CnnForward {
+                out,
+                argmax,
+                embedded,
+            };
         }
-        let per_block = (BLOCK / n_pos).max(1);
-        let mut unfolded = vec![0f32; per_block * n_pos * cols];
-        let mut conv = vec![0f32; per_block * n_pos * filters];
-        let mut char = vec![0f32; self.dim];
+        let weight = self.filters_by_window();
+        let per_block = (BLOCK / span).max(1);
+        let mut buffer = vec![0f32; per_block * span * dim];
+        let mut conv = vec![0f32; per_block * span * filters];
         for (b, block) in batch.rows.chunks(per_block).enumerate() {
-            let rows = block.len() * n_pos;
+            let first = b * per_block;
+            let e = &mut buffer[..block.len() * span * dim];
             for (w, &word) in block.iter().enumerate() {
-                for i in 0..n_pos {
-                    let at = (w * n_pos + i) * cols;
-                    self.unfold(batch, word, i, &mut unfolded[at..at + cols], &mut char);
-                }
+                self.embed(batch, word, &mut e[w * span * dim..(w + 1) * span * dim]);
             }
-            linear_into(rows, cols, &unfolded, self.weight, self.bias, &mut conv);
+            let windows = block.len() * span + 1 - self.kernel;
+            for row in conv[..windows * filters].chunks_exact_mut(filters) {
+                row.copy_from_slice(self.bias);
+            }
+            crate::math::matmul_windows(windows, cols, filters, e, dim, &weight, 1.0, &mut conv);
             for w in 0..block.len() {
-                let at = (b * per_block + w) * filters;
+                let at = (first + w) * filters;
                 let (best, arg) = (&mut out[at..at + filters], &mut argmax[at..at + filters]);
-                for (i, values) in conv[w * n_pos * filters..][..n_pos * filters]
+                for (i, values) in conv[w * span * filters..][..n_pos * filters]
                     .chunks_exact(filters)
                     .enumerate()
                 {
@@ -159,14 +180,22 @@ impl CharCnn<'_> {
                     }
                 }
             }
+            if keep {
+                embedded[first * span * dim..][..e.len()].copy_from_slice(e);
+            }
         }
-        CnnForward { out, argmax }
+        CnnForward {
+            out,
+            argmax,
+            embedded,
+        }
     }
 
     /// The gradients for `d_out` (`[rows, filters]`) of the forward pass
-    /// `forward` over the same `batch`. Where positions tie for a maximum,
-    /// their windows are equal (only `<PAD>` past a word's end, unmasked), so
-    /// the first one's gradient is the sum libtorch spreads over them.
+    /// `forward` (kept) over the same `batch`. Where positions tie for a
+    /// maximum, their windows are equal (only `<PAD>` past a word's end,
+    /// unmasked), so the first one's gradient is the sum libtorch spreads
+    /// over them.
     pub fn backward(
         &self,
         batch: &CharBatch<'_>,
@@ -174,101 +203,87 @@ impl CharCnn<'_> {
         d_out: &[f32],
     ) -> CnnGradients {
         self.check(batch);
-        let (dim, kernel) = (self.dim, self.kernel);
+        let (dim, kernel, pad) = (self.dim, self.kernel, self.kernel / 2);
         let filters = self.filters();
         let cols = dim * kernel;
+        let span = self.span(batch.width);
         assert_eq!(d_out.len(), batch.rows.len() * filters, "d_out");
+        assert_eq!(
+            forward.embedded.len(),
+            batch.rows.len() * span * dim,
+            "forward not kept"
+        );
+        // Filter-major here (`[filters, kernel·dim]`), so each filter's
+        // window products run over consecutive values.
+        let weight = self.filters_by_window();
+        let mut by_filter = vec![0f32; filters * cols];
+        for c in 0..cols {
+            for f in 0..filters {
+                by_filter[f * cols + c] = weight[c * filters + f];
+            }
+        }
+        let mut d_weight = vec![0f32; filters * cols];
         let mut grads = CnnGradients {
             d_embedding: vec![0f32; self.embedding.len()],
             d_weight: vec![0f32; self.weight.len()],
             d_bias: vec![0f32; filters],
         };
-        let mut window = vec![0f32; cols];
-        let mut d_window = vec![0f32; cols];
-        let mut char = vec![0f32; dim];
+        let mut d_e = vec![0f32; span * dim];
         for (r, &word) in batch.rows.iter().enumerate() {
+            let e = &forward.embedded[r * span * dim..(r + 1) * span * dim];
             let d_row = &d_out[r * filters..(r + 1) * filters];
             let args = &forward.argmax[r * filters..(r + 1) * filters];
-            // Windows are unfolded once per distinct maximum position.
-            let mut unfolded_at = u32::MAX;
+            d_e.iter_mut().for_each(|v| *v = 0.0);
             for f in 0..filters {
                 let (g, i) = (d_row[f], args[f]);
                 if i == u32::MAX || g == 0.0 {
                     continue;
                 }
                 grads.d_bias[f] += g;
-                if i != unfolded_at {
-                    self.flush(
-                        batch,
-                        word,
-                        unfolded_at,
-                        &mut d_window,
-                        &mut char,
-                        &mut grads,
-                    );
-                    self.unfold(batch, word, i as usize, &mut window, &mut char);
-                    unfolded_at = i;
+                // The window at `i` is e[i·dim .. (i + kernel)·dim].
+                let at = i as usize * dim;
+                let window = &e[at..at + cols];
+                for (d_w, &x) in d_weight[f * cols..(f + 1) * cols].iter_mut().zip(window) {
+                    *d_w += g * x;
                 }
-                let w = &self.weight[f * cols..(f + 1) * cols];
-                let d_w = &mut grads.d_weight[f * cols..(f + 1) * cols];
-                for c in 0..cols {
-                    d_w[c] += g * window[c];
-                    d_window[c] += g * w[c];
+                for (d_x, &w) in d_e[at..at + cols]
+                    .iter_mut()
+                    .zip(&by_filter[f * cols..(f + 1) * cols])
+                {
+                    *d_x += g * w;
                 }
             }
-            self.flush(
-                batch,
-                word,
-                unfolded_at,
-                &mut d_window,
-                &mut char,
-                &mut grads,
-            );
+            for q in 0..batch.width {
+                let at = word * batch.width + q;
+                let id = batch.ids[at] as usize;
+                let d_row = &d_e[(pad + q) * dim..(pad + q + 1) * dim];
+                let table = &mut grads.d_embedding[id * dim..(id + 1) * dim];
+                match batch.mask {
+                    Some(mask) => {
+                        for ((t, &g), &m) in table
+                            .iter_mut()
+                            .zip(d_row)
+                            .zip(&mask[at * dim..(at + 1) * dim])
+                        {
+                            *t += g * m;
+                        }
+                    }
+                    None => {
+                        for (t, &g) in table.iter_mut().zip(d_row) {
+                            *t += g;
+                        }
+                    }
+                }
+            }
+        }
+        for f in 0..filters {
+            for d in 0..dim {
+                for j in 0..kernel {
+                    grads.d_weight[(f * dim + d) * kernel + j] = d_weight[f * cols + j * dim + d];
+                }
+            }
         }
         grads
-    }
-
-    /// Adds a window's gradient `d_window` (`[dim, kernel]`) at output
-    /// position `i` of `word` to the character table through the dropout
-    /// mask, and zeroes it.
-    fn flush(
-        &self,
-        batch: &CharBatch<'_>,
-        word: usize,
-        i: u32,
-        d_window: &mut [f32],
-        char: &mut [f32],
-        grads: &mut CnnGradients,
-    ) {
-        if i == u32::MAX {
-            return;
-        }
-        let (dim, kernel, pad) = (self.dim, self.kernel, self.kernel / 2);
-        for j in 0..kernel {
-            let Some(q) = (i as usize + j)
-                .checked_sub(pad)
-                .filter(|&q| q < batch.width)
-            else {
-                continue;
-            };
-            let at = word * batch.width + q;
-            let id = batch.ids[at] as usize;
-            for (d, v) in char.iter_mut().enumerate() {
-                *v = d_window[d * kernel + j];
-            }
-            if let Some(mask) = batch.mask {
-                for (v, &m) in char.iter_mut().zip(&mask[at * dim..(at + 1) * dim]) {
-                    *v *= m;
-                }
-            }
-            for (e, &v) in grads.d_embedding[id * dim..(id + 1) * dim]
-                .iter_mut()
-                .zip(char.iter())
-            {
-                *e += v;
-            }
-        }
-        d_window.iter_mut().for_each(|v| *v = 0.0);
     }
 }
 
@@ -372,7 +387,7 @@ mod tests {
                     mask,
                     rows: &rows,
                 };
-                let got = case.cnn().forward(&batch).out;
+                let got = case.cnn().forward(&batch, false).out;
                 let want = reference(&case.cnn(), &batch);
                 for (g, w) in got.iter().zip(&want) {
                     assert!((g - w).abs() < 1e-5, "kernel {kernel}: {g} vs {w}");
@@ -395,7 +410,7 @@ mod tests {
                     mask: Some(&case.mask),
                     rows: &rows,
                 };
-                let out = case.cnn().forward(&batch).out;
+                let out = case.cnn().forward(&batch, false).out;
                 out.iter()
                     .zip(&c)
                     .map(|(&o, &c)| f64::from(o) * f64::from(c))
@@ -407,7 +422,7 @@ mod tests {
                 mask: Some(&case.mask),
                 rows: &rows,
             };
-            let forward = case.cnn().forward(&batch);
+            let forward = case.cnn().forward(&batch, true);
             let grads = case.cnn().backward(&batch, &forward, &c);
             let eps = 1e-4f32;
             let mut check = |name: &str, get: fn(&mut Case) -> &mut Vec<f32>, want: &[f32]| {

@@ -58,6 +58,33 @@ pub fn matmul_at(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, 
     sgemm(m, k, n, (a, 1, m), (b, n, 1), beta, c);
 }
 
+/// `c = A · b + beta · c` where row `i` of `A` (`[m, k]`) is
+/// `a[i·stride .. i·stride + k]`: rows may overlap, as the windows of a
+/// convolution over consecutive positions do (`stride` values per
+/// position). `b` is `[k, n]`, `c` `[m, n]`, row-major and contiguous.
+pub fn matmul_windows(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    stride: usize,
+    b: &[f32],
+    beta: f32,
+    c: &mut [f32],
+) {
+    assert!(b.len() >= k * n, "b: {} < {k}×{n}", b.len());
+    assert!(c.len() >= m * n, "c: {} < {m}×{n}", c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        (m - 1) * stride + k <= a.len(),
+        "a: {} values for {m} windows",
+        a.len()
+    );
+    sgemm(m, k, n, (a, stride, 1), (b, n, 1), beta, c);
+}
+
 /// `c = A · B + beta · c` for `A` `[m, k]` and `B` `[k, n]` given as
 /// (slice, row stride, column stride); `c` is `[m, n]` row-major. The
 /// callers assert that the slices hold every element the strides reach.

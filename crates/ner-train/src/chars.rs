@@ -6,10 +6,10 @@ use std::cell::RefCell;
 
 use ner_kernels::{gather_rows, scatter_rows, CharBatch, CharCnn, CnnForward};
 use tch::nn::{self, Module, Path as VsPath};
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 use crate::config::CharEncoder;
-use crate::model::{dropout_mask, to_vec};
+use crate::model::{dropout_values, parallel, to_vec};
 
 pub use ner_model::chars::{CharClasses, CASING_CLASSES};
 
@@ -127,7 +127,9 @@ struct CnnSegment {
     chars: HostChars,
     mask: Option<Vec<f32>>,
     weights: CnnWeights,
-    forward: CnnForward,
+    /// The words of `chars.rows` in slices of `half`, one forward pass each.
+    half: usize,
+    parts: Vec<CnnForward>,
 }
 
 /// The character table and filters copied to the host for one pass.
@@ -318,19 +320,23 @@ impl CharFeatures {
                 .unwrap_or_else(|| vec![0.0; self.hidden as usize]),
         };
         let cnn = self.cnn(&weights);
-        let mask = (train && self.dropout > 0.0).then(|| {
-            let shape = [chars.words() as i64, chars.width as i64, cnn.dim as i64];
-            to_vec(&dropout_mask(&shape, self.dropout, Device::Cpu))
+        // The values `dropout_mask` would give libtorch's path.
+        let mask = (train && self.dropout > 0.0)
+            .then(|| dropout_values(chars.words() * chars.width * cnn.dim, self.dropout));
+        // The words in two halves, on two threads.
+        let half = chars.rows.len().div_ceil(2).max(1);
+        let parts = parallel(chars.rows.chunks(half).collect(), |rows| {
+            let batch = CharBatch {
+                ids: &chars.ids,
+                width: chars.width,
+                mask: mask.as_deref(),
+                rows,
+            };
+            cnn.forward(&batch, train)
         });
-        let batch = CharBatch {
-            ids: &chars.ids,
-            width: chars.width,
-            mask: mask.as_deref(),
-            rows: &chars.rows,
-        };
-        let forward = cnn.forward(&batch);
+        let features: Vec<f32> = parts.iter().flat_map(|p| p.out.iter().copied()).collect();
         let filters = self.hidden as usize;
-        let out = scatter_rows(&forward.out, &chars.rows, chars.words(), filters);
+        let out = scatter_rows(&features, &chars.rows, chars.words(), filters);
         let out =
             Tensor::from_slice(&out).view([chars.batch as i64, chars.tokens as i64, self.hidden]);
         if !train {
@@ -342,7 +348,8 @@ impl CharFeatures {
             chars,
             mask,
             weights,
-            forward,
+            half,
+            parts,
         });
         out
     }
@@ -361,15 +368,36 @@ impl CharFeatures {
         }
         let filters = self.hidden as usize;
         let d_out = gather_rows(&to_vec(&grad), &seg.chars.rows, filters);
-        let batch = CharBatch {
-            ids: &seg.chars.ids,
-            width: seg.chars.width,
-            mask: seg.mask.as_deref(),
-            rows: &seg.chars.rows,
+        let cnn = self.cnn(&seg.weights);
+        let jobs = seg
+            .chars
+            .rows
+            .chunks(seg.half)
+            .zip(d_out.chunks(seg.half * filters))
+            .zip(&seg.parts)
+            .collect();
+        let halves = parallel(jobs, |((rows, d_out), forward)| {
+            let batch = CharBatch {
+                ids: &seg.chars.ids,
+                width: seg.chars.width,
+                mask: seg.mask.as_deref(),
+                rows,
+            };
+            cnn.backward(&batch, forward, d_out)
+        });
+        let mut halves = halves.into_iter();
+        let Some(mut grads) = halves.next() else {
+            return;
         };
-        let grads = self
-            .cnn(&seg.weights)
-            .backward(&batch, &seg.forward, &d_out);
+        for other in halves {
+            for (sum, part) in [
+                (&mut grads.d_embedding, &other.d_embedding),
+                (&mut grads.d_weight, &other.d_weight),
+                (&mut grads.d_bias, &other.d_bias),
+            ] {
+                sum.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+            }
+        }
         let conv = self.conv();
         let term = |param: &Tensor, grad: &[f32]| {
             (param * Tensor::from_slice(grad).view(param.size().as_slice())).sum(Kind::Float)
