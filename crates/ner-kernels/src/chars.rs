@@ -52,7 +52,7 @@ pub struct CnnGradients {
     pub d_bias: Vec<f32>,
 }
 
-/// Words per product: about this many windows.
+/// Windows per product: a block of words is about this many.
 const BLOCK: usize = 4096;
 
 impl CharCnn<'_> {

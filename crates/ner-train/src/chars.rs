@@ -250,10 +250,7 @@ impl CharFeatures {
         };
         match self.encoder {
             CharEncoder::Cnn => {
-                let conv = self
-                    .conv
-                    .as_ref()
-                    .unwrap_or_else(|| unreachable!("cnn has a conv"));
+                let conv = self.conv();
                 let out = conv.forward(&embedded.transpose(1, 2)).relu(); // [N, F, L]
                 out.amax([2], false).view([b, t, self.hidden])
             }
@@ -296,7 +293,7 @@ impl CharFeatures {
 
     fn cnn<'a>(&self, weights: &'a CnnWeights) -> CharCnn<'a> {
         CharCnn {
-            dim: weights.embedding.len() / self.embedding.ws.size()[0].max(1) as usize,
+            dim: self.embedding.ws.size()[1] as usize,
             kernel: self.conv().ws.size()[2] as usize,
             embedding: &weights.embedding,
             weight: &weights.weight,
