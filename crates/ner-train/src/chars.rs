@@ -443,4 +443,29 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn host_chars_list_the_real_tokens_and_match_libtorch() {
+        tch::manual_seed(2);
+        // Two sentences of lengths 3 and 1 over 3 positions, words up to 2
+        // characters.
+        let ids = Tensor::from_slice(&[2i64, 3, 4, 0, 5, 5, 3, 2, 0, 0, 0, 0]).view([2, 3, 2]);
+        let host = HostChars::new(&ids, &[3, 1]);
+        assert_eq!(host.rows, [0, 1, 2, 3]);
+        assert_eq!((host.batch, host.tokens, host.width), (2, 3, 2));
+        // The kernels' CNN equals libtorch's at the real tokens, zeros at padding.
+        let vs = nn::VarStore::new(Device::Cpu);
+        let chars = CharFeatures::new(&vs.root(), CharEncoder::Cnn, 6, 4, 5, 3, 0.0);
+        let ours = chars.forward(&ids, Some(host), false);
+        let theirs = chars.forward(&ids, None, false);
+        let real = Tensor::from_slice(&[true, true, true, true, false, false]).view([2, 3, 1]);
+        let d = (&ours - theirs.where_scalarother(&real, 0.0))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(d < 1e-6, "differ by {d}");
+        // No characters at all: one <PAD> per word.
+        let empty = HostChars::new(&Tensor::zeros([1, 2, 0], (Kind::Int64, Device::Cpu)), &[2]);
+        assert_eq!((empty.width, empty.ids.len(), empty.rows.len()), (1, 2, 2));
+    }
 }
