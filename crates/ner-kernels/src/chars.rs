@@ -163,7 +163,7 @@ impl CharCnn<'_> {
             for row in conv[..windows * filters].chunks_exact_mut(filters) {
                 row.copy_from_slice(self.bias);
             }
-            crate::math::matmul_windows(windows, cols, filters, e, dim, &weight, 1.0, &mut conv);
+            crate::math::matmul_windows(windows, cols, filters, (e, dim), &weight, 1.0, &mut conv);
             for w in 0..block.len() {
                 let at = (first + w) * filters;
                 let (best, arg) = (&mut out[at..at + filters], &mut argmax[at..at + filters]);
@@ -426,7 +426,7 @@ mod tests {
             let grads = case.cnn().backward(&batch, &forward, &c);
             let eps = 1e-4f32;
             let mut check = |name: &str, get: fn(&mut Case) -> &mut Vec<f32>, want: &[f32]| {
-                for i in 0..want.len() {
+                for (i, &analytic) in want.iter().enumerate() {
                     let base = get(&mut case)[i];
                     get(&mut case)[i] = base + eps;
                     let up = loss(&case);
@@ -435,9 +435,8 @@ mod tests {
                     get(&mut case)[i] = base;
                     let numeric = (up - down) / (2.0 * f64::from(eps));
                     assert!(
-                        (numeric - f64::from(want[i])).abs() < 2e-3,
-                        "kernel {kernel} {name}[{i}]: numeric {numeric} vs {}",
-                        want[i]
+                        (numeric - f64::from(analytic)).abs() < 2e-3,
+                        "kernel {kernel} {name}[{i}]: numeric {numeric} vs {analytic}"
                     );
                 }
             };

@@ -59,19 +59,20 @@ pub fn matmul_at(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, 
 }
 
 /// `c = A · b + beta · c` where row `i` of `A` (`[m, k]`) is
-/// `a[i·stride .. i·stride + k]`: rows may overlap, as the windows of a
-/// convolution over consecutive positions do (`stride` values per
-/// position). `b` is `[k, n]`, `c` `[m, n]`, row-major and contiguous.
+/// `a[i·stride .. i·stride + k]` for `windows = (a, stride)`: rows may
+/// overlap, as the windows of a convolution over consecutive positions do
+/// (`stride` values per position). `b` is `[k, n]`, `c` `[m, n]`, row-major
+/// and contiguous.
 pub fn matmul_windows(
     m: usize,
     k: usize,
     n: usize,
-    a: &[f32],
-    stride: usize,
+    windows: (&[f32], usize),
     b: &[f32],
     beta: f32,
     c: &mut [f32],
 ) {
+    let (a, stride) = windows;
     assert!(b.len() >= k * n, "b: {} < {k}×{n}", b.len());
     assert!(c.len() >= m * n, "c: {} < {m}×{n}", c.len());
     if m == 0 || n == 0 {
