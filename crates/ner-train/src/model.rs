@@ -840,8 +840,7 @@ pub(crate) fn dropout_mask(shape: &[i64], p: f64, device: Device) -> Tensor {
 /// here, where libtorch's CPU `rand` took 0.41 s for the character masks
 /// alone.
 pub(crate) fn dropout_values(n: usize, p: f64) -> Vec<f32> {
-    let seed = Tensor::randint(i64::MAX, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]);
-    let mut rng = SplitMix64::new(seed as u64);
+    let mut rng = SplitMix64::new(mask_seed());
     // Kept where a uniform u32 is at least p·2³².
     let threshold = (p.clamp(0.0, 1.0) * 4_294_967_296.0).round() as u64;
     let keep = (1.0 / (1.0 - p)) as f32;
@@ -859,6 +858,17 @@ pub(crate) fn dropout_values(n: usize, p: f64) -> Vec<f32> {
         *last = value(rng.next_u64() as u32);
     }
     out
+}
+
+/// The seed of one dropout mask: a draw of libtorch's generator (in tests,
+/// the thread's own sequence when one is set by [`tests::mask_seeds_from`]:
+/// libtorch's generator is shared by the tests running beside it).
+fn mask_seed() -> u64 {
+    #[cfg(test)]
+    if let Some(seed) = tests::next_mask_seed() {
+        return seed;
+    }
+    Tensor::randint(i64::MAX, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]) as u64
 }
 
 /// A float tensor's values, in row-major order.
@@ -1017,6 +1027,25 @@ mod tests {
         }
     }
 
+    thread_local! {
+        static MASK_SEED: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+    }
+
+    /// Makes this thread's dropout masks use seeds `first + 1`, `first + 2`,
+    /// … instead of draws of libtorch's generator, which other tests draw
+    /// from at the same time.
+    pub(super) fn mask_seeds_from(first: u64) {
+        MASK_SEED.with(|s| s.set(Some(first)));
+    }
+
+    pub(super) fn next_mask_seed() -> Option<u64> {
+        MASK_SEED.with(|s| {
+            let next = s.get()?.wrapping_add(1);
+            s.set(Some(next));
+            Some(next)
+        })
+    }
+
     #[test]
     fn dropout_masks_keep_one_minus_p_scaled() {
         tch::manual_seed(4);
@@ -1036,12 +1065,16 @@ mod tests {
         assert_eq!(off_values, 0, "kept values are 1/(1 - p)");
         let mean = mask.mean(Kind::Float).double_value(&[]);
         assert!((mean - 1.0).abs() < 0.02, "mean {mean}");
-        // libtorch's seed fixes the masks; each draw is a new mask.
-        tch::manual_seed(4);
-        let again = dropout_mask(&[100, 1000], 0.3, Device::Cpu);
-        assert!(again.equal(&mask), "the same seed, the same mask");
+        // The seed fixes the mask; each mask has a seed of its own.
+        mask_seeds_from(40);
+        let first = dropout_mask(&[100, 1000], 0.3, Device::Cpu);
         let next = dropout_mask(&[100, 1000], 0.3, Device::Cpu);
-        assert!(!next.equal(&mask), "a new mask");
+        mask_seeds_from(40);
+        assert!(
+            dropout_mask(&[100, 1000], 0.3, Device::Cpu).equal(&first),
+            "the same seed, the same mask"
+        );
+        assert!(!next.equal(&first), "a new mask");
         // An odd count takes its last value from a draw of its own.
         assert_eq!(dropout_values(7, 0.0), vec![1.0; 7]);
     }
@@ -1146,7 +1179,7 @@ mod tests {
             let mut losses = Vec::new();
             for tagger in [&rust, &torch] {
                 // The same dropout masks for both.
-                tch::manual_seed(6);
+                mask_seeds_from(6);
                 let loss = tagger.loss(&tagger.emissions(&batch, None, true), &batch);
                 losses.push(loss.double_value(&[]));
                 tagger.backward(&loss);
