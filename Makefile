@@ -237,7 +237,7 @@ REPORTS_DIR := $(WORK_DIR)/reports
 INPUT ?=
 PREDICT_FLAGS ?=
 COURSE_MODELS := rnn birnn bigru bilstm bilstm3
-COMPARE_MODELS ?= $(COURSE_MODELS) $(foreach s,$(SEEDS),char-bilstm-crf.seed$(s))
+COMPARE_MODELS ?= $(COURSE_MODELS) $(foreach m,char-bilstm-crf char-bilstm2-crf,$(foreach s,$(SEEDS),$(m).seed$(s)))
 
 score: check-model $(REPORTS_DIR)/$(MODEL)/valid.scores.json $(REPORTS_DIR)/$(MODEL)/test.scores.json ## Predict and score MODEL on validation and test (reports/MODEL/); print the test report.
 	@echo "== $(MODEL), test split ($(TEST)) =="
