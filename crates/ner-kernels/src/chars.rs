@@ -107,17 +107,23 @@ impl CharCnn<'_> {
         }
     }
 
-    /// The filters as `[kernel·dim, filters]`: row `j·dim + d` holds
-    /// `weight[·, d, j]`, so a window is `kernel` consecutive embeddings.
+    /// Pairs `(i, w)`: value `i` of libtorch's `[filters, dim, kernel]`
+    /// layout sits at `w` in the window order `[filters, kernel·dim]`
+    /// (`f·kernel·dim + j·dim + d`), where a filter's window is `kernel`
+    /// consecutive embeddings.
+    fn window_order(&self) -> impl Iterator<Item = (usize, usize)> {
+        let (dim, kernel) = (self.dim, self.kernel);
+        (0..self.weight.len()).map(move |i| {
+            let (f, d, j) = (i / (dim * kernel), i / kernel % dim, i % kernel);
+            (i, (f * kernel + j) * dim + d)
+        })
+    }
+
+    /// The filters in the window order (see [`CharCnn::window_order`]).
     fn filters_by_window(&self) -> Vec<f32> {
-        let (dim, kernel, filters) = (self.dim, self.kernel, self.filters());
-        let mut out = vec![0f32; kernel * dim * filters];
-        for f in 0..filters {
-            for d in 0..dim {
-                for j in 0..kernel {
-                    out[(j * dim + d) * filters + f] = self.weight[(f * dim + d) * kernel + j];
-                }
-            }
+        let mut out = vec![0f32; self.weight.len()];
+        for (i, w) in self.window_order() {
+            out[w] = self.weight[i];
         }
         out
     }
@@ -213,15 +219,9 @@ impl CharCnn<'_> {
             batch.rows.len() * span * dim,
             "forward not kept"
         );
-        // Filter-major here (`[filters, kernel·dim]`), so each filter's
-        // window products run over consecutive values.
-        let weight = self.filters_by_window();
-        let mut by_filter = vec![0f32; filters * cols];
-        for c in 0..cols {
-            for f in 0..filters {
-                by_filter[f * cols + c] = weight[c * filters + f];
-            }
-        }
+        // Filter-major, so each filter's window products run over
+        // consecutive values.
+        let by_filter = self.filters_by_window();
         let mut d_weight = vec![0f32; filters * cols];
         let mut grads = CnnGradients {
             d_embedding: vec![0f32; self.embedding.len()],
@@ -276,12 +276,8 @@ impl CharCnn<'_> {
                 }
             }
         }
-        for f in 0..filters {
-            for d in 0..dim {
-                for j in 0..kernel {
-                    grads.d_weight[(f * dim + d) * kernel + j] = d_weight[f * cols + j * dim + d];
-                }
-            }
+        for (i, w) in self.window_order() {
+            grads.d_weight[i] = d_weight[w];
         }
         grads
     }

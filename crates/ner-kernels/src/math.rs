@@ -58,22 +58,22 @@ pub fn matmul_at(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, 
     sgemm(m, k, n, (a, 1, m), (b, n, 1), beta, c);
 }
 
-/// `c = A · b + beta · c` where row `i` of `A` (`[m, k]`) is
+/// `c = A · wᵀ + beta · c` where row `i` of `A` (`[m, k]`) is
 /// `a[i·stride .. i·stride + k]` for `windows = (a, stride)`: rows may
 /// overlap, as the windows of a convolution over consecutive positions do
-/// (`stride` values per position). `b` is `[k, n]`, `c` `[m, n]`, row-major
-/// and contiguous.
+/// (`stride` values per position). `w` is `[n, k]` (a layer's weights, as
+/// in [`matmul_wt`]), `c` `[m, n]`, row-major and contiguous.
 pub fn matmul_windows(
     m: usize,
     k: usize,
     n: usize,
     windows: (&[f32], usize),
-    b: &[f32],
+    w: &[f32],
     beta: f32,
     c: &mut [f32],
 ) {
     let (a, stride) = windows;
-    assert!(b.len() >= k * n, "b: {} < {k}×{n}", b.len());
+    assert!(w.len() >= n * k, "w: {} < {n}×{k}", w.len());
     assert!(c.len() >= m * n, "c: {} < {m}×{n}", c.len());
     if m == 0 || n == 0 {
         return;
@@ -83,7 +83,8 @@ pub fn matmul_windows(
         "a: {} values for {m} windows",
         a.len()
     );
-    sgemm(m, k, n, (a, stride, 1), (b, n, 1), beta, c);
+    // B = wᵀ is k×n: element (p, j) is w[j·k + p].
+    sgemm(m, k, n, (a, stride, 1), (w, 1, k), beta, c);
 }
 
 /// `c = A · B + beta · c` for `A` `[m, k]` and `B` `[k, n]` given as

@@ -9,7 +9,7 @@ use tch::nn::{self, Module, Path as VsPath};
 use tch::{Kind, Tensor};
 
 use crate::config::CharEncoder;
-use crate::model::{dropout_values, parallel, to_vec};
+use crate::model::{dropout_values, ids_of, parallel, to_vec};
 
 pub use ner_model::chars::{CharClasses, CASING_CLASSES};
 
@@ -34,11 +34,7 @@ impl HostChars {
         let ids = if width == 0 {
             vec![0; batch * tokens]
         } else {
-            let t = char_ids.detach().to_kind(Kind::Int64).contiguous();
-            let n = t.numel();
-            let mut ids = vec![0i64; n];
-            t.copy_data(&mut ids, n);
-            ids
+            ids_of(char_ids)
         };
         let rows = lengths
             .iter()

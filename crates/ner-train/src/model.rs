@@ -810,11 +810,19 @@ impl Tagger {
 
 /// Sentence lengths `[batch]` (int64) on the host.
 pub(crate) fn lengths_of(lengths: &Tensor) -> Vec<usize> {
-    let t = lengths.detach().to_kind(Kind::Int64).contiguous();
+    ids_of(lengths)
+        .into_iter()
+        .map(|n| n.max(0) as usize)
+        .collect()
+}
+
+/// An integer tensor's values as int64, in row-major order.
+pub(crate) fn ids_of(t: &Tensor) -> Vec<i64> {
+    let t = t.detach().to_kind(Kind::Int64).contiguous();
     let n = t.numel();
     let mut values = vec![0i64; n];
     t.copy_data(&mut values, n);
-    values.into_iter().map(|n| n.max(0) as usize).collect()
+    values
 }
 
 /// An inverted-dropout mask of `shape`: each value 1/(1 − p) with
