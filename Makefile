@@ -174,14 +174,15 @@ train_common_args = --device $(DEVICE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $
 	$(if $(EMBEDDINGS),--embeddings $(EMBEDDINGS)) $(if $(filter 1 yes true,$(RESUME)),--resume)
 train_args = $(train_common_args) $(if $(filter command line environment,$(origin SEED)),--seed $(SEED))
 
-# Built in the PyTorch environment (ner-predict only for its tests: the binary never loads libtorch).
-TORCH_BINS := $(BIN_DIR)/ner-train $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-gates
-REPORT_BINS := $(BIN_DIR)/ner-score $(BIN_DIR)/ner-report
+# Built in the PyTorch environment: the two binaries that link libtorch.
+TORCH_BINS := $(BIN_DIR)/ner-train $(BIN_DIR)/ner-gates
+# Prediction, scoring and reports never load libtorch.
+REPORT_BINS := $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score $(BIN_DIR)/ner-report $(BIN_DIR)/ner-curves
 ifeq ($(CARGO_BUILD),1)
 $(TORCH_BINS) &: FORCE | torch
-	$(CARGO) build --release --locked -p ner-train -p ner-predict -p ner-gates
+	$(CARGO) build --release --locked -p ner-train -p ner-gates
 $(REPORT_BINS) &: FORCE
-	$(CARGO) build --release --locked -p ner-score -p ner-report
+	$(CARGO) build --release --locked -p ner-predict -p ner-score -p ner-report
 else
 $(TORCH_BINS) $(REPORT_BINS):
 	@echo "error: $@ does not exist; run 'make build' or drop CARGO_BUILD=0" >&2; exit 1

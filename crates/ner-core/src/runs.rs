@@ -1,4 +1,5 @@
-//! A training run's record: `metrics.jsonl`, one JSON object per epoch,
+//! A training run's record: `metrics.jsonl` (its place in a model folder is
+//! `ner_model::folder::ModelDir::metrics`), one JSON object per epoch,
 //! written by `ner-train` and read by the report and plotting tools.
 
 use std::io::Write as _;
@@ -8,9 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifact::AtomicFile;
 use crate::error::{Error, Result};
-
-/// File name inside a model folder.
-pub const METRICS_FILE: &str = "metrics.jsonl";
 
 /// One line of `metrics.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

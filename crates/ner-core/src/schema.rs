@@ -260,6 +260,47 @@ pub mod vocab {
         }
     }
 
+    /// A vocabulary folder (`ner-vocab --output-dir DIR`, and a model
+    /// folder's `vocab/`): the one place its file names are written.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct VocabDir {
+        root: std::path::PathBuf,
+    }
+
+    impl VocabDir {
+        pub fn new(root: impl Into<std::path::PathBuf>) -> Self {
+            VocabDir { root: root.into() }
+        }
+
+        pub fn root(&self) -> &Path {
+            &self.root
+        }
+
+        /// `words.parquet`.
+        pub fn words(&self) -> std::path::PathBuf {
+            self.file(ArtifactKind::WordVocab)
+        }
+
+        /// `chars.parquet`.
+        pub fn chars(&self) -> std::path::PathBuf {
+            self.file(ArtifactKind::CharVocab)
+        }
+
+        /// `tags.parquet`.
+        pub fn tags(&self) -> std::path::PathBuf {
+            self.file(ArtifactKind::TagVocab)
+        }
+
+        /// The file of a vocabulary kind (words for any other kind).
+        pub fn file(&self, kind: ArtifactKind) -> std::path::PathBuf {
+            self.root.join(match kind {
+                ArtifactKind::CharVocab => "chars.parquet",
+                ArtifactKind::TagVocab => "tags.parquet",
+                _ => "words.parquet",
+            })
+        }
+    }
+
     pub fn schema(kind: ArtifactKind, metadata: &Metadata) -> SchemaRef {
         Arc::new(
             Schema::new(vec![

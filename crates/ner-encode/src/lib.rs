@@ -96,11 +96,11 @@ pub struct VocabPaths {
 impl VocabPaths {
     /// The files `ner-vocab` writes into `dir`.
     pub fn in_dir(dir: impl AsRef<Path>) -> Self {
-        let dir = dir.as_ref();
+        let dir = ner_core::schema::vocab::VocabDir::new(dir.as_ref());
         VocabPaths {
-            words: dir.join("words.parquet"),
-            chars: dir.join("chars.parquet"),
-            tags: dir.join("tags.parquet"),
+            words: dir.words(),
+            chars: dir.chars(),
+            tags: dir.tags(),
         }
     }
 }

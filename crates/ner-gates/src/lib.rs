@@ -15,16 +15,18 @@
 //! quantity is ‖∂L/∂h_t‖ for the loss L at the last step, averaged over the
 //! examples of several batches, as a function of the distance T − t.
 //!
-//! The cells are [`ner_train::gru`]'s (the full one agrees with libtorch's
-//! GRU to 1e-5).
+//! The cells are [`ner_train::layers::gru`]'s in tensor operations (the
+//! full one agrees with libtorch's GRU to 1e-5): the experiment needs every
+//! state in libtorch's graph.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use ner_core::rng::SplitMix64;
+use ner_kernels::{Cell, GruGates};
 use ner_plot::{Canvas, LineChart, Rect, Series, PALETTE};
-use ner_train::gru::{run as run_gru, GruVariant, GruWeights};
+use ner_train::layers::gru::{run as run_gru, GruWeights};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
@@ -79,10 +81,41 @@ impl Default for Config {
     }
 }
 
+/// The cells the experiment compares, in its tables' order.
+pub const VARIANTS: [Cell; 3] = [Cell::Gru, Cell::GruNoUpdate, Cell::GruNoReset];
+
+/// A variant's name in the report and in `gates.json`.
+pub fn variant_name(cell: Cell) -> &'static str {
+    match cell {
+        Cell::GruNoUpdate => "no-update-gate",
+        Cell::GruNoReset => "no-reset-gate",
+        _ => "full",
+    }
+}
+
+/// `gates.json` names the variants as [`variant_name`] does.
+mod variant_names {
+    use ner_kernels::Cell;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(cell: &Cell, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(super::variant_name(*cell))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Cell, D::Error> {
+        let name = String::deserialize(d)?;
+        super::VARIANTS
+            .into_iter()
+            .find(|&c| super::variant_name(c) == name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown GRU variant '{name}'")))
+    }
+}
+
 /// One variant at one length.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
-    pub variant: GruVariant,
+    #[serde(with = "variant_names")]
+    pub variant: Cell,
     pub length: usize,
     /// `‖∂L/∂h_{T−d}‖` for d = 0 … T−1, at initialisation.
     pub init_norms: Vec<f64>,
@@ -131,7 +164,7 @@ impl Model {
     }
 
     /// Class scores of the last step and every state.
-    fn forward(&self, ids: &Tensor, variant: GruVariant) -> (Tensor, Vec<Tensor>) {
+    fn forward(&self, ids: &Tensor, variant: Cell) -> (Tensor, Vec<Tensor>) {
         let size = ids.size();
         let x = self
             .eye
@@ -144,7 +177,8 @@ impl Model {
             b_ih: &self.b_ih,
             b_hh: &self.b_hh,
         };
-        let (_, states) = run_gru(&x, &h0, &weights, variant);
+        let gates = variant.gru_gates().unwrap_or(GruGates::FULL);
+        let (_, states) = run_gru(&x, &h0, &weights, gates);
         let last = states.last().unwrap_or(&h0);
         let logits = last.matmul(&self.out_w.tr()) + &self.out_b;
         (logits, states)
@@ -176,7 +210,7 @@ fn loss(logits: &Tensor, labels: &Tensor) -> Tensor {
 /// Mean over examples of ‖∂L/∂h_t‖, indexed by distance from the last step.
 fn gradient_norms(
     model: &Model,
-    variant: GruVariant,
+    variant: Cell,
     config: &Config,
     length: usize,
     rng: &mut SplitMix64,
@@ -200,11 +234,7 @@ fn gradient_norms(
 }
 
 /// Trains and measures one variant at one length.
-pub fn measure(
-    config: &Config,
-    variant: GruVariant,
-    length: usize,
-) -> Result<Measurement, GatesError> {
+pub fn measure(config: &Config, variant: Cell, length: usize) -> Result<Measurement, GatesError> {
     let started = Instant::now();
     // Same initial weights and the same data for every variant.
     tch::manual_seed(config.seed as i64 + length as i64);
@@ -260,7 +290,7 @@ pub fn run(
 ) -> Result<Vec<Measurement>, GatesError> {
     let mut results = Vec::new();
     for &length in &config.lengths {
-        for variant in GruVariant::ALL {
+        for variant in VARIANTS {
             let m = measure(config, variant, length)?;
             progress(&m);
             results.push(m);
@@ -331,8 +361,8 @@ fn rows(
     results: &[Measurement],
     cell: impl Fn(&Measurement) -> String,
 ) {
-    for variant in GruVariant::ALL {
-        let _ = write!(out, "| {} |", variant.name());
+    for variant in VARIANTS {
+        let _ = write!(out, "| {} |", variant_name(variant));
         for &length in &config.lengths {
             match find(results, variant, length) {
                 Some(m) => {
@@ -345,7 +375,7 @@ fn rows(
     }
 }
 
-fn find(results: &[Measurement], variant: GruVariant, length: usize) -> Option<&Measurement> {
+fn find(results: &[Measurement], variant: Cell, length: usize) -> Option<&Measurement> {
     results
         .iter()
         .find(|m| m.variant == variant && m.length == length)
@@ -368,7 +398,7 @@ pub fn figure(config: &Config, results: &[Measurement]) -> Result<(), GatesError
     let mut canvas = Canvas::new((panel_w as usize) * columns, 2 * panel_h as usize)?;
     for (c, &length) in config.lengths.iter().enumerate() {
         for (row, trained) in [(0usize, false), (1, true)] {
-            let series = GruVariant::ALL
+            let series = VARIANTS
                 .iter()
                 .enumerate()
                 .filter_map(|(i, &v)| {
@@ -381,7 +411,7 @@ pub fn figure(config: &Config, results: &[Measurement]) -> Result<(), GatesError
                         &m.init_norms
                     };
                     Some(Series::new(
-                        v.name(),
+                        variant_name(v),
                         PALETTE[i],
                         norms
                             .iter()
@@ -452,8 +482,8 @@ mod tests {
         let mut config = tiny();
         config.lengths = vec![30];
         config.steps = 1;
-        let full = measure(&config, GruVariant::NoResetGate, 30).expect("runs");
-        let no_update = measure(&config, GruVariant::NoUpdateGate, 30).expect("runs");
+        let full = measure(&config, Cell::GruNoReset, 30).expect("runs");
+        let no_update = measure(&config, Cell::GruNoUpdate, 30).expect("runs");
         let share = |m: &Measurement| reach(&m.init_norms);
         assert!(
             share(&full) > 10.0 * share(&no_update),

@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         let _ = writeln!(
             out,
             "{:<15}  {:>6}  {:>8.3}  {:>10.4}  {:>17.2e}  {:>7.1}",
-            m.variant.name(),
+            ner_gates::variant_name(m.variant),
             m.length,
             m.accuracy,
             m.final_loss,

@@ -3,37 +3,32 @@
 //! `ner-train` trains with libtorch; loading libtorch alone takes about a
 //! third of a second (`libtorch_cpu` is 438 MB), longer than tagging the
 //! whole CoNLL-2003 test split should take. This crate runs a trained model
-//! folder on the CPU with plain Rust: [`Weights`] maps the safetensors file,
-//! [`Model`] computes the same tag scores as `ner_train::model::Tagger`
-//! (checked against it for every architecture in `tests/`) and decodes them
-//! the same way.
+//! folder on the CPU with plain Rust: [`Weights`] maps the safetensors file
+//! (the `safetensors` crate reads its header), [`Model`] builds the forward
+//! pass from `ner-kernels`' layers — the same arithmetic training runs on the
+//! CPU — and decodes it, and [`Tagger`] puts a model folder behind token
+//! strings (what `ner-predict`, the Python package and the server use).
+//! `ner-parity`'s tests check it against `ner-train`'s libtorch tagger for
+//! every architecture.
 //!
 //! ```no_run
-//! use ner_infer::{Model, Sentence, Weights};
-//! use ner_model::card::{ModelCard, TaggerSpec, Vocabularies};
+//! use ner_infer::Tagger;
+//! use ner_model::folder::{ModelDir, Weights};
 //!
-//! let dir = std::path::Path::new("models/bilstm");
-//! let card = ModelCard::read(dir)?;
-//! let vocabs = Vocabularies::read(
-//!     "data/vocab/words.parquet".as_ref(),
-//!     "data/vocab/chars.parquet".as_ref(),
-//!     "data/vocab/tags.parquet".as_ref(),
-//! )?;
-//! let tags = vocabs.tag_set(&card.pipeline.model)?;
-//! let weights = Weights::open(&dir.join("best.safetensors"))?;
-//! let model = Model::load(&card.pipeline.model, &TaggerSpec::new(&vocabs, &tags), &weights, 64)?;
-//! let paths = model.tag(&[Sentence { words: vec![5, 9, 2], chars: Vec::new() }], 512, 2)?;
-//! println!("{:?}", tags.to_data(&paths[0]));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! let tagger = Tagger::load(&ModelDir::new("models/bilstm"), Weights::Best, None)?;
+//! let tags = tagger.tag(&[vec!["EU", "rejects", "German", "call"]], 512, 2)?;
+//! println!("{:?}", tags[0]);
+//! # Ok::<(), ner_infer::InferError>(())
 //! ```
 
-pub use ner_kernels::math;
 pub mod model;
+pub mod tagger;
 pub mod weights;
 
 use std::path::PathBuf;
 
 pub use model::{Model, Sentence};
+pub use tagger::Tagger;
 pub use weights::{Table, Weights};
 
 /// Errors of libtorch-free inference.
@@ -43,8 +38,10 @@ pub enum InferError {
     Artifact(#[from] ner_core::Error),
     #[error(transparent)]
     Model(#[from] ner_model::ModelError),
+    /// A weights file that is not the model's.
     #[error("{path}: {message}", path = .path.display())]
     Weights { path: PathBuf, message: String },
+    /// Ids outside the model's vocabularies.
     #[error("{0}")]
     Input(String),
 }

@@ -1,13 +1,13 @@
-//! The tagger's forward pass and decoding on plain `f32` arrays.
+//! The tagger's forward pass and decoding, built from `ner-kernels`' layers.
 //!
-//! The same function as `ner_train::model::Tagger` in inference mode (no
+//! The same function as `ner-train`'s tagger in inference mode (no
 //! dropout), from the same weights file: word input (one-hot rows of the
 //! first layer's input gates, or an embedding with character features and
-//! casing), stacked one- or two-directional RNN (tanh), GRU (and its two
-//! gate-fixed variants) or LSTM layers, a linear layer, then argmax or CRF
-//! Viterbi. The backward direction reads each sentence from its last token,
-//! so padding never exists: sentences of a batch are sorted longest first
-//! and step `t` updates only the rows still running (the first ones).
+//! casing), stacked one- or two-directional RNN, GRU (and its gate-fixed
+//! variants) or LSTM layers, a linear layer, then argmax or CRF Viterbi.
+//! A batch's sentences are packed longest first
+//! ([`ner_kernels::Packing`]): no padding is computed, and the backward
+//! direction reads each sentence from its last token.
 //!
 //! One quirk is kept on purpose: the character CNN (as in training) pools
 //! over the batch's character width, padding included, so a word's features
@@ -17,14 +17,18 @@
 
 use std::collections::HashMap;
 
+use ner_kernels::crf::Scores;
+use ner_kernels::math::linear;
+use ner_kernels::{
+    gather_rows, CharBatch, CharClasses, CharCnn, CharLstm, LstmDirection, Packing, Recurrence,
+    CASING_CLASSES,
+};
 use ner_model::card::TaggerSpec;
-use ner_model::chars::{CharClasses, CASING_CLASSES};
 use ner_model::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
-use ner_model::crf::{Penalties, Scores};
+use ner_model::crf::Penalties;
 
 use crate::weights::{Table, Weights};
 use crate::InferError;
-use ner_kernels::math::{gru_cell, linear, linear_into, lstm_cell, matmul_wt, tanh_in_place};
 
 /// One sentence's ids: words, and the characters of each word.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,7 +41,7 @@ pub struct Sentence {
 
 /// One direction of one recurrent layer.
 #[derive(Debug)]
-struct Recurrent {
+struct Direction {
     /// `[gates·hidden, in]`; `None` for one-hot layer 0, whose table holds
     /// `x·W_ihᵀ` already.
     w_ih: Option<Vec<f32>>,
@@ -49,7 +53,7 @@ struct Recurrent {
     b_hh: Vec<f32>,
 }
 
-impl Recurrent {
+impl Direction {
     fn load(
         w: &Weights,
         prefix: &str,
@@ -58,7 +62,7 @@ impl Recurrent {
         hidden: usize,
         input: Option<usize>,
     ) -> Result<Self, InferError> {
-        let rows = gates(cell) * hidden;
+        let rows = cell.gates() * hidden;
         let w_ih = match input {
             Some(dim) => Some(w.tensor(&format!("{prefix}weight_ih_{suffix}"), &[rows, dim])?),
             None => None,
@@ -66,19 +70,19 @@ impl Recurrent {
         let w_hh = w.tensor(&format!("{prefix}weight_hh_{suffix}"), &[rows, hidden])?;
         let b_ih = w.tensor(&format!("{prefix}bias_ih_{suffix}"), &[rows])?;
         let b_hh = w.tensor(&format!("{prefix}bias_hh_{suffix}"), &[rows])?;
-        Ok(if matches!(cell, Cell::Rnn | Cell::Lstm) {
-            Recurrent {
-                w_ih,
-                w_hh,
-                bias_x: b_ih.iter().zip(&b_hh).map(|(a, b)| a + b).collect(),
-                b_hh: Vec::new(),
-            }
-        } else {
-            Recurrent {
+        Ok(if cell.is_gru() {
+            Direction {
                 w_ih,
                 w_hh,
                 bias_x: b_ih,
                 b_hh,
+            }
+        } else {
+            Direction {
+                w_ih,
+                w_hh,
+                bias_x: b_ih.iter().zip(&b_hh).map(|(a, b)| a + b).collect(),
+                b_hh: Vec::new(),
             }
         })
     }
@@ -88,10 +92,24 @@ impl Recurrent {
         let w_ih = self.w_ih.as_deref().unwrap_or(&[]);
         linear(rows, input, x, w_ih, &self.bias_x)
     }
-}
 
-fn gates(cell: Cell) -> usize {
-    cell.gates() as usize
+    fn recurrence(&self, cell: Cell, hidden: usize) -> Recurrence<'_> {
+        Recurrence {
+            cell,
+            hidden,
+            w_hh: &self.w_hh,
+            b_hh: &self.b_hh,
+        }
+    }
+
+    /// The character LSTM's view of this direction.
+    fn lstm(&self) -> LstmDirection<'_> {
+        LstmDirection {
+            w_ih: self.w_ih.as_deref().unwrap_or(&[]),
+            w_hh: &self.w_hh,
+            bias: &self.bias_x,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -108,7 +126,7 @@ enum CharNet {
         embedding: Vec<f32>,
         dim: usize,
         kernel: usize,
-        /// `[filters, dim·kernel]` (libtorch's `[filters, dim, kernel]`).
+        /// `[filters, dim, kernel]`.
         weight: Vec<f32>,
         bias: Vec<f32>,
     },
@@ -116,47 +134,59 @@ enum CharNet {
         embedding: Vec<f32>,
         dim: usize,
         hidden: usize,
-        dirs: Vec<Recurrent>,
+        dirs: [Direction; 2],
     },
 }
 
-/// Sequences sorted longest first, laid out one after another.
-#[derive(Debug)]
-struct Packed {
-    lens: Vec<usize>,
-    offsets: Vec<usize>,
-    total: usize,
-}
-
-impl Packed {
-    fn new(lens: Vec<usize>) -> Self {
-        debug_assert!(lens.windows(2).all(|w| w[0] >= w[1]), "longest first");
-        let mut offsets = Vec::with_capacity(lens.len());
-        let mut total = 0;
-        for &len in &lens {
-            offsets.push(total);
-            total += len;
-        }
-        Packed {
-            lens,
-            offsets,
-            total,
+impl CharNet {
+    /// Features `[words, n]` of `words` (character ids, at most `width`
+    /// each), and `n`.
+    fn features(&self, words: &[&[i64]], width: usize) -> (Vec<f32>, usize) {
+        match self {
+            CharNet::Cnn {
+                embedding,
+                dim,
+                kernel,
+                weight,
+                bias,
+            } => {
+                let mut ids = vec![0i64; words.len() * width];
+                for (row, word) in ids.chunks_exact_mut(width).zip(words) {
+                    row[..word.len()].copy_from_slice(word);
+                }
+                let rows: Vec<usize> = (0..words.len()).collect();
+                let batch = CharBatch {
+                    ids: &ids,
+                    width,
+                    mask: None,
+                    rows: &rows,
+                };
+                let cnn = CharCnn {
+                    dim: *dim,
+                    kernel: *kernel,
+                    embedding,
+                    weight,
+                    bias,
+                };
+                (cnn.forward(&batch, false).out, bias.len())
+            }
+            CharNet::Lstm {
+                embedding,
+                dim,
+                hidden,
+                dirs,
+            } => {
+                let lstm = CharLstm {
+                    dim: *dim,
+                    hidden: *hidden,
+                    embedding,
+                    forward: dirs[0].lstm(),
+                    backward: dirs[1].lstm(),
+                };
+                (lstm.features(words), 2 * hidden)
+            }
         }
     }
-}
-
-/// Where a direction's input gates come from.
-enum GateSource<'a> {
-    /// `[total, gates·hidden]`, bias included.
-    Computed(&'a [f32]),
-    /// `[distinct, gates·hidden]` (bias included) and each token's row.
-    Gathered { rows: &'a [f32], index: &'a [usize] },
-    /// Rows of a one-hot table by token id, plus the bias.
-    Table {
-        table: &'a Table,
-        ids: &'a [i64],
-        bias: &'a [f32],
-    },
 }
 
 /// A trained tagger, ready to run on the CPU.
@@ -172,7 +202,7 @@ pub struct Model {
     /// Casing classes and `[4, dim]`.
     casing: Option<(CharClasses, Vec<f32>)>,
     /// `layers[l][d]`.
-    layers: Vec<Vec<Recurrent>>,
+    layers: Vec<Vec<Direction>>,
     /// `[tags, hidden·dirs]`.
     output_w: Vec<f32>,
     output_b: Vec<f32>,
@@ -198,7 +228,7 @@ impl Model {
         let n_dirs = if config.bidirectional { 2 } else { 1 };
         let (n_words, n_chars) = (positive(spec.n_words), positive(spec.n_chars));
         let n_tags = spec.tags.len();
-        let g = gates(cell) * hidden;
+        let g = cell.gates() * hidden;
         let suffix = |l: usize, d: usize| format!("l{l}{}", if d == 0 { "" } else { "_reverse" });
 
         let words = match config.input {
@@ -230,32 +260,30 @@ impl Model {
                     bias: weights.tensor("chars.conv.bias", &[char_hidden])?,
                 })
             }
-            CharEncoder::Lstm => Some(CharNet::Lstm {
-                embedding: weights.tensor("chars.embedding.weight", &[n_chars, char_dim])?,
-                dim: char_dim,
-                hidden: char_hidden,
-                dirs: (0..2)
-                    .map(|d| {
-                        Recurrent::load(
-                            weights,
-                            "chars.lstm.",
-                            &suffix(0, d),
-                            Cell::Lstm,
-                            char_hidden,
-                            Some(char_dim),
-                        )
-                    })
-                    .collect::<Result<_, _>>()?,
-            }),
+            CharEncoder::Lstm => {
+                let direction = |d| {
+                    Direction::load(
+                        weights,
+                        "chars.lstm.",
+                        &suffix(0, d),
+                        Cell::Lstm,
+                        char_hidden,
+                        Some(char_dim),
+                    )
+                };
+                Some(CharNet::Lstm {
+                    embedding: weights.tensor("chars.embedding.weight", &[n_chars, char_dim])?,
+                    dim: char_dim,
+                    hidden: char_hidden,
+                    dirs: [direction(0)?, direction(1)?],
+                })
+            }
         };
         let casing_dim = positive(config.casing_dim);
         let casing = if casing_dim > 0 {
             Some((
                 spec.char_classes.clone(),
-                weights.tensor(
-                    "casing.embedding.weight",
-                    &[CASING_CLASSES as usize, casing_dim],
-                )?,
+                weights.tensor("casing.embedding.weight", &[CASING_CLASSES, casing_dim])?,
             ))
         } else {
             None
@@ -275,17 +303,16 @@ impl Model {
             };
             layers.push(
                 (0..n_dirs)
-                    .map(|d| Recurrent::load(weights, "rnn.", &suffix(l, d), cell, hidden, input))
+                    .map(|d| Direction::load(weights, "rnn.", &suffix(l, d), cell, hidden, input))
                     .collect::<Result<Vec<_>, _>>()?,
             );
         }
         let crf = match config.output {
             OutputLayer::Softmax => None,
-            OutputLayer::Crf => Some(Scores::new(
+            OutputLayer::Crf => Some(Penalties::for_scheme(&spec.tags, spec.scheme).scores(
                 &weights.tensor("crf.transitions", &[n_tags, n_tags])?,
                 &weights.tensor("crf.start", &[n_tags])?,
                 &weights.tensor("crf.end", &[n_tags])?,
-                &Penalties::for_scheme(&spec.tags, spec.scheme),
             )),
         };
         Ok(Model {
@@ -420,12 +447,27 @@ impl Model {
         Ok(())
     }
 
-    /// `[tokens, tags]` for sentences sorted longest first.
+    /// `[tokens, tags]` for sentences sorted longest first, one after
+    /// another.
     fn batch_emissions(&self, group: &[&Sentence]) -> Vec<f32> {
-        let packed = Packed::new(group.iter().map(|s| s.words.len()).collect());
+        let lengths: Vec<usize> = group.iter().map(|s| s.words.len()).collect();
+        let packing = Packing::new(&lengths);
+        let total = packing.tokens();
+        let mut starts = Vec::with_capacity(lengths.len());
+        let mut at = 0;
+        for &len in &lengths {
+            starts.push(at);
+            at += len;
+        }
+        // Per direction, each packed row's token (the backward direction's
+        // sentences read from their end).
+        let positions: Vec<Vec<usize>> = (0..self.n_dirs)
+            .map(|d| packing.positions_from(&starts, d == 1))
+            .collect();
         let ids: Vec<i64> = group.iter().flat_map(|s| s.words.iter().copied()).collect();
         let h = self.hidden;
         let width = h * self.n_dirs;
+        let g = self.cell.gates() * h;
         // With an embedding, layer 0's input depends only on the token (its
         // word id and characters): computed once per distinct token.
         let (unique_x, index) = match &self.words {
@@ -435,42 +477,32 @@ impl Model {
         let distinct = unique_x.len() / self.word_dim.max(1);
         let mut x = Vec::new();
         for (l, dirs) in self.layers.iter().enumerate() {
-            let mut out = vec![0f32; packed.total * width];
+            let mut out = vec![0f32; total * width];
             for (d, w) in dirs.iter().enumerate() {
-                let computed;
-                let source = match (&self.words, l) {
-                    (Words::Onehot(tables), 0) => GateSource::Table {
-                        table: &tables[d],
-                        ids: &ids,
-                        bias: &w.bias_x,
-                    },
-                    (Words::Embedding(_), 0) => {
-                        computed = w.input_gates(&unique_x, distinct, self.word_dim);
-                        GateSource::Gathered {
-                            rows: &computed,
-                            index: &index,
+                let rows = &positions[d];
+                let xg = match (&self.words, l) {
+                    (Words::Onehot(tables), 0) => {
+                        let mut xg = vec![0f32; total * g];
+                        for (gates, &p) in xg.chunks_exact_mut(g).zip(rows) {
+                            tables[d].row_plus(ids[p] as usize, &w.bias_x, gates);
                         }
+                        xg
                     }
-                    _ => {
-                        computed = w.input_gates(&x, packed.total, width);
-                        GateSource::Computed(&computed)
+                    (Words::Embedding(_), 0) => {
+                        let gates = w.input_gates(&unique_x, distinct, self.word_dim);
+                        let of_token: Vec<usize> = rows.iter().map(|&p| index[p]).collect();
+                        gather_rows(&gates, &of_token, g)
                     }
+                    _ => w.input_gates(&gather_rows(&x, rows, width), total, width),
                 };
-                run_direction(
-                    self.cell,
-                    h,
-                    &packed,
-                    d == 1,
-                    &source,
-                    w,
-                    &mut out,
-                    width,
-                    d * h,
-                );
+                let states = w.recurrence(self.cell, h).forward(&packing, &xg, false);
+                for (state, &p) in states.out.chunks_exact(h).zip(rows) {
+                    out[p * width + d * h..p * width + (d + 1) * h].copy_from_slice(state);
+                }
             }
             x = out;
         }
-        linear(packed.total, width, &x, &self.output_w, &self.output_b)
+        linear(total, width, &x, &self.output_w, &self.output_b)
     }
 
     /// The word features (embedding, character features, casing;
@@ -510,7 +542,7 @@ impl Model {
         let words: Vec<&[i64]> = distinct.iter().map(|&(_, c)| c).collect();
         let mut at = emb;
         if let Some(chars) = &self.chars {
-            let (features, n) = char_features(chars, &words, char_width);
+            let (features, n) = chars.features(&words, char_width);
             for (row, f) in x.chunks_exact_mut(dim).zip(features.chunks_exact(n)) {
                 row[at..at + n].copy_from_slice(f);
             }
@@ -553,233 +585,4 @@ fn argmax(row: &[f32]) -> i64 {
         }
     }
     best as i64
-}
-
-/// One direction of one layer over packed sequences: writes each step's
-/// state to `out[pos·stride + col ..][..hidden]`.
-#[allow(clippy::too_many_arguments)]
-fn run_direction(
-    cell: Cell,
-    hidden: usize,
-    packed: &Packed,
-    reverse: bool,
-    source: &GateSource<'_>,
-    w: &Recurrent,
-    out: &mut [f32],
-    stride: usize,
-    col: usize,
-) {
-    let rows = packed.lens.len();
-    let g = gates(cell) * hidden;
-    let mut step = vec![0f32; rows * g];
-    let mut hg = if w.b_hh.is_empty() {
-        Vec::new()
-    } else {
-        vec![0f32; rows * g]
-    };
-    let mut h = vec![0f32; rows * hidden];
-    let mut c = if cell == Cell::Lstm {
-        vec![0f32; rows * hidden]
-    } else {
-        Vec::new()
-    };
-    let mut active = rows;
-    let steps = packed.lens.first().copied().unwrap_or(0);
-    let position =
-        |b: usize, t: usize| packed.offsets[b] + if reverse { packed.lens[b] - 1 - t } else { t };
-    for t in 0..steps {
-        while active > 0 && packed.lens[active - 1] <= t {
-            active -= 1;
-        }
-        for (b, gates) in step[..active * g].chunks_exact_mut(g).enumerate() {
-            let pos = position(b, t);
-            match source {
-                GateSource::Computed(x) => gates.copy_from_slice(&x[pos * g..(pos + 1) * g]),
-                GateSource::Gathered { rows, index } => {
-                    let row = index[pos];
-                    gates.copy_from_slice(&rows[row * g..(row + 1) * g]);
-                }
-                GateSource::Table { table, ids, bias } => {
-                    table.row_plus(ids[pos] as usize, bias, gates)
-                }
-            }
-        }
-        let h_act = &mut h[..active * hidden];
-        match cell {
-            Cell::Rnn => {
-                matmul_wt(active, hidden, g, h_act, &w.w_hh, 1.0, &mut step);
-                tanh_in_place(&mut step[..active * g]);
-                h_act.copy_from_slice(&step[..active * g]);
-            }
-            Cell::Lstm => {
-                matmul_wt(active, hidden, g, h_act, &w.w_hh, 1.0, &mut step);
-                for ((gates, c), h) in step
-                    .chunks_exact_mut(g)
-                    .zip(c.chunks_exact_mut(hidden))
-                    .zip(h_act.chunks_exact_mut(hidden))
-                {
-                    lstm_cell(gates, c, h);
-                }
-            }
-            Cell::Gru | Cell::GruNoReset | Cell::GruNoUpdate => {
-                linear_into(active, hidden, h_act, &w.w_hh, &w.b_hh, &mut hg);
-                let (reset, update) = (cell != Cell::GruNoReset, cell != Cell::GruNoUpdate);
-                for ((x, hg), h) in step
-                    .chunks_exact(g)
-                    .zip(hg.chunks_exact_mut(g))
-                    .zip(h_act.chunks_exact_mut(hidden))
-                {
-                    gru_cell(x, hg, h, reset, update);
-                }
-            }
-        }
-        for (b, state) in h[..active * hidden].chunks_exact(hidden).enumerate() {
-            let at = position(b, t) * stride + col;
-            out[at..at + hidden].copy_from_slice(state);
-        }
-    }
-}
-
-/// Character features of `words` (character ids, at most `width` each):
-/// `[words, n]` and `n`.
-fn char_features(net: &CharNet, words: &[&[i64]], width: usize) -> (Vec<f32>, usize) {
-    match net {
-        CharNet::Cnn {
-            embedding,
-            dim,
-            kernel,
-            weight,
-            bias,
-        } => {
-            let (dim, kernel) = (*dim, *kernel);
-            let filters = bias.len();
-            let pad = kernel / 2;
-            let out_len = width + 2 * pad + 1 - kernel;
-            let cols = dim * kernel;
-            // Row `i` of a word's unfolded input: the embeddings of positions
-            // i − pad .. i − pad + kernel, <PAD> (id 0) past the word's end,
-            // zeros (the convolution's padding) outside [0, width).
-            let unfold = |word: &[i64], i: usize, row: &mut [f32]| {
-                row.iter_mut().for_each(|v| *v = 0.0);
-                for j in 0..kernel {
-                    let Some(p) = (i + j).checked_sub(pad).filter(|&p| p < width) else {
-                        continue;
-                    };
-                    let id = word.get(p).copied().unwrap_or(0) as usize;
-                    for (dd, &v) in embedding[id * dim..][..dim].iter().enumerate() {
-                        row[dd * kernel + j] = v;
-                    }
-                }
-            };
-            let convolve = |rows: usize, unfolded: &[f32], conv: &mut Vec<f32>| {
-                conv.resize(rows * filters, 0.0);
-                linear_into(rows, cols, unfolded, weight, bias, conv);
-            };
-            // From position len + pad on, a word's windows hold only <PAD>
-            // and zeros, exactly as an empty word's do: their maximum is the
-            // empty word's maximum from that position to the end.
-            let mut unfolded = vec![0f32; out_len * cols];
-            for (i, row) in unfolded.chunks_exact_mut(cols).enumerate() {
-                unfold(&[], i, row);
-            }
-            let mut tail = Vec::new();
-            convolve(out_len, &unfolded, &mut tail);
-            for i in (0..out_len.saturating_sub(1)).rev() {
-                let (now, later) = tail.split_at_mut((i + 1) * filters);
-                for (a, &b) in now[i * filters..].iter_mut().zip(&later[..filters]) {
-                    *a = a.max(b);
-                }
-            }
-            let mut features = vec![0f32; words.len() * filters];
-            let mut conv = Vec::new();
-            // Words in blocks of about 4096 computed positions.
-            let mut start = 0;
-            while start < words.len() {
-                let mut end = start;
-                let mut rows = 0;
-                while end < words.len() && (rows < 4096 || end == start) {
-                    rows += (words[end].len() + pad).min(out_len);
-                    end += 1;
-                }
-                unfolded.resize(rows * cols, 0.0);
-                let mut at = 0;
-                for word in &words[start..end] {
-                    for i in 0..(word.len() + pad).min(out_len) {
-                        unfold(word, i, &mut unfolded[at * cols..(at + 1) * cols]);
-                        at += 1;
-                    }
-                }
-                convolve(rows, &unfolded, &mut conv);
-                let mut at = 0;
-                for (w, word) in words[start..end].iter().enumerate() {
-                    let n = (word.len() + pad).min(out_len);
-                    let f = &mut features[(start + w) * filters..][..filters];
-                    f.copy_from_slice(if n < out_len {
-                        &tail[n * filters..(n + 1) * filters]
-                    } else {
-                        &conv[at * filters..(at + 1) * filters]
-                    });
-                    for p in conv[at * filters..(at + n) * filters].chunks_exact(filters) {
-                        for (a, &v) in f.iter_mut().zip(p) {
-                            *a = a.max(v);
-                        }
-                    }
-                    // max(relu(x)) = relu(max(x)).
-                    f.iter_mut().for_each(|v| *v = v.max(0.0));
-                    at += n;
-                }
-                start = end;
-            }
-            (features, filters)
-        }
-        CharNet::Lstm {
-            embedding,
-            dim,
-            hidden,
-            dirs,
-        } => {
-            let (dim, hidden) = (*dim, *hidden);
-            // A word without characters reads <PAD> once, as the batches have it.
-            let padded: Vec<&[i64]> = words
-                .iter()
-                .map(|w| if w.is_empty() { &[0i64][..] } else { w })
-                .collect();
-            let mut order: Vec<usize> = (0..padded.len()).collect();
-            order.sort_by_key(|&i| std::cmp::Reverse(padded[i].len()));
-            let packed = Packed::new(order.iter().map(|&i| padded[i].len()).collect());
-            let mut x = Vec::with_capacity(packed.total * dim);
-            for &i in &order {
-                for &c in padded[i] {
-                    x.extend_from_slice(&embedding[c as usize * dim..][..dim]);
-                }
-            }
-            let mut out = vec![0f32; packed.total * 2 * hidden];
-            for (d, w) in dirs.iter().enumerate() {
-                let gates = w.input_gates(&x, packed.total, dim);
-                let source = GateSource::Computed(&gates);
-                run_direction(
-                    Cell::Lstm,
-                    hidden,
-                    &packed,
-                    d == 1,
-                    &source,
-                    w,
-                    &mut out,
-                    2 * hidden,
-                    d * hidden,
-                );
-            }
-            let n = 2 * hidden;
-            let mut features = vec![0f32; words.len() * n];
-            for (k, &i) in order.iter().enumerate() {
-                let (at, len) = (packed.offsets[k], packed.lens[k]);
-                let f = &mut features[i * n..(i + 1) * n];
-                // Forward: the state after the last character; backward: after
-                // reading back to the first.
-                f[..hidden].copy_from_slice(&out[(at + len - 1) * n..][..hidden]);
-                f[hidden..].copy_from_slice(&out[at * n + hidden..][..hidden]);
-            }
-            (features, n)
-        }
-    }
 }

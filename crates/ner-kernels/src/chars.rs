@@ -1,8 +1,68 @@
-//! The character CNN of a word (Ma & Hovy 2016) forward and backward, as
-//! libtorch's `conv1d` (zero padding `kernel / 2`), ReLU and maximum over
-//! positions compute it: a word's characters padded to the batch's `width`
-//! with `<PAD>` (id 0), each looked up in the character table and scaled by
-//! its dropout mask.
+//! A word's features from its characters: the character CNN (Ma & Hovy
+//! 2016) forward and backward, as libtorch's `conv1d` (zero padding
+//! `kernel / 2`), ReLU and maximum over positions compute it (a word's
+//! characters padded to the batch's `width` with `<PAD>`, id 0, each looked
+//! up in the character table and scaled by its dropout mask); the character
+//! BiLSTM (Lample et al. 2016) forward ([`CharLstm`]); and the four casing
+//! classes of a word ([`CharClasses`]).
+
+use crate::math::linear;
+use crate::recurrent::{Cell, Packing, Recurrence};
+
+/// Case flags per character id, from the character vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CharClasses {
+    /// `upper[id]`, `lower[id]`: whether the character is upper/lower case.
+    pub upper: Vec<bool>,
+    pub lower: Vec<bool>,
+}
+
+/// Casing classes: 0 no upper-case letter, 1 no lower-case letter (but some
+/// upper-case), 2 first character upper-case, 3 anything else (mixed).
+pub const CASING_CLASSES: usize = 4;
+
+impl CharClasses {
+    /// Flags for the characters of a vocabulary, in id order.
+    pub fn from_chars<'a>(chars: impl Iterator<Item = &'a str>) -> Self {
+        let mut out = CharClasses::default();
+        for key in chars {
+            // Specials (`<PAD>`, `<UNK>`) are longer than one character.
+            let single = {
+                let mut it = key.chars();
+                match (it.next(), it.next()) {
+                    (Some(c), None) => Some(c),
+                    _ => None,
+                }
+            };
+            out.upper.push(single.is_some_and(char::is_uppercase));
+            out.lower.push(single.is_some_and(char::is_lowercase));
+        }
+        out
+    }
+
+    /// The casing class of a word from its character ids (0 = padding):
+    /// 0 no upper-case letter; 1 upper-case letters but no lower-case; 2 the
+    /// first character upper-case (and some lower-case); 3 anything else.
+    /// Ids outside the vocabulary count as neither.
+    pub fn casing(&self, char_ids: &[i64]) -> i64 {
+        let flag = |flags: &[bool], id: i64| {
+            usize::try_from(id)
+                .ok()
+                .and_then(|i| flags.get(i))
+                .copied()
+                .unwrap_or(false)
+        };
+        let has_upper = char_ids.iter().any(|&c| flag(&self.upper, c));
+        let has_lower = char_ids.iter().any(|&c| flag(&self.lower, c));
+        let first_upper = char_ids.first().is_some_and(|&c| flag(&self.upper, c));
+        match (has_upper, has_lower, first_upper) {
+            (false, _, _) => 0,
+            (true, false, _) => 1,
+            (true, true, true) => 2,
+            (true, true, false) => 3,
+        }
+    }
+}
 
 /// A character CNN's weights, in libtorch's layouts.
 #[derive(Debug, Clone, Copy)]
@@ -137,6 +197,9 @@ impl CharCnn<'_> {
     /// never read).
     pub fn forward(&self, batch: &CharBatch<'_>, keep: bool) -> CnnForward {
         self.check(batch);
+        if !keep && batch.mask.is_none() {
+            return self.forward_unmasked(batch);
+        }
         let (dim, filters) = (self.dim, self.filters());
         let cols = dim * self.kernel;
         let (span, n_pos) = (self.span(batch.width), self.positions(batch.width));
@@ -194,6 +257,115 @@ impl CharCnn<'_> {
             out,
             argmax,
             embedded,
+        }
+    }
+
+    /// The forward pass without a mask and without keeping anything (in
+    /// inference): the same values, computing each word's windows only up
+    /// to `length + pad`. From there on a word's windows hold only `<PAD>`
+    /// and the convolution's zeros, exactly as an empty word's windows do,
+    /// so their maximum is the empty word's maximum from that position to
+    /// the end, computed once.
+    fn forward_unmasked(&self, batch: &CharBatch<'_>) -> CnnForward {
+        let (dim, filters, kernel) = (self.dim, self.filters(), self.kernel);
+        let pad = kernel / 2;
+        let cols = dim * kernel;
+        let (span, n_pos) = (self.span(batch.width), self.positions(batch.width));
+        let words = batch.rows.len();
+        let mut out = vec![0f32; words * filters];
+        if n_pos == 0 || filters == 0 || words == 0 {
+            return CnnForward {
+                out,
+                argmax: Vec::new(),
+                embedded: Vec::new(),
+            };
+        }
+        let weight = self.filters_by_window();
+        // The empty word's windows, and `tail[i]`: their maximum over `i..`.
+        let empty_ids = vec![0i64; batch.width];
+        let empty = CharBatch {
+            ids: &empty_ids,
+            width: batch.width,
+            mask: None,
+            rows: &[0],
+        };
+        let mut e = vec![0f32; span * dim];
+        self.embed(&empty, 0, &mut e);
+        let mut tail = vec![0f32; n_pos * filters];
+        for row in tail.chunks_exact_mut(filters) {
+            row.copy_from_slice(self.bias);
+        }
+        crate::math::matmul_windows(n_pos, cols, filters, (&e, dim), &weight, 1.0, &mut tail);
+        for i in (0..n_pos - 1).rev() {
+            let (now, later) = tail.split_at_mut((i + 1) * filters);
+            for (a, &b) in now[i * filters..].iter_mut().zip(&later[..filters]) {
+                *a = a.max(b);
+            }
+        }
+        // Windows each word computes: up to `length + pad`.
+        let computed = |word: usize| {
+            let ids = &batch.ids[word * batch.width..(word + 1) * batch.width];
+            let length = ids.iter().rposition(|&c| c != 0).map_or(0, |p| p + 1);
+            (length + pad).min(n_pos)
+        };
+        let mut buffer = Vec::new();
+        let mut conv = Vec::new();
+        let mut start = 0;
+        while start < words {
+            // A block of words whose computed windows' rows lie one after another.
+            let (mut end, mut rows) = (start, 0);
+            while end < words && (rows < BLOCK || end == start) {
+                rows += computed(batch.rows[end]) + kernel - 1;
+                end += 1;
+            }
+            buffer.clear();
+            buffer.resize(rows * dim, 0.0);
+            let mut at = 0;
+            for &word in &batch.rows[start..end] {
+                let n = computed(word) + kernel - 1;
+                self.embed(batch, word, &mut e);
+                buffer[at * dim..(at + n) * dim].copy_from_slice(&e[..n * dim]);
+                at += n;
+            }
+            let windows = rows + 1 - kernel;
+            conv.clear();
+            conv.resize(windows * filters, 0.0);
+            for row in conv.chunks_exact_mut(filters) {
+                row.copy_from_slice(self.bias);
+            }
+            crate::math::matmul_windows(
+                windows,
+                cols,
+                filters,
+                (&buffer, dim),
+                &weight,
+                1.0,
+                &mut conv,
+            );
+            let mut at = 0;
+            for (w, &word) in batch.rows[start..end].iter().enumerate() {
+                let n = computed(word);
+                let best = &mut out[(start + w) * filters..(start + w + 1) * filters];
+                if n < n_pos {
+                    best.copy_from_slice(&tail[n * filters..(n + 1) * filters]);
+                } else {
+                    best.fill(f32::NEG_INFINITY);
+                }
+                for values in conv[at * filters..(at + n) * filters].chunks_exact(filters) {
+                    for (b, &v) in best.iter_mut().zip(values) {
+                        *b = b.max(v);
+                    }
+                }
+                // max(relu(x)) = relu(max(x)).
+                best.iter_mut().for_each(|v| *v = v.max(0.0));
+                at += n + kernel - 1;
+            }
+            start = end;
+        }
+        CnnForward {
+            out,
+            argmax: Vec::new(),
+            embedded: Vec::new(),
         }
     }
 
@@ -283,10 +455,93 @@ impl CharCnn<'_> {
     }
 }
 
+/// One direction of a character LSTM: `w_ih` `[4·hidden, dim]`, `w_hh`
+/// `[4·hidden, hidden]` and `bias` = `b_ih + b_hh` (libtorch's layouts).
+#[derive(Debug, Clone, Copy)]
+pub struct LstmDirection<'a> {
+    pub w_ih: &'a [f32],
+    pub w_hh: &'a [f32],
+    pub bias: &'a [f32],
+}
+
+/// The character BiLSTM of a word (Lample et al. 2016): the forward
+/// direction's state after the last character beside the backward
+/// direction's after the first, in inference (no dropout).
+#[derive(Debug, Clone, Copy)]
+pub struct CharLstm<'a> {
+    pub dim: usize,
+    pub hidden: usize,
+    /// `[chars, dim]`.
+    pub embedding: &'a [f32],
+    pub forward: LstmDirection<'a>,
+    pub backward: LstmDirection<'a>,
+}
+
+impl CharLstm<'_> {
+    /// Features `[words, 2·hidden]` of words given as character ids; a word
+    /// without characters reads `<PAD>` once, as the batches have it.
+    pub fn features(&self, words: &[&[i64]]) -> Vec<f32> {
+        let (dim, h) = (self.dim, self.hidden);
+        let padded: Vec<&[i64]> = words
+            .iter()
+            .map(|w| if w.is_empty() { &[0i64][..] } else { w })
+            .collect();
+        let lengths: Vec<usize> = padded.iter().map(|w| w.len()).collect();
+        let packing = Packing::new(&lengths);
+        let mut starts = Vec::with_capacity(lengths.len());
+        let mut x = Vec::with_capacity(packing.tokens() * dim);
+        for word in &padded {
+            starts.push(x.len() / dim);
+            for &c in word.iter() {
+                let c = c as usize;
+                x.extend_from_slice(&self.embedding[c * dim..(c + 1) * dim]);
+            }
+        }
+        let mut features = vec![0f32; words.len() * 2 * h];
+        for (d, w) in [self.forward, self.backward].into_iter().enumerate() {
+            let positions = packing.positions_from(&starts, d == 1);
+            let packed = crate::recurrent::gather_rows(&x, &positions, dim);
+            let xg = linear(positions.len(), dim, &packed, w.w_ih, w.bias);
+            let layer = Recurrence {
+                cell: Cell::Lstm,
+                hidden: h,
+                w_hh: w.w_hh,
+                b_hh: &[],
+            };
+            let out = crate::recurrent::scatter_rows(
+                &layer.forward(&packing, &xg, false).out,
+                &positions,
+                packing.tokens(),
+                h,
+            );
+            for (i, (&start, &len)) in starts.iter().zip(&lengths).enumerate() {
+                // Forward: after the last character; backward: after reading
+                // back to the first.
+                let at = if d == 0 { start + len - 1 } else { start };
+                features[(i * 2 + d) * h..(i * 2 + d + 1) * h]
+                    .copy_from_slice(&out[at * h..(at + 1) * h]);
+            }
+        }
+        features
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::recurrent::tests::values;
+
+    #[test]
+    fn casing_classes_of_words() {
+        // ids: 0 <PAD>, 1 <UNK>, 2 'a', 3 'B', 4 '1'
+        let classes = CharClasses::from_chars(["<PAD>", "<UNK>", "a", "B", "1"].into_iter());
+        assert_eq!(classes.upper, [false, false, false, true, false]);
+        assert_eq!(classes.lower, [false, false, true, false, false]);
+        // "aa", "BB", "Ba", "aB", "11", "", an id outside the vocabulary
+        let words: [&[i64]; 7] = [&[2, 2], &[3, 3], &[3, 2], &[2, 3], &[4, 4], &[], &[3, 9]];
+        let got: Vec<i64> = words.iter().map(|w| classes.casing(w)).collect();
+        assert_eq!(got, [0, 1, 2, 3, 0, 0, 1]);
+    }
 
     /// The CNN written as its definition: every position, every filter.
     fn reference(cnn: &CharCnn<'_>, batch: &CharBatch<'_>) -> Vec<f32> {
@@ -388,6 +643,11 @@ mod tests {
                 for (g, w) in got.iter().zip(&want) {
                     assert!((g - w).abs() < 1e-5, "kernel {kernel}: {g} vs {w}");
                 }
+                // Inference's shortcut past each word's end gives the kept
+                // pass's values, bit for bit.
+                let kept = case.cnn().forward(&batch, true).out;
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&kept), "kernel {kernel}");
             }
         }
     }

@@ -1,13 +1,71 @@
-//! A linear-chain CRF's log-partition and its gradient by the
-//! forward-backward algorithm, for a batch of sentences.
+//! A linear-chain CRF on the host: the log-partition of a batch and its
+//! gradient by the forward-backward algorithm ([`partition`]), and the best
+//! path by Viterbi ([`Scores::best_path`]).
 //!
-//! Scores as in `ner_model::crf`: `start[j]` for the first tag,
-//! `transitions[i·k + j]` from tag `i` to `j`, `end[i]` after the last, plus
-//! the emissions. The gradient of `log Z` with respect to each score is its
-//! marginal probability: of tag `j` at position `t` for the emissions, of the
-//! move `i → j` summed over positions for the transitions. Sums run in `f64`
-//! and in log space, so forbidden moves (scores near -10,000) underflow to
+//! Scores: `start[j]` for the first tag, `transitions[i·k + j]` from tag `i`
+//! to `j`, `end[i]` after the last, plus the emissions; the scheme's
+//! forbidden moves are already added in (`ner_model::crf::Penalties`). The
+//! gradient of `log Z` with respect to each score is its marginal
+//! probability: of tag `j` at position `t` for the emissions, of the move
+//! `i → j` summed over positions for the transitions. Sums run in `f64` and
+//! in log space, so forbidden moves (scores near -10,000) underflow to
 //! probability 0 cleanly.
+
+/// A CRF's scores (learned plus the scheme's penalties), for decoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    /// Tags.
+    pub k: usize,
+    /// `[from * k + to]`.
+    pub transitions: Vec<f32>,
+    pub start: Vec<f32>,
+    pub end: Vec<f32>,
+}
+
+impl Scores {
+    /// Viterbi over `rows` (`len × k` emissions): the best path, the first
+    /// of equal scores.
+    pub fn best_path(&self, rows: &[f32]) -> Vec<i64> {
+        let k = self.k;
+        let len = rows.len() / k.max(1);
+        if len == 0 {
+            return Vec::new();
+        }
+        let mut score: Vec<f32> = (0..k).map(|j| self.start[j] + rows[j]).collect();
+        let mut back = vec![0u32; len * k];
+        let mut next = vec![0f32; k];
+        for t in 1..len {
+            for j in 0..k {
+                let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
+                for (i, &prev) in score.iter().enumerate() {
+                    let s = prev + self.transitions[i * k + j];
+                    if s > best {
+                        best = s;
+                        arg = i;
+                    }
+                }
+                next[j] = best + rows[t * k + j];
+                back[t * k + j] = arg as u32;
+            }
+            std::mem::swap(&mut score, &mut next);
+        }
+        let (mut arg, mut best) = (0, f32::NEG_INFINITY);
+        for (j, (&last, &end)) in score.iter().zip(&self.end).enumerate() {
+            let s = last + end;
+            if s > best {
+                best = s;
+                arg = j;
+            }
+        }
+        let mut path = vec![0i64; len];
+        path[len - 1] = arg as i64;
+        for t in (1..len).rev() {
+            arg = back[t * k + arg] as usize;
+            path[t - 1] = arg as i64;
+        }
+        path
+    }
+}
 
 /// `log Z` summed over a batch, and its gradient with respect to every score.
 #[derive(Debug, Clone, PartialEq)]

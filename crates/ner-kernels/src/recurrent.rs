@@ -12,28 +12,70 @@
 //! backward pass sums the recurrent weight's gradient over all steps as one
 //! large product at the end.
 
+use serde::{Deserialize, Serialize};
+
 use crate::math::{gemm_acc, gru_cell, lstm_cell, matmul_at, tanh, tanh_in_place};
 
-/// The recurrent cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The recurrent cell, as pipelines name it (`model.cell`).
+///
+/// The GRU variants fix one gate to 1 and keep the full cell's weight layout;
+/// the fixed gate's rows never receive a gradient. In the course's notation
+/// the update gate is Γu = 1 − z and the reset gate Γr = r.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Cell {
-    /// `h' = tanh(x_g + h·W_hhᵀ)`, `x_g` holding both biases.
+    /// Elman RNN: `h' = tanh(x_g + h·W_hhᵀ)`, `x_g` holding both biases.
     Rnn,
     /// libtorch's GRU: `x_g = x·W_ihᵀ + b_ih`, and `b_hh` given to the layer
     /// because `b_hn` sits inside `r·(h·W_hnᵀ + b_hn)`.
     Gru,
     /// libtorch's LSTM, `x_g` holding both biases.
     Lstm,
+    /// A GRU with the reset gate fixed to 1 (Γr = 1).
+    #[serde(rename = "gru-no-reset")]
+    GruNoReset,
+    /// A GRU with the update gate fixed to 1 (Γu = 1): the state is always
+    /// the candidate.
+    #[serde(rename = "gru-no-update")]
+    GruNoUpdate,
+}
+
+/// Which of a GRU's gates it computes: false where fixed to 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GruGates {
+    pub reset: bool,
+    pub update: bool,
+}
+
+impl GruGates {
+    pub const FULL: GruGates = GruGates {
+        reset: true,
+        update: true,
+    };
 }
 
 impl Cell {
-    /// Gate blocks per hidden unit.
+    /// Gate blocks per hidden unit (rows of `W_ih` and `W_hh` are
+    /// `gates · hidden`).
     pub fn gates(self) -> usize {
         match self {
             Cell::Rnn => 1,
-            Cell::Gru => 3,
+            Cell::Gru | Cell::GruNoReset | Cell::GruNoUpdate => 3,
             Cell::Lstm => 4,
         }
+    }
+
+    /// Whether the cell is a GRU (its `b_hh` is the layer's, not in `x_g`).
+    pub fn is_gru(self) -> bool {
+        matches!(self, Cell::Gru | Cell::GruNoReset | Cell::GruNoUpdate)
+    }
+
+    /// A GRU's gates (`None` for RNN and LSTM).
+    pub fn gru_gates(self) -> Option<GruGates> {
+        self.is_gru().then_some(GruGates {
+            reset: self != Cell::GruNoReset,
+            update: self != Cell::GruNoUpdate,
+        })
     }
 
     /// Values kept per row and step for the backward pass, besides `h`.
@@ -41,7 +83,7 @@ impl Cell {
         match self {
             Cell::Rnn => 0,
             // r, z, n and h·W_hnᵀ + b_hn.
-            Cell::Gru => 4,
+            Cell::Gru | Cell::GruNoReset | Cell::GruNoUpdate => 4,
             // i, f, g, o and c.
             Cell::Lstm => 5,
         }
@@ -101,12 +143,21 @@ impl Packing {
     /// direction reads each sentence from its end).
     pub fn positions(&self, width: usize, reversed: bool) -> Vec<usize> {
         assert!(width >= self.steps(), "width {width} < {}", self.steps());
+        let starts: Vec<usize> = (0..self.lengths.len()).map(|b| b * width).collect();
+        self.positions_from(&starts, reversed)
+    }
+
+    /// For each packed row, its position `starts[b] + i` where sentence `b`'s
+    /// tokens lie from `starts[b]` on (`i` as in [`Packing::positions`]):
+    /// the sentences one after another, say, with no padding.
+    pub fn positions_from(&self, starts: &[usize], reversed: bool) -> Vec<usize> {
+        assert_eq!(starts.len(), self.lengths.len(), "one start per sentence");
         let mut out = Vec::with_capacity(self.tokens());
         for t in 0..self.steps() {
             for r in 0..self.rows(t).len() {
                 let b = self.order[r];
                 let i = if reversed { self.lengths[b] - 1 - t } else { t };
-                out.push(b * width + i);
+                out.push(starts[b] + i);
             }
         }
         out
@@ -167,7 +218,7 @@ impl Recurrence<'_> {
     fn check(&self, packing: &Packing, xg: &[f32]) {
         let g = self.cell.gates() * self.hidden;
         assert_eq!(self.w_hh.len(), g * self.hidden, "w_hh");
-        let want_b = if self.cell == Cell::Gru { g } else { 0 };
+        let want_b = if self.cell.is_gru() { g } else { 0 };
         assert_eq!(self.b_hh.len(), want_b, "b_hh");
         assert_eq!(xg.len(), packing.tokens() * g, "x_g");
     }
@@ -219,13 +270,12 @@ impl Recurrence<'_> {
             let prev = (t > 0).then(|| &before[packing.offsets[t - 1] * h..][..n * h]);
             let x = &xg[rows.start * g..rows.end * g];
             let gates = &mut gates[..n * g];
-            match self.cell {
-                Cell::Rnn | Cell::Lstm => gates.copy_from_slice(x),
-                Cell::Gru => {
-                    for row in gates.chunks_exact_mut(g) {
-                        row.copy_from_slice(self.b_hh);
-                    }
+            if self.cell.is_gru() {
+                for row in gates.chunks_exact_mut(g) {
+                    row.copy_from_slice(self.b_hh);
                 }
+            } else {
+                gates.copy_from_slice(x);
             }
             if let Some(prev) = prev {
                 gemm_acc(n, h, g, prev, &w_hh_t, gates);
@@ -251,7 +301,7 @@ impl Recurrence<'_> {
                             sr[4 * h..].copy_from_slice(cr);
                         }
                     }
-                    Cell::Gru => {
+                    Cell::Gru | Cell::GruNoReset | Cell::GruNoUpdate => {
                         match prev {
                             Some(p) => hr.copy_from_slice(&p[r * h..(r + 1) * h]),
                             None => hr.fill(0.0),
@@ -259,7 +309,8 @@ impl Recurrence<'_> {
                         if keep {
                             sr[3 * h..].copy_from_slice(&gr[2 * h..]);
                         }
-                        gru_cell(&x[r * g..(r + 1) * g], gr, hr, true, true);
+                        let gates = self.cell.gru_gates().unwrap_or(GruGates::FULL);
+                        gru_cell(&x[r * g..(r + 1) * g], gr, hr, gates.reset, gates.update);
                         if keep {
                             sr[..3 * h].copy_from_slice(gr);
                         }
@@ -307,7 +358,7 @@ impl Recurrence<'_> {
         let mut d_xg = vec![0f32; tokens * g];
         // The gradient of `h·W_hhᵀ (+ b_hh)`: `d_xg` itself except in the
         // GRU's new-gate block, which `r` scales.
-        let mut d_hg = if self.cell == Cell::Gru {
+        let mut d_hg = if self.cell.is_gru() {
             vec![0f32; tokens * g]
         } else {
             Vec::new()
@@ -360,26 +411,27 @@ impl Recurrence<'_> {
                         let dc = &mut dc_next[r * h..(r + 1) * h];
                         lstm_row_backward(dh, ct, &sr[..4 * h], c_prev, dc, dx);
                     }
-                    Cell::Gru => {
+                    Cell::Gru | Cell::GruNoReset | Cell::GruNoUpdate => {
                         let h_prev = match q {
                             Some(q) => &forward.out[q * h..(q + 1) * h],
                             None => &zeros[..],
                         };
                         let dhg = &mut d_hg[p * g..(p + 1) * g];
                         let direct = &mut dh_next[r * h..(r + 1) * h];
-                        gru_row_backward(dh, sr, h_prev, dx, dhg, direct);
+                        let gates = self.cell.gru_gates().unwrap_or(GruGates::FULL);
+                        gru_row_backward(dh, sr, h_prev, gates, dx, dhg, direct);
                     }
                 }
             }
             // dh for step t − 1: d(h·W_hhᵀ)·W_hh, over this step's rows.
             if t > 0 {
-                let d = if self.cell == Cell::Gru {
+                let d = if self.cell.is_gru() {
                     &d_hg[rows.start * g..rows.end * g]
                 } else {
                     &d_xg[rows.start * g..rows.end * g]
                 };
                 // The GRU's rows already hold the direct path z·dh.
-                if self.cell != Cell::Gru {
+                if !self.cell.is_gru() {
                     dh_next[..n * h].fill(0.0);
                 }
                 gemm_acc(n, g, h, d, self.w_hh, &mut dh_next[..n * h]);
@@ -395,10 +447,10 @@ impl Recurrence<'_> {
                 .copy_from_slice(&forward.out[prev * h..(prev + rows.len()) * h]);
         }
         let mut d_w_hh = vec![0f32; g * h];
-        let d_all = if self.cell == Cell::Gru { &d_hg } else { &d_xg };
+        let d_all = if self.cell.is_gru() { &d_hg } else { &d_xg };
         matmul_at(g, tokens, h, d_all, &h_prev, 0.0, &mut d_w_hh);
         let mut d_b_hh = Vec::new();
-        if self.cell == Cell::Gru {
+        if self.cell.is_gru() {
             d_b_hh = vec![0f32; g];
             for row in d_hg.chunks_exact(g) {
                 d_b_hh.iter_mut().zip(row).for_each(|(b, d)| *b += d);
@@ -448,14 +500,16 @@ fn lstm_row_backward(
 }
 
 /// One GRU row's step backward: `saved` holds `r, z, n` and `h·W_hnᵀ +
-/// b_hn`; writes the gradients of the input gates `dx` and of `h·W_hhᵀ +
-/// b_hh` (`dhg`), and into `direct` the gradient of `h_prev` through
-/// `z·h_prev` (the caller adds the product through `W_hh`).
+/// b_hn`, `(reset, update)` which gates are not fixed to 1; writes the
+/// gradients of the input gates `dx` and of `h·W_hhᵀ + b_hh` (`dhg`; zero
+/// in a fixed gate's rows), and into `direct` the gradient of `h_prev`
+/// through `z·h_prev` (the caller adds the product through `W_hh`).
 #[inline(always)]
 fn gru_row_backward(
     dh: &[f32],
     saved: &[f32],
     h_prev: &[f32],
+    GruGates { reset, update }: GruGates,
     dx: &mut [f32],
     dhg: &mut [f32],
     direct: &mut [f32],
@@ -473,17 +527,42 @@ fn gru_row_backward(
     let (dhr, rest) = dhg.split_at_mut(h);
     let (dhz, dhn) = rest.split_at_mut(h);
     let (dxn, dhn) = (&mut dxn[..h], &mut dhn[..h]);
+    if reset && update {
+        for j in 0..h {
+            let dn = dh[j] * (1.0 - z[j]) * (1.0 - n[j] * n[j]);
+            let dz = dh[j] * (h_prev[j] - n[j]) * z[j] * (1.0 - z[j]);
+            let dr = dn * hn[j] * r[j] * (1.0 - r[j]);
+            dxr[j] = dr;
+            dxz[j] = dz;
+            dxn[j] = dn;
+            dhr[j] = dr;
+            dhz[j] = dz;
+            dhn[j] = dn * r[j];
+            direct[j] = dh[j] * z[j];
+        }
+        return;
+    }
+    // h' = n without the update gate; n = tanh(x_n + h_n) without the reset gate.
     for j in 0..h {
-        let dn = dh[j] * (1.0 - z[j]) * (1.0 - n[j] * n[j]);
-        let dz = dh[j] * (h_prev[j] - n[j]) * z[j] * (1.0 - z[j]);
-        let dr = dn * hn[j] * r[j] * (1.0 - r[j]);
+        let keep = if update { z[j] } else { 0.0 };
+        let dn = dh[j] * (1.0 - keep) * (1.0 - n[j] * n[j]);
+        let dz = if update {
+            dh[j] * (h_prev[j] - n[j]) * z[j] * (1.0 - z[j])
+        } else {
+            0.0
+        };
+        let dr = if reset {
+            dn * hn[j] * r[j] * (1.0 - r[j])
+        } else {
+            0.0
+        };
         dxr[j] = dr;
         dxz[j] = dz;
         dxn[j] = dn;
         dhr[j] = dr;
         dhz[j] = dz;
-        dhn[j] = dn * r[j];
-        direct[j] = dh[j] * z[j];
+        dhn[j] = if reset { dn * r[j] } else { dn };
+        direct[j] = dh[j] * keep;
     }
 }
 
@@ -544,11 +623,17 @@ pub(crate) mod tests {
         let lengths = [3, 5, 1, 5];
         let packing = Packing::new(&lengths);
         let hidden = 3;
-        for cell in [Cell::Rnn, Cell::Gru, Cell::Lstm] {
+        for cell in [
+            Cell::Rnn,
+            Cell::Gru,
+            Cell::Lstm,
+            Cell::GruNoReset,
+            Cell::GruNoUpdate,
+        ] {
             let g = cell.gates() * hidden;
             let xg = values(packing.tokens() * g, 1, 1.0);
             let w_hh = values(g * hidden, 2, 0.8);
-            let b_hh = if cell == Cell::Gru {
+            let b_hh = if cell.is_gru() {
                 values(g, 3, 0.5)
             } else {
                 Vec::new()

@@ -1,23 +1,20 @@
-//! The model folder: its file names, `config.json` ([`ModelCard`]) and the
-//! vocabularies a model was built on ([`Vocabularies`]).
+//! `config.json` ([`ModelCard`]), the vocabularies a model was built on
+//! ([`Vocabularies`]) and what a tagger needs of them ([`TaggerSpec`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use ner_core::artifact::sha256_file;
+use ner_core::artifact::{sha256_file, write_atomic};
+use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{keys, ArtifactKind};
 use ner_core::scheme::TagScheme;
 use ner_core::tables::Vocab;
+use ner_kernels::CharClasses;
 use serde::{Deserialize, Serialize};
 
-use crate::chars::CharClasses;
 use crate::config::{ModelConfig, Pipeline};
+use crate::folder::ModelDir;
 use crate::tagset::TagSet;
-use crate::ModelError;
-
-/// File names inside a model folder.
-pub const WEIGHTS_FILE: &str = "model.safetensors";
-pub const BEST_FILE: &str = "best.safetensors";
-pub const CONFIG_FILE: &str = "config.json";
+use crate::{FingerprintError, ModelError, TagError};
 
 /// `config.json`: everything needed to rebuild the model and check its inputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +32,8 @@ pub struct ModelCard {
     pub scheme: String,
     /// Whether words were lower-cased before lookup (`"true"`/`"false"`).
     pub lowercase: String,
+    /// Where training read the word vocabulary (the model reads its own
+    /// copy, `vocab/words.parquet`, where the folder has one).
     pub words_file: String,
     pub words_sha256: String,
     pub tags_file: String,
@@ -54,16 +53,16 @@ pub struct ModelCard {
 }
 
 impl ModelCard {
-    /// Reads `DIR/config.json`, refusing other format versions.
-    pub fn read(dir: &Path) -> Result<Self, ModelError> {
-        let path = dir.join(CONFIG_FILE);
+    /// Reads `config.json`, refusing other format versions.
+    pub fn read(dir: &ModelDir) -> Result<Self, ModelError> {
+        let path = dir.config();
         let bytes = std::fs::read(&path).map_err(|e| ner_core::Error::io(&path, e))?;
-        let card: ModelCard = serde_json::from_slice(&bytes).map_err(|e| ModelError::Pipeline {
+        let card: ModelCard = serde_json::from_slice(&bytes).map_err(|e| ModelError::Folder {
             path: path.clone(),
             message: format!("not a model config written by ner-train: {e}"),
         })?;
         if card.format_version != ner_core::schema::FORMAT_VERSION {
-            return Err(ModelError::Pipeline {
+            return Err(ModelError::Folder {
                 path,
                 message: format!(
                     "format version {}, this build reads version {}; retrain the model",
@@ -74,6 +73,94 @@ impl ModelCard {
         }
         Ok(card)
     }
+
+    /// Writes `config.json` atomically.
+    pub fn write(&self, dir: &ModelDir) -> Result<(), ModelError> {
+        let path = dir.config();
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| ner_core::Error::invalid(&path, e.to_string()))?;
+        write_atomic(&path, &json)?;
+        Ok(())
+    }
+
+    /// Whether words were lower-cased before lookup.
+    pub fn lowercases(&self) -> bool {
+        self.lowercase == "true"
+    }
+
+    /// The vocabularies of the model in `dir`, checked against this card:
+    /// from `vocab_dir` when given, else the folder's own copies
+    /// (`vocab/`), else (folders written before the copies) the files the
+    /// card names. Each file must have the SHA-256 the model was trained
+    /// with, so words get the ids they had in training.
+    pub fn vocabularies(
+        &self,
+        dir: &ModelDir,
+        vocab_dir: Option<&VocabDir>,
+    ) -> Result<Vocabularies, ModelError> {
+        let own = dir.vocab();
+        let files = match vocab_dir {
+            Some(v) => [v.words(), v.chars(), v.tags()],
+            None if own.words().exists() => [own.words(), own.chars(), own.tags()],
+            None => {
+                let words = PathBuf::from(&self.words_file);
+                // Cards from before character features did not name the file.
+                let chars = if self.chars_file.is_empty() {
+                    words.with_file_name("chars.parquet")
+                } else {
+                    PathBuf::from(&self.chars_file)
+                };
+                [words, chars, PathBuf::from(&self.tags_file)]
+            }
+        };
+        for (path, expected) in
+            files
+                .iter()
+                .zip([&self.words_sha256, &self.chars_sha256, &self.tags_sha256])
+        {
+            // Cards from before character features recorded no char fingerprint.
+            if !expected.is_empty() {
+                check_fingerprint(dir, path, expected)?;
+            }
+        }
+        let [words, chars, tags] = files;
+        let vocabs = Vocabularies::read_files(&words, &chars, &tags)?;
+        if vocabs.tag_names() != self.tags || vocabs.words.len() as i64 != self.n_words {
+            return Err(ModelError::Folder {
+                path: dir.config(),
+                message: format!(
+                    "the vocabularies {} and {} do not match the model's tags and word count",
+                    words.display(),
+                    tags.display()
+                ),
+            });
+        }
+        Ok(vocabs)
+    }
+}
+
+fn check_fingerprint(dir: &ModelDir, path: &Path, expected: &str) -> Result<(), ModelError> {
+    if !path.exists() {
+        return Err(ModelError::Missing {
+            path: path.to_path_buf(),
+            message: format!(
+                "the model {} was trained with this vocabulary, which does not exist here; \
+                 pass the folder holding it as the vocabulary folder (--vocab-dir)",
+                dir.root().display()
+            ),
+        });
+    }
+    let actual = sha256_file(path)?;
+    if actual != expected {
+        return Err(ModelError::Fingerprint(Box::new(FingerprintError {
+            path: path.to_path_buf(),
+            model: dir.root().to_path_buf(),
+            on_disk: actual[..12].to_string(),
+            recorded: expected[..expected.len().min(12)].to_string(),
+            card: dir.config(),
+        })));
+    }
+    Ok(())
 }
 
 /// The vocabularies a model is built on, with their fingerprints.
@@ -88,7 +175,12 @@ pub struct Vocabularies {
 }
 
 impl Vocabularies {
-    pub fn read(words: &Path, chars: &Path, tags: &Path) -> Result<Self, ModelError> {
+    /// The three vocabularies of a folder written by `ner-vocab`.
+    pub fn read(dir: &VocabDir) -> Result<Self, ModelError> {
+        Vocabularies::read_files(&dir.words(), &dir.chars(), &dir.tags())
+    }
+
+    fn read_files(words: &Path, chars: &Path, tags: &Path) -> Result<Self, ModelError> {
         Ok(Vocabularies {
             words: Vocab::read(words, ArtifactKind::WordVocab)?,
             chars: Vocab::read(chars, ArtifactKind::CharVocab)?,
@@ -108,6 +200,11 @@ impl Vocabularies {
         self.tags.entries.iter().map(|(t, _)| t.clone()).collect()
     }
 
+    /// Whether the words were lower-cased (`ner-vocab --lowercase`).
+    pub fn lowercase(&self) -> bool {
+        self.words.metadata.get(keys::LOWERCASE) == Some("true")
+    }
+
     /// The tags a tagger built as `model` says predicts, and their way to
     /// and from these tags.
     pub fn tag_set(&self, model: &ModelConfig) -> Result<TagSet, ModelError> {
@@ -117,9 +214,9 @@ impl Vocabularies {
             .get(keys::SCHEME)
             .unwrap_or("iob2")
             .parse()
-            .map_err(ModelError::Mismatch)?;
-        let wanted = model.tag_scheme().map_err(ModelError::Mismatch)?;
-        TagSet::new(&self.tag_names(), scheme, wanted).map_err(ModelError::Mismatch)
+            .map_err(TagError)?;
+        let wanted = model.tag_scheme()?;
+        Ok(TagSet::new(&self.tag_names(), scheme, wanted)?)
     }
 }
 

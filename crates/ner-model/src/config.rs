@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ModelError;
+use crate::{ConfigError, ModelError};
 
 /// A whole pipeline file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,32 +38,9 @@ impl DataConfig {
     }
 }
 
-/// The recurrent cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Cell {
-    /// Elman RNN with tanh.
-    Rnn,
-    Gru,
-    Lstm,
-    /// A GRU with the reset gate fixed to 1 (`crate::gru`).
-    #[serde(rename = "gru-no-reset")]
-    GruNoReset,
-    /// A GRU with the update gate fixed to 1: the state is always the candidate.
-    #[serde(rename = "gru-no-update")]
-    GruNoUpdate,
-}
-
-impl Cell {
-    /// Gate blocks per hidden unit (rows of `weight_ih` are `gates * hidden`).
-    pub fn gates(self) -> i64 {
-        match self {
-            Cell::Rnn => 1,
-            Cell::Gru | Cell::GruNoReset | Cell::GruNoUpdate => 3,
-            Cell::Lstm => 4,
-        }
-    }
-}
+/// The recurrent cell: RNN, GRU (and its two gate-fixed variants) or LSTM,
+/// the one enum every crate names it with.
+pub use ner_kernels::Cell;
 
 /// How word ids enter the first recurrent layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,8 +124,12 @@ pub struct ModelConfig {
 
 impl ModelConfig {
     /// [`ModelConfig::tag_scheme`], parsed (`check` has refused bad names).
-    pub fn tag_scheme(&self) -> Result<Option<ner_core::scheme::TagScheme>, String> {
-        self.tag_scheme.as_deref().map(str::parse).transpose()
+    pub fn tag_scheme(&self) -> Result<Option<ner_core::scheme::TagScheme>, ConfigError> {
+        self.tag_scheme
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: String| ConfigError(format!("model.tag_scheme: {e}")))
     }
 }
 
@@ -277,24 +258,30 @@ impl Pipeline {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        pipeline.check().map_err(|message| ModelError::Pipeline {
+        pipeline.check().map_err(|e| ModelError::Pipeline {
             path: path.to_path_buf(),
-            message,
+            message: e.to_string(),
         })?;
         Ok(pipeline)
     }
 
     /// Checks values serde cannot.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.problem()
+            .map_or(Ok(()), |message| Err(ConfigError(message)))
+    }
+
+    /// The first value out of its range, described.
+    fn problem(&self) -> Option<String> {
         let m = &self.model;
         if m.layers < 1 || m.hidden < 1 {
-            return Err("model.layers and model.hidden must be at least 1".into());
+            return Some("model.layers and model.hidden must be at least 1".into());
         }
         if m.input == WordInput::Embedding && m.embedding_dim < 1 {
-            return Err("model.input = \"embedding\" needs model.embedding_dim >= 1".into());
+            return Some("model.input = \"embedding\" needs model.embedding_dim >= 1".into());
         }
         if !(0.0..1.0).contains(&m.dropout) {
-            return Err(format!(
+            return Some(format!(
                 "model.dropout must be in [0, 1), found {}",
                 m.dropout
             ));
@@ -302,40 +289,40 @@ impl Pipeline {
         if m.chars != CharEncoder::None
             && (m.char_dim < 1 || m.char_hidden < 1 || m.char_kernel < 1)
         {
-            return Err(
+            return Some(
                 "model.char_dim, model.char_hidden and model.char_kernel must be at least 1".into(),
             );
         }
         if m.casing_dim < 0 {
-            return Err("model.casing_dim must not be negative".into());
+            return Some("model.casing_dim must not be negative".into());
         }
         if (m.chars != CharEncoder::None || m.casing_dim > 0) && m.input == WordInput::Onehot {
-            return Err("character and casing features need model.input = \"embedding\"".into());
+            return Some("character and casing features need model.input = \"embedding\"".into());
         }
         if let Err(e) = m.tag_scheme() {
-            return Err(format!("model.tag_scheme: {e}"));
+            return Some(e.0);
         }
         let t = &self.train;
         if !(0.0..1.0).contains(&t.unk_replace) || t.clip < 0.0 || t.lr_decay < 0.0 {
-            return Err("train.unk_replace must be in [0, 1); train.clip and train.lr_decay must not be negative".into());
+            return Some("train.unk_replace must be in [0, 1); train.clip and train.lr_decay must not be negative".into());
         }
         if !(0.0..1.0).contains(&t.average) {
-            return Err(format!(
+            return Some(format!(
                 "train.average must be in [0, 1), found {}",
                 t.average
             ));
         }
         if let Some(order) = &t.batch_order {
             if !["bucket", "shuffle", "sequential"].contains(&order.as_str()) {
-                return Err(format!(
+                return Some(format!(
                     "train.batch_order must be bucket, shuffle or sequential, found '{order}'"
                 ));
             }
         }
         if self.train.epochs < 1 || self.train.batch_size < 1 || self.train.lr <= 0.0 {
-            return Err("train.epochs, train.batch_size and train.lr must be positive".into());
+            return Some("train.epochs, train.batch_size and train.lr must be positive".into());
         }
-        Ok(())
+        None
     }
 }
 

@@ -1,6 +1,6 @@
-//! The linear-chain CRF's constraints and its Viterbi decoder, shared by
-//! training (`ner-train`, which adds the forward algorithm) and libtorch-free
-//! prediction (`ner-infer`).
+//! The linear-chain CRF's constraints, shared by training (`ner-train`) and
+//! prediction (`ner-infer`); the arithmetic over the scores (log-partition,
+//! Viterbi) is `ner_kernels::crf`'s.
 //!
 //! Scores: `start[j]` for the first tag, `transitions[i][j]` from tag `i` to
 //! tag `j`, `end[i]` after the last tag, plus the emission scores of the
@@ -10,6 +10,7 @@
 //! training and decoding alike, so the best path is always well formed.
 
 use ner_core::scheme::{Prefix, Tag, TagScheme};
+pub use ner_kernels::crf::Scores;
 
 /// The penalty of a forbidden move (large, finite: `0 × penalty` stays 0).
 pub const FORBIDDEN: f32 = -10_000.0;
@@ -94,70 +95,49 @@ impl Penalties {
     }
 }
 
-/// The effective scores (learned plus penalties) on the host, for Viterbi.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scores {
-    /// Tags.
-    pub k: usize,
-    /// `[from * k + to]`.
-    pub transitions: Vec<f32>,
-    pub start: Vec<f32>,
-    pub end: Vec<f32>,
-}
-
-impl Scores {
-    /// Learned `transitions` (`[from, to]` row-major), `start` and `end`
-    /// plus the `penalties` of the tag scheme.
-    pub fn new(transitions: &[f32], start: &[f32], end: &[f32], penalties: &Penalties) -> Self {
+impl Penalties {
+    /// The scores a CRF decodes with: learned `transitions` (`[from, to]`
+    /// row-major), `start` and `end` plus these penalties.
+    pub fn scores(&self, transitions: &[f32], start: &[f32], end: &[f32]) -> Scores {
         let add =
             |a: &[f32], b: &[f32]| -> Vec<f32> { a.iter().zip(b).map(|(a, b)| a + b).collect() };
         Scores {
             k: start.len(),
-            transitions: add(transitions, &penalties.transitions.concat()),
-            start: add(start, &penalties.start),
-            end: add(end, &penalties.end),
+            transitions: add(transitions, &self.transitions.concat()),
+            start: add(start, &self.start),
+            end: add(end, &self.end),
         }
     }
+}
 
-    /// Viterbi over `rows` (`len × k` emissions).
-    pub fn best_path(&self, rows: &[f32]) -> Vec<i64> {
-        let k = self.k;
-        let len = rows.len() / k;
-        if len == 0 {
-            return Vec::new();
-        }
-        let mut score: Vec<f32> = (0..k).map(|j| self.start[j] + rows[j]).collect();
-        let mut back = vec![0u32; len * k];
-        let mut next = vec![0f32; k];
-        for t in 1..len {
-            for j in 0..k {
-                let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
-                for (i, &prev) in score.iter().enumerate() {
-                    let s = prev + self.transitions[i * k + j];
-                    if s > best {
-                        best = s;
-                        arg = i;
-                    }
-                }
-                next[j] = best + rows[t * k + j];
-                back[t * k + j] = arg as u32;
-            }
-            std::mem::swap(&mut score, &mut next);
-        }
-        let (mut arg, mut best) = (0, f32::NEG_INFINITY);
-        for (j, (&last, &end)) in score.iter().zip(&self.end).enumerate() {
-            let s = last + end;
-            if s > best {
-                best = s;
-                arg = j;
-            }
-        }
-        let mut path = vec![0i64; len];
-        path[len - 1] = arg as i64;
-        for t in (1..len).rev() {
-            arg = back[t * k + arg] as usize;
-            path[t - 1] = arg as i64;
-        }
-        path
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn iob2_constraints() {
+        let names = tags(&["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]);
+        let p = Penalties::for_scheme(&names, TagScheme::Iob2);
+        let f = FORBIDDEN;
+        assert_eq!(p.start, vec![0.0, 0.0, f, 0.0, f]);
+        assert_eq!(p.transitions[0], vec![0.0, 0.0, f, 0.0, f]); // O -> I-X
+        assert_eq!(p.transitions[1], vec![0.0, 0.0, 0.0, 0.0, f]); // B-LOC -> I-PER
+        assert_eq!(p.transitions[2], vec![0.0, 0.0, 0.0, 0.0, f]); // I-LOC -> I-PER
+        assert!(p.end.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn bioes_constraints() {
+        let names = tags(&["O", "B-PER", "E-PER", "I-PER", "S-PER"]);
+        let p = Penalties::for_scheme(&names, TagScheme::Bioes);
+        let f = FORBIDDEN;
+        assert_eq!(p.start, vec![0.0, 0.0, f, f, 0.0]);
+        assert_eq!(p.end, vec![0.0, f, 0.0, f, 0.0]);
+        assert_eq!(p.transitions[1], vec![f, f, 0.0, 0.0, f]); // B-PER must continue
+        assert_eq!(p.transitions[2], vec![0.0, 0.0, f, f, 0.0]); // E-PER closes
     }
 }

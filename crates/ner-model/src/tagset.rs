@@ -17,6 +17,8 @@ use std::collections::HashMap;
 
 use ner_core::scheme::{convert, tag_set, Tag, TagScheme};
 
+use crate::TagError;
+
 /// The model's tags and the way between them and the data's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TagSet {
@@ -42,7 +44,7 @@ impl TagSet {
         data_tags: &[String],
         data_scheme: TagScheme,
         model_scheme: Option<TagScheme>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, TagError> {
         let identity = TagSet {
             data_tags: data_tags.to_vec(),
             data_scheme,
@@ -55,7 +57,9 @@ impl TagSet {
         };
         let parsed = data_tags
             .iter()
-            .map(|t| Tag::parse(t).ok_or_else(|| ner_core::scheme::invalid_tag_message(t)))
+            .map(|t| {
+                Tag::parse(t).ok_or_else(|| TagError(ner_core::scheme::invalid_tag_message(t)))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let model_tags = tag_set(parsed, model_scheme);
         let ids = |tags: &[String]| -> HashMap<String, i64> {
@@ -98,7 +102,7 @@ impl TagSet {
     }
 
     /// One sentence's data tag ids in the model's tags.
-    pub fn to_model(&self, data_ids: &[i64]) -> Result<Vec<i64>, String> {
+    pub fn to_model(&self, data_ids: &[i64]) -> Result<Vec<i64>, TagError> {
         match &self.ids {
             None => Ok(data_ids.to_vec()),
             Some(ids) => rewrite(data_ids, &self.data_tags, self.model_scheme, &ids.model),
@@ -106,7 +110,7 @@ impl TagSet {
     }
 
     /// One sentence's predicted model tag ids in the data's tags.
-    pub fn to_data(&self, model_ids: &[i64]) -> Result<Vec<i64>, String> {
+    pub fn to_data(&self, model_ids: &[i64]) -> Result<Vec<i64>, TagError> {
         match &self.ids {
             None => Ok(model_ids.to_vec()),
             Some(ids) => rewrite(model_ids, &self.model_tags, self.data_scheme, &ids.data),
@@ -120,7 +124,7 @@ fn rewrite(
     names: &[String],
     scheme: TagScheme,
     target: &HashMap<String, i64>,
-) -> Result<Vec<i64>, String> {
+) -> Result<Vec<i64>, TagError> {
     let tags = ids
         .iter()
         .map(|&id| {
@@ -128,7 +132,12 @@ fn rewrite(
                 .ok()
                 .and_then(|i| names.get(i))
                 .and_then(|name| Tag::parse(name))
-                .ok_or_else(|| format!("tag id {id} is not one of the {} tags", names.len()))
+                .ok_or_else(|| {
+                    TagError(format!(
+                        "tag id {id} is not one of the {} tags",
+                        names.len()
+                    ))
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     convert(&tags, scheme)
@@ -137,7 +146,7 @@ fn rewrite(
             target
                 .get(name)
                 .copied()
-                .ok_or_else(|| format!("tag {name} has no id among {}", names_of(target)))
+                .ok_or_else(|| TagError(format!("tag {name} has no id among {}", names_of(target))))
         })
         .collect()
 }
@@ -199,6 +208,6 @@ mod tests {
         )
         .expect("tag set");
         let err = set.to_model(&[0, 7]).expect_err("id 7");
-        assert!(err.contains("tag id 7 is not one of the 3 tags"), "{err}");
+        assert!(err.0.contains("tag id 7 is not one of the 3 tags"), "{err}");
     }
 }

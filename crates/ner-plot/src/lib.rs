@@ -1,6 +1,8 @@
 //! Small PNG figures for reports: an RGB [`Canvas`] with anti-aliased lines
-//! and TrueType text, and [`LineChart`] (axes, ticks, optional log-scale y,
-//! one line per series, a legend) drawn into any rectangle of it.
+//! and TrueType text; [`LineChart`] (axes, ticks, optional log-scale y, one
+//! line per series, a legend) and [`TwinAxisChart`] (a second y axis on the
+//! right) drawn into any rectangle of it; and the training curves of a
+//! model folder ([`curves`]). Ticks sit at round values (1, 2 or 5 × 10ⁿ).
 //!
 //! In: numbers. Out: PNG files, written atomically. It deliberately has no
 //! plotting stack underneath (plotters' image dependency would rebuild the
@@ -22,6 +24,8 @@
 //! canvas.save_png("loss.png".as_ref())?;
 //! # Ok::<(), ner_plot::PlotError>(())
 //! ```
+
+pub mod curves;
 
 use std::path::{Path, PathBuf};
 
@@ -291,77 +295,250 @@ pub struct LineChart {
 impl LineChart {
     /// Draws the chart inside `area`.
     pub fn draw(&self, c: &mut Canvas, area: Rect) {
-        let (left, right) = (area.x + 80.0, area.x + area.width - 20.0);
-        let (top, bottom) = (area.y + 50.0, area.y + area.height - 60.0);
-        let transform = |v: f64| if self.log_y { v.log10() } else { v };
-        let points: Vec<(f64, f64)> = self
-            .series
-            .iter()
-            .flat_map(|s| s.points.iter().copied())
-            .filter(|&(x, y)| x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0))
-            .map(|(x, y)| (x, transform(y)))
-            .collect();
-        let (x_lo, x_hi) = padded_range(points.iter().map(|p| p.0), 0.0);
-        let (y_lo, y_hi) = padded_range(points.iter().map(|p| p.1), 0.05);
-        let x_of = |x: f64| left + (x - x_lo) / (x_hi - x_lo) * (right - left);
-        let y_of = |y: f64| bottom - (transform(y) - y_lo) / (y_hi - y_lo) * (bottom - top);
-
-        // Grid and ticks.
-        for tick in ticks(y_lo, y_hi, self.log_y) {
-            let y = bottom - (tick.0 - y_lo) / (y_hi - y_lo) * (bottom - top);
-            c.line((left, y), (right, y), 1.0, GREY);
-            let w = c.text_width(&tick.1, 14.0);
-            c.text(left - 8.0 - w, y + 5.0, 14.0, &tick.1, BLACK);
-        }
-        for tick in ticks(x_lo, x_hi, false) {
-            let x = left + (tick.0 - x_lo) / (x_hi - x_lo) * (right - left);
-            c.line((x, top), (x, bottom), 1.0, GREY);
-            c.text_centred(x, bottom + 20.0, 14.0, &tick.1, BLACK);
-        }
-        c.line((left, top), (left, bottom), 2.0, BLACK);
-        c.line((left, bottom), (right, bottom), 2.0, BLACK);
-        c.text_centred(
-            (left + right) / 2.0,
-            bottom + 46.0,
-            16.0,
-            &self.x_label,
-            BLACK,
-        );
-        c.text(left - 70.0, top - 12.0, 16.0, &self.y_label, BLACK);
-        c.text_centred(
-            (left + right) / 2.0,
-            area.y + 24.0,
-            20.0,
-            &self.title,
-            BLACK,
-        );
-
-        for s in &self.series {
-            let pts: Vec<(f64, f64)> = s
-                .points
+        let plot = Plot::inside(area, 80.0, 20.0);
+        let y = Axis::fitted(
+            self.series
                 .iter()
-                .filter(|&&(x, y)| x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0))
-                .map(|&(x, y)| (x_of(x), y_of(y)))
-                .collect();
-            for pair in pts.windows(2) {
-                c.line(pair[0], pair[1], 2.5, s.color);
-            }
-            for &p in &pts {
-                c.marker(p, 3, s.color);
-            }
+                .flat_map(|s| s.points.iter().map(|p| p.1)),
+            self.log_y,
+            0.05,
+        );
+        let x = Axis::fitted(
+            self.series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0)),
+            false,
+            0.0,
+        );
+        plot.grid_and_left_axis(c, &x, &y);
+        plot.labels(c, area, &self.title, &self.x_label, &self.y_label);
+        for s in &self.series {
+            plot.series(c, &x, &y, s);
         }
+        plot.legend(c, &self.series);
+    }
+}
 
-        // Legend.
-        if self.series.is_empty() {
+/// A chart with two y axes over one x axis: `left` series read on the left
+/// axis, `right` series on the right one, a legend naming every series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TwinAxisChart {
+    pub title: String,
+    pub x_label: String,
+    pub left_label: String,
+    pub right_label: String,
+    /// X values are whole numbers (epochs): ticks at whole numbers only.
+    pub integer_x: bool,
+    pub left: Vec<Series>,
+    pub right: Vec<Series>,
+    /// The left axis runs from 0 (losses, counts).
+    pub left_from_zero: bool,
+    /// A fixed range for the right axis (`[0, 1]` for fractions); fitted to
+    /// the data when `None`.
+    pub right_range: Option<(f64, f64)>,
+}
+
+impl TwinAxisChart {
+    /// Draws the chart inside `area`.
+    pub fn draw(&self, c: &mut Canvas, area: Rect) {
+        let plot = Plot::inside(area, 90.0, 90.0);
+        let values = |series: &[Series]| -> Vec<f64> {
+            series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.1))
+                .collect()
+        };
+        let mut left_values = values(&self.left);
+        if self.left_from_zero {
+            left_values.push(0.0);
+        }
+        let left = Axis::fitted(left_values.into_iter(), false, 0.05);
+        let right = match self.right_range {
+            Some((lo, hi)) => Axis::fixed(lo, hi),
+            None => Axis::fitted(values(&self.right).into_iter(), false, 0.05),
+        };
+        let mut x = Axis::fitted(
+            self.left
+                .iter()
+                .chain(&self.right)
+                .flat_map(|s| s.points.iter().map(|p| p.0)),
+            false,
+            0.0,
+        );
+        x.integer = self.integer_x;
+        plot.grid_and_left_axis(c, &x, &left);
+        plot.right_axis(c, &right);
+        plot.labels(c, area, &self.title, &self.x_label, &self.left_label);
+        let w = c.text_width(&self.right_label, 16.0);
+        c.text(
+            plot.right + 80.0 - w,
+            plot.top - 12.0,
+            16.0,
+            &self.right_label,
+            BLACK,
+        );
+        for s in &self.left {
+            plot.series(c, &x, &left, s);
+        }
+        for s in &self.right {
+            plot.series(c, &x, &right, s);
+        }
+        let all: Vec<Series> = self.left.iter().chain(&self.right).cloned().collect();
+        plot.legend(c, &all);
+    }
+}
+
+/// An axis: its range (log10 of the values on a log axis) and tick rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    log: bool,
+    /// Ticks at whole numbers only.
+    integer: bool,
+}
+
+impl Axis {
+    /// The range of `values` (finite ones; positive ones on a log axis),
+    /// widened by `pad` of its span.
+    fn fitted(values: impl Iterator<Item = f64>, log: bool, pad: f64) -> Axis {
+        let (lo, hi) = padded_range(
+            values
+                .filter(|v| v.is_finite() && (!log || *v > 0.0))
+                .map(|v| if log { v.log10() } else { v }),
+            pad,
+        );
+        Axis {
+            lo,
+            hi,
+            log,
+            integer: false,
+        }
+    }
+
+    fn fixed(lo: f64, hi: f64) -> Axis {
+        Axis {
+            lo,
+            hi,
+            log: false,
+            integer: false,
+        }
+    }
+
+    /// Whether a value can be drawn on this axis.
+    fn shows(&self, v: f64) -> bool {
+        v.is_finite() && (!self.log || v > 0.0)
+    }
+
+    /// Where `v` lies, from 0 (low end) to 1 (high end).
+    fn fraction(&self, v: f64) -> f64 {
+        let v = if self.log { v.log10() } else { v };
+        (v - self.lo) / (self.hi - self.lo)
+    }
+
+    /// Tick values (in the axis's units) and their labels.
+    fn ticks(&self) -> Vec<(f64, String)> {
+        ticks(self.lo, self.hi, self.log, self.integer)
+    }
+}
+
+/// The plotting area of a chart inside its rectangle.
+#[derive(Debug, Clone, Copy)]
+struct Plot {
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+}
+
+impl Plot {
+    fn inside(area: Rect, margin_left: f64, margin_right: f64) -> Plot {
+        Plot {
+            left: area.x + margin_left,
+            right: area.x + area.width - margin_right,
+            top: area.y + 50.0,
+            bottom: area.y + area.height - 60.0,
+        }
+    }
+
+    fn x_of(&self, x: &Axis, v: f64) -> f64 {
+        self.left + x.fraction(v) * (self.right - self.left)
+    }
+
+    fn y_of(&self, y: &Axis, v: f64) -> f64 {
+        self.bottom - y.fraction(v) * (self.bottom - self.top)
+    }
+
+    /// Grid lines at both axes' ticks, the left and bottom axes, their labels.
+    fn grid_and_left_axis(&self, c: &mut Canvas, x: &Axis, y: &Axis) {
+        for (v, label) in y.ticks() {
+            let at = self.bottom - (v - y.lo) / (y.hi - y.lo) * (self.bottom - self.top);
+            c.line((self.left, at), (self.right, at), 1.0, GREY);
+            let w = c.text_width(&label, 14.0);
+            c.text(self.left - 8.0 - w, at + 5.0, 14.0, &label, BLACK);
+        }
+        for (v, label) in x.ticks() {
+            let at = self.left + (v - x.lo) / (x.hi - x.lo) * (self.right - self.left);
+            c.line((at, self.top), (at, self.bottom), 1.0, GREY);
+            c.text_centred(at, self.bottom + 20.0, 14.0, &label, BLACK);
+        }
+        c.line((self.left, self.top), (self.left, self.bottom), 2.0, BLACK);
+        c.line(
+            (self.left, self.bottom),
+            (self.right, self.bottom),
+            2.0,
+            BLACK,
+        );
+    }
+
+    /// The right axis and its tick labels (no grid: the left axis has it).
+    fn right_axis(&self, c: &mut Canvas, y: &Axis) {
+        for (v, label) in y.ticks() {
+            let at = self.bottom - (v - y.lo) / (y.hi - y.lo) * (self.bottom - self.top);
+            c.line((self.right - 5.0, at), (self.right, at), 1.5, BLACK);
+            c.text(self.right + 8.0, at + 5.0, 14.0, &label, BLACK);
+        }
+        c.line(
+            (self.right, self.top),
+            (self.right, self.bottom),
+            2.0,
+            BLACK,
+        );
+    }
+
+    fn labels(&self, c: &mut Canvas, area: Rect, title: &str, x_label: &str, y_label: &str) {
+        let middle = (self.left + self.right) / 2.0;
+        c.text_centred(middle, self.bottom + 46.0, 16.0, x_label, BLACK);
+        c.text(self.left - 70.0, self.top - 12.0, 16.0, y_label, BLACK);
+        c.text_centred(middle, area.y + 24.0, 20.0, title, BLACK);
+    }
+
+    fn series(&self, c: &mut Canvas, x: &Axis, y: &Axis, s: &Series) {
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|&&(px, py)| x.shows(px) && y.shows(py))
+            .map(|&(px, py)| (self.x_of(x, px), self.y_of(y, py)))
+            .collect();
+        for pair in pts.windows(2) {
+            c.line(pair[0], pair[1], 2.5, s.color);
+        }
+        for &p in &pts {
+            c.marker(p, 3, s.color);
+        }
+    }
+
+    /// The series' names and colours, in the lower right.
+    fn legend(&self, c: &mut Canvas, series: &[Series]) {
+        if series.is_empty() {
             return;
         }
-        let label_w = self
-            .series
+        let label_w = series
             .iter()
             .map(|s| c.text_width(&s.label, 14.0))
             .fold(0.0, f64::max);
-        let (lw, lh) = (label_w + 60.0, 22.0 * self.series.len() as f64 + 10.0);
-        let (lx, ly) = (right - lw - 10.0, bottom - lh - 10.0);
+        let (lw, lh) = (label_w + 60.0, 22.0 * series.len() as f64 + 10.0);
+        let (lx, ly) = (self.right - lw - 10.0, self.bottom - lh - 10.0);
         c.rect(
             lx as i64,
             ly as i64,
@@ -370,7 +547,7 @@ impl LineChart {
             [250, 250, 250],
         );
         c.frame(lx, ly, lx + lw, ly + lh, BLACK);
-        for (i, s) in self.series.iter().enumerate() {
+        for (i, s) in series.iter().enumerate() {
             let y = ly + 20.0 + 22.0 * i as f64;
             c.line((lx + 8.0, y - 5.0), (lx + 38.0, y - 5.0), 3.0, s.color);
             c.text(lx + 46.0, y, 14.0, &s.label, BLACK);
@@ -393,9 +570,10 @@ fn padded_range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     (lo - pad * span, hi + pad * span)
 }
 
-/// About six round tick positions in `[lo, hi]` with their labels; on a log
-/// axis (values are log10) ticks sit on powers of ten.
-fn ticks(lo: f64, hi: f64, log: bool) -> Vec<(f64, String)> {
+/// About six round tick positions in `[lo, hi]` with their labels: steps of
+/// 1, 2 or 5 × 10ⁿ (at least 1 with `integer`); on a log axis (values are
+/// log10) ticks sit on powers of ten.
+fn ticks(lo: f64, hi: f64, log: bool, integer: bool) -> Vec<(f64, String)> {
     if log {
         let (a, b) = (lo.ceil() as i64, hi.floor() as i64);
         let step = ((b - a) / 6 + 1).max(1);
@@ -406,17 +584,24 @@ fn ticks(lo: f64, hi: f64, log: bool) -> Vec<(f64, String)> {
     }
     let raw = (hi - lo) / 6.0;
     let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+    let mut step = [1.0, 2.0, 5.0, 10.0]
         .iter()
         .map(|m| m * magnitude)
         .find(|&s| s >= raw)
         .unwrap_or(10.0 * magnitude);
-    let decimals = (-step.log10().floor()).max(0.0) as usize + usize::from(step / magnitude == 2.5);
+    if integer {
+        step = step.max(1.0).round();
+    }
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
     let mut out = Vec::new();
-    let mut v = (lo / step).ceil() * step;
-    while v <= hi + step * 1e-9 && out.len() < 50 {
+    // Whole multiples of the step, so labels never gather rounding error.
+    let (first, last) = (
+        (lo / step - 1e-9).ceil() as i64,
+        (hi / step + 1e-9).floor() as i64,
+    );
+    for k in first..=last.min(first + 49) {
+        let v = k as f64 * step;
         out.push((v, format!("{v:.decimals$}")));
-        v += step;
     }
     out
 }
@@ -425,12 +610,37 @@ fn ticks(lo: f64, hi: f64, log: bool) -> Vec<(f64, String)> {
 mod tests {
     use super::*;
 
+    fn labels(lo: f64, hi: f64, log: bool, integer: bool) -> Vec<String> {
+        ticks(lo, hi, log, integer)
+            .into_iter()
+            .map(|t| t.1)
+            .collect()
+    }
+
     #[test]
     fn ticks_are_round() {
-        let labels: Vec<String> = ticks(0.0, 1.0, false).into_iter().map(|t| t.1).collect();
-        assert_eq!(labels, ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
-        let labels: Vec<String> = ticks(-3.2, 0.5, true).into_iter().map(|t| t.1).collect();
-        assert_eq!(labels, ["1e-3", "1e-2", "1e-1", "1e0"]);
+        assert_eq!(
+            labels(0.0, 1.0, false, false),
+            ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
+        );
+        assert_eq!(
+            labels(-3.2, 0.5, true, false),
+            ["1e-3", "1e-2", "1e-1", "1e0"]
+        );
+        // A loss axis up to 0.561 (the old curves put ticks at 0.102, 0.204, …).
+        assert_eq!(
+            labels(0.0, 0.561, false, false),
+            ["0.0", "0.1", "0.2", "0.3", "0.4", "0.5"]
+        );
+        // Never 2.5 × 10ⁿ.
+        assert_eq!(labels(0.0, 14.0, false, false), ["0", "5", "10"]);
+        assert_eq!(
+            labels(0.0, 0.013, false, false),
+            ["0.000", "0.005", "0.010"]
+        );
+        // Epochs 1 to 3: whole numbers only.
+        assert_eq!(labels(1.0, 3.0, false, true), ["1", "2", "3"]);
+        assert_eq!(labels(1.0, 40.0, false, true), ["10", "20", "30", "40"]);
     }
 
     #[test]

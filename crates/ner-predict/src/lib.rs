@@ -1,8 +1,8 @@
 //! Tag new text with a trained model.
 //!
 //! In: a model folder from `ner-train` (`config.json`, `best.safetensors` or
-//! `model.safetensors`, and the vocabulary files it names, checked by
-//! SHA-256) and sentences from a CoNLL column file (gold tags optional), a
+//! `model.safetensors`, and its vocabularies, checked by SHA-256; see
+//! [`ner_infer::Tagger`]) and sentences from a CoNLL column file (gold tags optional), a
 //! sentences Parquet file from `ner-convert`, or plain text with one sentence
 //! per line ([`tokenize`], CoNLL-2003 style, or whitespace with
 //! `pretokenized`). Out: any of a predictions Parquet file
@@ -32,13 +32,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ner_core::artifact::{sha256_file, AtomicFile};
+use ner_core::artifact::AtomicFile;
+use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{keys, ArtifactKind, Metadata};
 use ner_core::scheme::{convert as convert_tags, spans, Tag, TagScheme};
-use ner_core::tables::{PredictionRows, SentenceRows, TokenIds};
-use ner_infer::{InferError, Model, Sentence};
-use ner_model::card::{ModelCard, TaggerSpec, Vocabularies, BEST_FILE, CONFIG_FILE, WEIGHTS_FILE};
-use ner_model::tagset::TagSet;
+use ner_core::tables::{PredictionRows, SentenceRows};
+use ner_infer::{InferError, Tagger};
+use ner_model::folder::ModelDir;
 use ner_model::ModelError;
 use serde::Serialize;
 
@@ -53,8 +53,10 @@ pub enum PredictError {
     Infer(#[from] InferError),
     #[error(transparent)]
     Convert(#[from] ner_convert::ConvertError),
+    /// Options that do not go together.
     #[error("{0}")]
-    Mismatch(String),
+    Usage(String),
+    /// Input that cannot be read as the format it is taken for.
     #[error("{path}: {message}", path = .path.display())]
     Input { path: PathBuf, message: String },
 }
@@ -87,13 +89,7 @@ impl std::str::FromStr for InputFormat {
 }
 
 /// Which weights of the model folder to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Weights {
-    /// `best.safetensors`: the epoch selected on validation.
-    Best,
-    /// `model.safetensors`: the last epoch.
-    Last,
-}
+pub use ner_model::folder::Weights;
 
 /// Where to write; `-` means standard output.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,7 +109,7 @@ pub struct Config {
     /// Text input: split on whitespace only.
     pub pretokenized: bool,
     pub weights: Weights,
-    /// Vocabulary folder overriding the paths recorded in `config.json`.
+    /// Vocabulary folder overriding the model folder's own (`vocab/`).
     pub vocab_dir: Option<PathBuf>,
     /// Sentences per forward pass.
     pub batch_size: usize,
@@ -136,163 +132,6 @@ impl Config {
             outputs: Outputs::default(),
         }
     }
-}
-
-/// A loaded model, ready to tag tokenized sentences.
-#[derive(Debug)]
-pub struct Predictor {
-    pub card: ModelCard,
-    pub weights_file: PathBuf,
-    model: Model,
-    /// The model's tags and the data's (`card.tags`).
-    tagset: TagSet,
-    token_ids: TokenIds,
-}
-
-impl Predictor {
-    /// Loads `config.json`, the vocabularies it names (refusing files whose
-    /// fingerprints differ from the ones the model was trained with) and the
-    /// weights.
-    pub fn load(
-        model_dir: &Path,
-        weights: Weights,
-        vocab_dir: Option<&Path>,
-    ) -> Result<Self, PredictError> {
-        let card = ModelCard::read(model_dir)?;
-        let resolve = |recorded: &str, name: &str| match vocab_dir {
-            Some(dir) => dir.join(name),
-            None => PathBuf::from(recorded),
-        };
-        let words_path = resolve(&card.words_file, "words.parquet");
-        let tags_path = resolve(&card.tags_file, "tags.parquet");
-        // Models from before character features did not record the file.
-        let chars_path = if card.chars_file.is_empty() {
-            words_path.with_file_name("chars.parquet")
-        } else {
-            resolve(&card.chars_file, "chars.parquet")
-        };
-        for (path, expected) in [
-            (&words_path, &card.words_sha256),
-            (&tags_path, &card.tags_sha256),
-            (&chars_path, &card.chars_sha256),
-        ] {
-            // Models from before character features recorded no char fingerprint.
-            if !expected.is_empty() {
-                check_fingerprint(model_dir, path, expected)?;
-            }
-        }
-        let vocabs = Vocabularies::read(&words_path, &chars_path, &tags_path)?;
-        if vocabs.tag_names() != card.tags || vocabs.words.len() as i64 != card.n_words {
-            return Err(PredictError::Mismatch(format!(
-                "{}: the vocabularies {} and {} do not match the model's config.json",
-                model_dir.display(),
-                words_path.display(),
-                tags_path.display()
-            )));
-        }
-        let weights_file = model_dir.join(match weights {
-            Weights::Best => BEST_FILE,
-            Weights::Last => WEIGHTS_FILE,
-        });
-        let tagset = vocabs.tag_set(&card.pipeline.model)?;
-        let token_ids = TokenIds::new(
-            &vocabs.words,
-            &vocabs.chars,
-            card.lowercase == "true",
-            card.max_word_chars,
-        );
-        let weights = ner_infer::Weights::open(&weights_file)?;
-        let model = Model::load(
-            &card.pipeline.model,
-            &TaggerSpec::new(&vocabs, &tagset),
-            &weights,
-            token_ids.max_word_chars(),
-        )?;
-        Ok(Predictor {
-            card,
-            weights_file,
-            model,
-            tagset,
-            token_ids,
-        })
-    }
-
-    /// The tag scheme the model predicts in.
-    pub fn scheme(&self) -> Result<TagScheme, PredictError> {
-        self.card
-            .scheme
-            .parse()
-            .map_err(|e: String| PredictError::Mismatch(e))
-    }
-
-    /// Predicted tags for each sentence, in input order, `batch_size`
-    /// sentences at a time over `threads` threads.
-    pub fn predict(
-        &self,
-        sentences: &[Vec<String>],
-        batch_size: usize,
-        threads: usize,
-    ) -> Result<Vec<Vec<String>>, PredictError> {
-        // Character ids only for models that read them.
-        let reads_chars = self.model.reads_chars();
-        let ids: Vec<Sentence> = sentences
-            .iter()
-            .map(|tokens| Sentence {
-                words: tokens.iter().map(|t| self.token_ids.word(t)).collect(),
-                chars: if reads_chars {
-                    tokens
-                        .iter()
-                        .map(|t| self.token_ids.chars(t).collect())
-                        .collect()
-                } else {
-                    Vec::new()
-                },
-            })
-            .collect();
-        let paths = self.model.tag(&ids, batch_size, threads)?;
-        paths
-            .iter()
-            .map(|path| {
-                // In the data's tags, whatever scheme the model decodes in.
-                let path = self.tagset.to_data(path).map_err(PredictError::Mismatch)?;
-                Ok(path
-                    .iter()
-                    .map(|&t| {
-                        self.card
-                            .tags
-                            .get(t as usize)
-                            .cloned()
-                            .unwrap_or_else(|| "O".into())
-                    })
-                    .collect())
-            })
-            .collect()
-    }
-}
-
-fn check_fingerprint(model_dir: &Path, path: &Path, expected: &str) -> Result<(), PredictError> {
-    if !path.exists() {
-        return Err(PredictError::Mismatch(format!(
-            "{}: the model was trained with the vocabulary {}, which does not exist here; \
-             pass the folder holding it with --vocab-dir",
-            model_dir.display(),
-            path.display()
-        )));
-    }
-    let actual = sha256_file(path)?;
-    if actual != expected {
-        return Err(PredictError::Mismatch(format!(
-            "{} differs from the vocabulary {} was trained with (SHA-256 {} on disk, {} in {}); \
-             the words would get other ids. Use the vocabulary of the training run (--vocab-dir) \
-             or retrain",
-            path.display(),
-            model_dir.display(),
-            &actual[..12],
-            &expected[..expected.len().min(12)],
-            model_dir.join(CONFIG_FILE).display()
-        )));
-    }
-    Ok(())
 }
 
 /// Sentences read from the input.
@@ -569,15 +408,15 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
     let threads = config
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let predictor = Predictor::load(
-        &config.model_dir,
+    let tagger = Tagger::load(
+        &ModelDir::new(&config.model_dir),
         config.weights,
-        config.vocab_dir.as_deref(),
+        config.vocab_dir.as_ref().map(VocabDir::new).as_ref(),
     )?;
-    let scheme = predictor.scheme()?;
+    let scheme = tagger.scheme()?;
     let input = read_input(&config.input, config.format, config.pretokenized, scheme)?;
     let load_seconds = started.elapsed().as_secs_f64();
-    let predicted = predictor.predict(&input.tokens, config.batch_size, threads)?;
+    let predicted = tagger.tag(&input.tokens, config.batch_size, threads)?;
     let predict_seconds = started.elapsed().as_secs_f64() - load_seconds;
 
     let has_gold = input.gold.iter().all(Option::is_some) && !input.gold.is_empty();
@@ -588,7 +427,7 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
         metadata.set(keys::SOURCE, config.input.display());
         metadata.set(keys::SCHEME, scheme);
         metadata.set(keys::MODEL, config.model_dir.display());
-        metadata.set(keys::WEIGHTS, predictor.weights_file.display());
+        metadata.set(keys::WEIGHTS, tagger.weights_file.display());
         metadata.set(keys::HAS_GOLD, has_gold);
         let rows = PredictionRows {
             metadata,
@@ -646,7 +485,7 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
         load_seconds,
         predict_seconds,
         total_seconds: started.elapsed().as_secs_f64(),
-        weights_file: predictor.weights_file,
+        weights_file: tagger.weights_file,
     })
 }
 

@@ -28,7 +28,7 @@ struct Args {
     /// Use model.safetensors (last epoch) instead of best.safetensors.
     #[arg(long)]
     last: bool,
-    /// Folder holding the vocabularies [default: the paths in config.json].
+    /// Folder holding the vocabularies [default: the model folder's vocab/].
     #[arg(long)]
     vocab_dir: Option<PathBuf>,
     /// Write predictions Parquet (sentence_id, tokens, tags, pred_tags).
@@ -57,7 +57,7 @@ struct Args {
 
 fn run(args: Args) -> Result<Summary, PredictError> {
     if !matches!(args.device.as_str(), "auto" | "cpu") {
-        return Err(PredictError::Mismatch(format!(
+        return Err(PredictError::Usage(format!(
             "--device {}: ner-predict runs on the CPU without libtorch (auto or cpu)",
             args.device
         )));

@@ -1,87 +1,34 @@
-//! `ner-predict` on a tiny trained model: every input format, every output,
-//! and the vocabulary check.
+//! `ner-predict` on model folders written without libtorch
+//! (`ner-fixtures`: the layout `ner-train` writes, deterministic weights):
+//! every input format, every output, the vocabulary checks, and a folder
+//! that works from anywhere. Models trained by `ner-train` are
+//! `ner-parity`'s.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use ner_core::scheme::TagScheme;
+use ner_fixtures::{Fixture, BIGRU};
 
-const TRAIN: &str = "\
-EU B-ORG
-rejects O
-German B-MISC
-call O
-
-Peter B-PER
-Blackburn I-PER
-
-BRUSSELS B-LOC
-1996-08-22 O
-";
-
-const GRU: &str =
-    "description = \"tiny\"\n[model]\ncell = \"gru\"\nbidirectional = true\nlayers = 1\n\
-    hidden = 8\ninput = \"onehot\"\n[train]\nepochs = 2\nlr = 0.01\nbatch_size = 2\n";
-
-const CHAR_CRF: &str = "[model]\ncell = \"lstm\"\nbidirectional = true\nlayers = 1\nhidden = 8\n\
-    input = \"embedding\"\nembedding_dim = 8\nchars = \"cnn\"\nchar_dim = 4\nchar_hidden = 5\n\
-    casing_dim = 2\noutput = \"crf\"\n[train]\nepochs = 30\nlr = 0.02\nbatch_size = 2\n";
-
-/// A folder with a model trained for a few steps through the libraries.
-fn trained() -> tempfile::TempDir {
-    trained_with(GRU)
-}
-
-fn trained_with(pipeline: &str) -> tempfile::TempDir {
-    trained_on(TRAIN, TagScheme::Iob2, pipeline)
-}
-
-/// A model trained on `corpus` converted to `scheme`, validated on the
-/// training batches.
-fn trained_on(corpus: &str, scheme: TagScheme, pipeline: &str) -> tempfile::TempDir {
+/// A folder with the corpus (`train.txt`, `train.parquet`), its
+/// vocabularies and a model folder `model/`.
+fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let p = |name: &str| dir.path().join(name);
-    std::fs::write(p("train.txt"), corpus).expect("write");
-    let mut convert = ner_convert::Config::new(p("train.txt"), p("train.parquet"));
-    convert.output_scheme = scheme;
-    ner_convert::convert(&convert).expect("convert");
-    ner_vocab::build(&ner_vocab::Config::new(p("train.parquet"), p("vocab"))).expect("vocab");
-    let mut encode = ner_encode::Config::new(
-        p("train.parquet"),
-        ner_encode::VocabPaths::in_dir(p("vocab")),
-        p("train.arrow"),
-    );
-    encode.batch_size = 2;
-    ner_encode::encode(&encode).expect("encode");
-    let pipeline: ner_train::config::Pipeline = toml::from_str(pipeline).expect("pipeline");
-    let config = ner_train::train::Config {
-        name: "tiny".into(),
-        pipeline,
-        train: p("train.arrow"),
-        valid: p("train.arrow"),
-        words: p("vocab/words.parquet"),
-        tags: p("vocab/tags.parquet"),
-        chars: p("vocab/chars.parquet"),
-        embeddings: None,
-        output_dir: p("model"),
-        device: tch::Device::Cpu,
-        threads: Some(1),
-        progress: false,
-        resume: false,
-        stop: None,
-    };
-    // libtorch's generator is global: tests training at once would share it.
-    static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
-    ner_train::train::train(&config).expect("train");
+    Fixture::new(dir.path())
+        .model(BIGRU)
+        .expect("fixture model");
     dir
 }
 
 fn predict(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    predict_with(dir, &dir.join("model"), args, stdin)
+}
+
+/// Runs `ner-predict MODEL ARGS…` in `dir`.
+fn predict_with(dir: &Path, model: &Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ner-predict"))
         .current_dir(dir)
-        .arg(dir.join("model"))
+        .arg(model)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -112,7 +59,7 @@ fn path(dir: &Path, name: &str) -> PathBuf {
 
 #[test]
 fn predicts_every_format_into_every_output() {
-    let dir = trained();
+    let dir = fixture();
     let d = dir.path();
 
     // Plain text on stdin: bracketed sentences, one per input line.
@@ -177,9 +124,9 @@ fn predicts_every_format_into_every_output() {
 #[test]
 fn refuses_a_changed_vocabulary() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let trained = trained();
-    let d = trained.path();
-    // Rebuild the word vocabulary from other text: same path, other ids.
+    let fixture = fixture();
+    let d = fixture.path();
+    // Rebuild the model's word vocabulary from other text: same path, other ids.
     std::fs::write(path(dir.path(), "other.txt"), "Other B-PER\nwords O\n").expect("write");
     ner_convert::convert(&ner_convert::Config::new(
         path(dir.path(), "other.txt"),
@@ -188,7 +135,7 @@ fn refuses_a_changed_vocabulary() {
     .expect("convert");
     ner_vocab::build(&ner_vocab::Config::new(
         path(dir.path(), "other.parquet"),
-        path(d, "vocab"),
+        path(d, "model/vocab"),
     ))
     .expect("vocab");
     let out = predict(d, &["-"], b"EU rejects it\n");
@@ -211,101 +158,51 @@ fn a_missing_model_folder_is_named() {
 }
 
 #[test]
-fn a_char_crf_model_predicts_and_scores_unchanged() {
-    let dir = trained_with(CHAR_CRF);
-    let d = dir.path();
-    ok(&predict(d, &["train.txt", "--parquet", "p.parquet"], b""));
-    let report = ner_score::score_predictions(&path(d, "p.parquet")).expect("scores");
-    // Thirty epochs on eight tokens: the training sentences come back.
-    assert_eq!(
-        (report.counts.gold, report.counts.correct),
-        (4, 4),
-        "{report:?}"
-    );
-    // Unseen words and characters go through <UNK>.
-    let stdout = ok(&predict(d, &["-"], "Zürich ÆØÅ qq\n".as_bytes()));
-    assert_eq!(stdout.lines().count(), 1);
-}
-
-/// Every entity type with all four BIOES prefixes (B, I, E in "John Smith
-/// Jr", S in "Paris"), so the BIOES vocabulary of the converted data holds
-/// the same seventeen-style tag set a BIOES model derives from IOB2 tags.
-const ALL_PREFIXES: &str = "\
-John B-PER
-Smith I-PER
-Jr I-PER
-visited O
-Paris B-LOC
-
-New B-LOC
-York I-LOC
-City I-LOC
-and O
-Bob B-PER
-";
-
-/// `model.tag_scheme = "bioes"` on IOB2 batches trains exactly the model
-/// that plain training on batches converted to BIOES does (same weights,
-/// bit for bit, same losses), and predicts in IOB2.
-#[test]
-fn a_bioes_model_on_iob2_data_is_the_model_trained_on_bioes_data() {
-    let bioes_inside = CHAR_CRF.replace(
-        "output = \"crf\"",
-        "output = \"crf\"\ntag_scheme = \"bioes\"",
-    );
-    assert_ne!(bioes_inside, CHAR_CRF);
-    let inside = trained_on(ALL_PREFIXES, TagScheme::Iob2, &bioes_inside);
-    let converted = trained_on(ALL_PREFIXES, TagScheme::Bioes, CHAR_CRF);
-    let weights = |dir: &tempfile::TempDir| {
-        std::fs::read(dir.path().join("model/model.safetensors")).expect("weights")
-    };
-    assert!(
-        weights(&inside) == weights(&converted),
-        "the weights differ"
-    );
-    let metrics = |dir: &tempfile::TempDir| {
-        ner_train::train::read_metrics(&dir.path().join("model/metrics.jsonl"))
-            .expect("metrics")
-            .iter()
-            .map(|m| (m.train_loss, m.val_entity_f1))
-            .collect::<Vec<_>>()
-    };
-    let (a, b) = (metrics(&inside), metrics(&converted));
-    assert_eq!(
-        a.iter().map(|m| m.0).collect::<Vec<_>>(),
-        b.iter().map(|m| m.0).collect::<Vec<_>>()
-    );
-    // Validation scores the IOB2 rewriting of each decoded sentence; the
-    // two agree once the decoded BIOES sequences are well formed (the first
-    // epochs' need not be, and conlleval reads those another way).
-    assert_eq!(a.last(), b.last());
-
-    let d = inside.path();
-    ok(&predict(
-        d,
-        &["train.txt", "--parquet", "p.parquet", "--conll", "p.conll"],
+fn a_model_folder_works_from_anywhere_and_after_a_copy() {
+    let fixture = fixture();
+    let d = fixture.path();
+    let here = ok(&predict(d, &["train.txt", "--conll", "-"], b""));
+    // Another working directory, and the folder copied elsewhere with the
+    // corpus's vocabulary folder gone.
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let copy = elsewhere.path().join("copied");
+    copy_dir(&d.join("model"), &copy);
+    std::fs::remove_dir_all(d.join("vocab")).expect("rm vocab");
+    let there = ok(&predict_with(
+        elsewhere.path(),
+        &copy,
+        &[d.join("train.txt").to_str().expect("utf-8"), "--conll", "-"],
         b"",
     ));
-    let conll = std::fs::read_to_string(path(d, "p.conll")).expect("conll");
+    assert_eq!(here, there);
+    // Without its vocabularies the folder is refused, naming the file.
+    std::fs::remove_file(copy.join("vocab/chars.parquet")).expect("rm");
+    std::fs::remove_dir_all(copy.join("vocab")).expect("rm");
+    let out = predict_with(elsewhere.path(), &copy, &["-"], b"EU\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        conll.contains("B-PER") && conll.contains("I-PER"),
-        "{conll}"
+        stderr.contains("words.parquet") && stderr.contains("does not exist here"),
+        "{stderr}"
     );
-    assert!(
-        !conll.contains("E-") && !conll.contains("S-"),
-        "predictions come out in the data's scheme: {conll}"
-    );
-    let report = ner_score::score_predictions(&path(d, "p.parquet")).expect("scores");
-    assert_eq!(
-        (report.counts.gold, report.counts.correct),
-        (4, 4),
-        "{report:?}"
-    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("ls") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("cp");
+        }
+    }
 }
 
 #[test]
 fn the_binary_does_not_load_libtorch() {
-    // The tests link libtorch (they train models); the binary must not.
+    // Neither the binary nor these tests link libtorch.
     let out = Command::new("ldd")
         .arg(env!("CARGO_BIN_EXE_ner-predict"))
         .output()

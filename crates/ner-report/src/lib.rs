@@ -13,10 +13,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use ner_core::runs::{read_metrics, EpochMetrics, METRICS_FILE};
+use ner_core::runs::{read_metrics, EpochMetrics};
+use ner_model::card::ModelCard;
+use ner_model::folder::ModelDir;
 use ner_plot::{Canvas, LineChart, Rect, Series, PALETTE};
 use ner_score::{read_json, ScoresJson};
-use serde::Deserialize;
 
 /// Errors of the report stage.
 #[derive(Debug, thiserror::Error)]
@@ -27,30 +28,17 @@ pub enum ReportError {
     Score(#[from] ner_score::ScoreError),
     #[error(transparent)]
     Plot(#[from] ner_plot::PlotError),
+    #[error(transparent)]
+    Model(#[from] ner_model::ModelError),
     #[error("{path}: {message}", path = .path.display())]
     Invalid { path: PathBuf, message: String },
-}
-
-/// The fields of `ner-train`'s `config.json` that the report shows.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct CardSummary {
-    pub n_parameters: i64,
-    pub epochs_done: usize,
-    pub best_epoch: usize,
-    pub pipeline: PipelineSummary,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct PipelineSummary {
-    #[serde(default)]
-    pub description: String,
 }
 
 /// One trained and scored model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Run {
     pub name: String,
-    pub card: CardSummary,
+    pub card: ModelCard,
     pub metrics: Vec<EpochMetrics>,
     pub valid: ScoresJson,
     pub test: ScoresJson,
@@ -59,15 +47,9 @@ pub struct Run {
 impl Run {
     /// Reads `<models>/<name>/` and `<reports>/<name>/`.
     pub fn read(name: &str, models: &Path, reports: &Path) -> Result<Self, ReportError> {
-        let model_dir = models.join(name);
-        let config = model_dir.join("config.json");
-        let bytes = std::fs::read(&config).map_err(|e| ner_core::Error::io(&config, e))?;
-        let card: CardSummary =
-            serde_json::from_slice(&bytes).map_err(|e| ReportError::Invalid {
-                path: config.clone(),
-                message: format!("not a model config written by ner-train: {e}"),
-            })?;
-        let metrics = read_metrics(&model_dir.join(METRICS_FILE))?;
+        let model_dir = ModelDir::new(models.join(name));
+        let card = ModelCard::read(&model_dir)?;
+        let metrics = read_metrics(&model_dir.metrics())?;
         let report_dir = reports.join(name);
         Ok(Run {
             name: name.to_string(),

@@ -8,11 +8,36 @@ fn write_run(root: &Path, name: &str, f1: f64) {
     let reports = root.join("reports").join(name);
     std::fs::create_dir_all(&model).expect("mkdir");
     std::fs::create_dir_all(&reports).expect("mkdir");
-    std::fs::write(
-        model.join("config.json"),
-        r#"{"n_parameters": 3041801, "epochs_done": 2, "best_epoch": 2, "pipeline": {"description": "a test model"}}"#,
+    let pipeline = toml::from_str(
+        "description = \"a test model\"\n[model]\ncell = \"rnn\"\nbidirectional = false\n\
+         layers = 1\nhidden = 4\ninput = \"onehot\"\n[train]\nepochs = 2\nlr = 0.01\nbatch_size = 2\n",
     )
-    .expect("write");
+    .expect("pipeline");
+    let card = ner_model::card::ModelCard {
+        format_version: ner_core::schema::FORMAT_VERSION,
+        created_by: "test".into(),
+        name: name.into(),
+        pipeline,
+        n_words: 10,
+        n_tags: 3,
+        tags: vec!["O".into(), "B-PER".into(), "I-PER".into()],
+        scheme: "iob2".into(),
+        lowercase: "false".into(),
+        words_file: "words.parquet".into(),
+        words_sha256: String::new(),
+        tags_file: "tags.parquet".into(),
+        tags_sha256: String::new(),
+        chars_file: String::new(),
+        chars_sha256: String::new(),
+        max_word_chars: None,
+        train_file: "train.arrow".into(),
+        valid_file: "valid.arrow".into(),
+        n_parameters: 3_041_801,
+        epochs_done: 2,
+        best_epoch: 2,
+    };
+    card.write(&ner_model::folder::ModelDir::new(&model))
+        .expect("write");
     let mut lines = String::new();
     for epoch in 1..=2 {
         lines.push_str(&format!(

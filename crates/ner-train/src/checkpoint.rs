@@ -1,4 +1,5 @@
-//! Resumable checkpoints: `resume.safetensors` in the model folder.
+//! Resumable checkpoints: `resume.safetensors` in the model folder
+//! ([`ModelDir::checkpoint`]).
 //!
 //! One file, written atomically (temporary name, then rename), holds
 //! everything a run needs to continue exactly where it stopped: the raw
@@ -12,6 +13,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use ner_model::folder::ModelDir;
+
 use ner_core::runs::EpochMetrics;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
@@ -20,9 +23,6 @@ use crate::average::WeightAverage;
 use crate::config::Pipeline;
 use crate::optim::{Optimizer, OptimizerState};
 use crate::{rng_state, TrainError};
-
-/// The checkpoint's file name inside a model folder.
-pub const RESUME_FILE: &str = "resume.safetensors";
 
 /// Where the loop stands, and what it has seen so far.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,10 +86,11 @@ pub struct Live<'a> {
     pub average: Option<&'a mut WeightAverage>,
 }
 
-/// Writes `dir/resume.safetensors` atomically: the weights in `vs`, the
-/// optimizer's state, the weight average, libtorch's RNG state and `progress`.
+/// Writes the folder's checkpoint (`resume.safetensors`) atomically: the
+/// weights in `vs`, the optimizer's state, the weight average, libtorch's
+/// RNG state and `progress`.
 pub fn save(
-    dir: &Path,
+    dir: &ModelDir,
     vs: &nn::VarStore,
     optimizer: &OptimizerState,
     average: Option<&WeightAverage>,
@@ -111,13 +112,20 @@ pub fn save(
         "rng.cpu".into(),
         Tensor::from_slice(&rng_state::cpu_rng_state()?),
     ));
-    let json = serde_json::to_vec(progress).map_err(|e| TrainError::Mismatch(e.to_string()))?;
+    let json = serde_json::to_vec(progress)
+        .map_err(|e| TrainError::Internal(format!("the progress record: {e}")))?;
     tensors.push(("progress.json".into(), Tensor::from_slice(&json)));
 
-    let path = dir.join(RESUME_FILE);
-    let tmp = dir.join(format!(".{RESUME_FILE}.{}.tmp", std::process::id()));
+    let path = dir.checkpoint();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir
+        .root()
+        .join(format!(".{name}.{}.tmp", std::process::id()));
     let written = Tensor::write_safetensors(&tensors, &tmp)
-        .map_err(TrainError::Torch)
+        .map_err(TrainError::torch("writing the checkpoint"))
         .and_then(|()| {
             std::fs::File::open(&tmp)
                 .and_then(|f| f.sync_all())
@@ -140,16 +148,13 @@ pub struct Saved {
     path: std::path::PathBuf,
 }
 
-/// Reads `dir/resume.safetensors`, if there is one.
-pub fn load(dir: &Path) -> Result<Option<Saved>, TrainError> {
-    let path = dir.join(RESUME_FILE);
+/// Reads the folder's checkpoint, if there is one.
+pub fn load(dir: &ModelDir) -> Result<Option<Saved>, TrainError> {
+    let path = dir.checkpoint();
     if !path.exists() {
         return Ok(None);
     }
-    let bad = |message: String| TrainError::Pipeline {
-        path: path.clone(),
-        message,
-    };
+    let bad = |message: String| TrainError::input(&path, message);
     let tensors: HashMap<String, Tensor> = Tensor::read_safetensors(&path)
         .map_err(|e| bad(format!("not a readable checkpoint: {e}")))?
         .into_iter()
@@ -157,7 +162,7 @@ pub fn load(dir: &Path) -> Result<Option<Saved>, TrainError> {
     let json = tensors
         .get("progress.json")
         .ok_or_else(|| bad("not a ner-train checkpoint (no progress.json)".into()))?;
-    let bytes = Vec::<u8>::try_from(json).map_err(TrainError::Torch)?;
+    let bytes = Vec::<u8>::try_from(json).map_err(TrainError::torch("reading the checkpoint"))?;
     let progress: Progress = serde_json::from_slice(&bytes)
         .map_err(|e| bad(format!("unreadable progress record: {e}")))?;
     if progress.format_version != ner_core::schema::FORMAT_VERSION {
@@ -185,11 +190,10 @@ impl Saved {
         let mut saved = self.progress.pipeline.clone();
         saved.train.epochs = pipeline.train.epochs;
         let mismatch = |what: String| {
-            TrainError::Mismatch(format!(
-                "{} was written by a run with {what}; finish it with the same inputs, \
-                 or delete the checkpoint to start again",
-                self.path.display()
-            ))
+            TrainError::from(crate::InputError::OtherRun {
+                path: self.path.clone(),
+                what,
+            })
         };
         if saved.model != pipeline.model {
             return Err(mismatch("another model section in its pipeline".into()));
@@ -227,10 +231,7 @@ impl Saved {
     /// Copies the saved weights, optimizer state, weight average and RNG
     /// state into the live run.
     pub fn restore(&self, live: &mut Live<'_>) -> Result<(), TrainError> {
-        let bad = |message: String| TrainError::Pipeline {
-            path: self.path.clone(),
-            message,
-        };
+        let bad = |message: String| TrainError::input(&self.path, message);
         let get = |name: &str| {
             self.tensors
                 .get(name)
@@ -261,15 +262,15 @@ impl Saved {
                 lr: self.progress.optimizer_lr,
                 buffers,
             })
-            .map_err(bad)?;
+            .map_err(|e| bad(e.to_string()))?;
         if let Some(average) = live.average.as_deref_mut() {
             let shadow = (0..average.shadow().len())
                 .map(|i| get(&format!("average.{i}")).map(Tensor::shallow_clone))
                 .collect::<Result<Vec<_>, _>>()?;
             average.restore(self.progress.average_steps, &shadow);
         }
-        let rng =
-            Vec::<u8>::try_from(get("rng.cpu")?.to_kind(Kind::Uint8)).map_err(TrainError::Torch)?;
+        let rng = Vec::<u8>::try_from(get("rng.cpu")?.to_kind(Kind::Uint8))
+            .map_err(TrainError::torch("reading the saved RNG state"))?;
         rng_state::set_cpu_rng_state(&rng)?;
         Ok(())
     }

@@ -76,14 +76,14 @@ pub fn load_into(path: &Path, table: &Tensor, vocab: &Vocab) -> Result<Coverage,
             continue; // word2vec header: "<count> <dim>"
         }
         if values.len() != dim {
-            return Err(TrainError::Pipeline {
-                path: path.to_path_buf(),
-                message: format!(
+            return Err(TrainError::input(
+                path,
+                format!(
                     "line {}: {} values, the model's word embedding has {dim}",
                     index + 1,
                     values.len()
                 ),
-            });
+            ));
         }
         vectors_read += 1;
         let exact = wanted.get(word).copied();
@@ -95,10 +95,7 @@ pub fn load_into(path: &Path, table: &Tensor, vocab: &Vocab) -> Result<Coverage,
             .iter()
             .map(|v| v.parse::<f32>())
             .collect::<Result<Vec<f32>, _>>()
-            .map_err(|e| TrainError::Pipeline {
-                path: path.to_path_buf(),
-                message: format!("line {}: {e}", index + 1),
-            })?;
+            .map_err(|e| TrainError::input(path, format!("line {}: {e}", index + 1)))?;
         if let Some(id) = exact {
             found.insert(id, (vector.clone(), true));
         }

@@ -2,30 +2,40 @@
 //!
 //! In: a pipeline file ([`config::Pipeline`], `pipelines/<MODEL>.toml`), the
 //! training and validation batches from `ner-encode` (memory-mapped,
-//! [`data::EncodedSplit`]) and the word and tag vocabularies they were encoded
-//! with (checked by SHA-256). Out: a model folder with `model.safetensors`
-//! (after every epoch), `best.safetensors` (best validation epoch),
-//! `config.json` (everything needed to rebuild the model) and
-//! `metrics.jsonl` (one line per epoch), all written atomically.
+//! [`data::EncodedSplit`]) and the vocabularies they were encoded with
+//! (checked by SHA-256). Out: a model folder
+//! ([`ner_model::folder::ModelDir`]): the weights after every epoch and of
+//! the best validation epoch, `config.json` (everything needed to rebuild
+//! the model), the vocabularies copied in, `metrics.jsonl` and the curves,
+//! each written atomically, and a resumable checkpoint while a run is
+//! unfinished.
 //!
-//! The taggers ([`model::Tagger`]): RNN (tanh), GRU or LSTM cells, one or two
-//! directions, any number of layers, a linear output layer; words enter as
-//! the course's one-hot vectors (computed as a lookup) or as embeddings.
-//! This crate and `ner-gates` are the only ones that link libtorch:
+//! The taggers ([`tagger::Tagger`]): RNN (tanh), GRU (and two gate-fixed
+//! variants) or LSTM cells, one or two directions, any number of layers,
+//! words as the course's one-hot vectors (computed as a lookup) or as
+//! embeddings with character features and casing, a softmax or a CRF. On
+//! the CPU the recurrent layers, the character CNN and the CRF's
+//! log-partition run on `ner-kernels` (hand-written forward and backward
+//! passes handed back to libtorch's graph); elsewhere libtorch's ops run
+//! them. This crate and `ner-gates` are the only ones that link libtorch:
 //! prediction runs the trained models without it (`ner-infer`).
 //!
+//! Modules, leaves first: [`host`](crate) copies and threads, [`dropout`],
+//! [`data`], [`tagset`]; [`layers`] on them; [`tagger`] on the layers;
+//! [`optim`], [`average`], [`embeddings`], [`checkpoint`], [`rng_state`];
+//! [`trainer`] on top.
+//!
 //! ```no_run
+//! use ner_core::schema::vocab::VocabDir;
 //! use ner_train::config::Pipeline;
-//! use ner_train::train::{train, Config};
+//! use ner_train::trainer::{train, Config};
 //!
 //! let config = Config {
 //!     name: "rnn".into(),
 //!     pipeline: Pipeline::read("pipelines/rnn.toml".as_ref())?,
 //!     train: "data/processed/train.arrow".into(),
 //!     valid: "data/processed/valid.arrow".into(),
-//!     words: "data/vocab/words.parquet".into(),
-//!     tags: "data/vocab/tags.parquet".into(),
-//!     chars: "data/vocab/chars.parquet".into(),
+//!     vocab: VocabDir::new("data/vocab"),
 //!     embeddings: None,
 //!     output_dir: "models/rnn".into(),
 //!     device: tch::Device::Cpu,
@@ -40,60 +50,21 @@
 //! ```
 
 pub mod average;
-pub mod chars;
 pub mod checkpoint;
-pub mod crf;
 pub mod data;
+pub mod dropout;
 pub mod embeddings;
-pub mod gru;
-pub mod model;
+mod error;
+mod host;
+pub mod layers;
 pub mod optim;
-pub mod plot;
 pub mod rng_state;
+mod sequence;
+pub mod tagger;
 pub mod tagset;
-pub mod train;
+pub mod trainer;
 
 /// Pipeline files, defined without libtorch in `ner-model`.
 pub use ner_model::config;
 
-use std::path::PathBuf;
-
-/// Errors of the train stage.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    #[error(transparent)]
-    Artifact(#[from] ner_core::Error),
-    #[error("{path}: {message}", path = .path.display())]
-    Pipeline { path: PathBuf, message: String },
-    #[error("{0}")]
-    Mismatch(String),
-    #[error(transparent)]
-    Model(#[from] ner_model::ModelError),
-    #[error("libtorch: {0}")]
-    Torch(tch::TchError),
-    #[error("{path}: could not draw the curves: {message}", path = .path.display())]
-    Plot { path: PathBuf, message: String },
-    #[error(
-        "the training loss became NaN or infinite at epoch {epoch}, step {step}; \
-         the checkpoints of the last complete epoch are kept"
-    )]
-    Diverged { epoch: usize, step: usize },
-    #[error(
-        "interrupted at epoch {epoch}, step {step} of {steps}; everything needed to continue \
-         is in {checkpoint}: run `make train MODEL=<name> RESUME=1`, or the same ner-train \
-         command with --resume",
-        checkpoint = .checkpoint.display()
-    )]
-    Interrupted {
-        epoch: usize,
-        step: usize,
-        steps: usize,
-        checkpoint: PathBuf,
-    },
-    #[error(
-        "{dir} is being trained by another process (pid {holder}, holding {dir}/train.lock); \
-         two trainings into one model folder would overwrite each other's checkpoints",
-        dir = .dir.display()
-    )]
-    Locked { dir: PathBuf, holder: String },
-}
+pub use error::{InputError, TrainError};

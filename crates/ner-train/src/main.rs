@@ -6,9 +6,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use clap::Parser;
+use ner_core::schema::vocab::VocabDir;
 use ner_train::config::Pipeline;
-use ner_train::model::device;
-use ner_train::train::{train, Config};
+use ner_train::tagger::device;
+use ner_train::trainer::{train, Config, Summary};
 use ner_train::TrainError;
 
 /// Train a recurrent tagger on batches written by ner-encode.
@@ -24,7 +25,7 @@ struct Args {
     /// Validation batches.
     #[arg(long, default_value = "data/processed/valid.arrow")]
     valid: PathBuf,
-    /// Folder with words.parquet and tags.parquet.
+    /// The vocabulary folder the batches were encoded with (ner-vocab's output).
     #[arg(long, default_value = "data/vocab")]
     vocab_dir: PathBuf,
     /// Model folder [default: models/<pipeline name>].
@@ -55,7 +56,7 @@ struct Args {
     resume: bool,
 }
 
-fn run(args: Args) -> Result<ner_train::train::Summary, TrainError> {
+fn run(args: Args) -> Result<Summary, TrainError> {
     let mut pipeline = Pipeline::read(&args.pipeline)?;
     if let Some(epochs) = args.epochs {
         pipeline.train.epochs = epochs;
@@ -63,10 +64,12 @@ fn run(args: Args) -> Result<ner_train::train::Summary, TrainError> {
     if let Some(seed) = args.seed {
         pipeline.train.seed = seed;
     }
-    pipeline.check().map_err(|message| TrainError::Pipeline {
-        path: args.pipeline.clone(),
-        message,
-    })?;
+    pipeline
+        .check()
+        .map_err(|e| ner_model::ModelError::Pipeline {
+            path: args.pipeline.clone(),
+            message: e.to_string(),
+        })?;
     let name = args
         .pipeline
         .file_stem()
@@ -80,11 +83,9 @@ fn run(args: Args) -> Result<ner_train::train::Summary, TrainError> {
         pipeline,
         train: args.train,
         valid: args.valid,
-        words: args.vocab_dir.join("words.parquet"),
-        tags: args.vocab_dir.join("tags.parquet"),
-        chars: args.vocab_dir.join("chars.parquet"),
+        vocab: VocabDir::new(args.vocab_dir),
         embeddings: args.embeddings,
-        device: device(&args.device).map_err(TrainError::Mismatch)?,
+        device: device(&args.device)?,
         threads: args.threads,
         progress: !args.no_progress,
         resume: args.resume,
@@ -101,7 +102,10 @@ fn stop_on_signals() -> Result<Arc<AtomicBool>, TrainError> {
     for signal in [SIGINT, SIGTERM, SIGHUP] {
         signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
             .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
-            .map_err(|e| TrainError::Mismatch(format!("cannot handle signal {signal}: {e}")))?;
+            .map_err(|source| TrainError::System {
+                message: format!("cannot handle signal {signal}"),
+                source,
+            })?;
     }
     Ok(stop)
 }

@@ -16,12 +16,12 @@ pub fn cpu_rng_state() -> Result<Vec<u8>, TrainError> {
     // SAFETY: a null buffer with capacity 0 only asks for the size.
     let n = unsafe { ner_cpu_rng_state(std::ptr::null_mut(), 0) };
     let len = usize::try_from(n)
-        .map_err(|_| TrainError::Mismatch("libtorch did not return its RNG state".into()))?;
+        .map_err(|_| TrainError::Internal("libtorch did not return its RNG state".into()))?;
     let mut state = vec![0u8; len];
     // SAFETY: `state` holds `n` writable bytes.
     let copied = unsafe { ner_cpu_rng_state(state.as_mut_ptr(), n) };
     if copied != n {
-        return Err(TrainError::Mismatch(
+        return Err(TrainError::Internal(
             "libtorch's RNG state changed size while read".into(),
         ));
     }
@@ -31,11 +31,11 @@ pub fn cpu_rng_state() -> Result<Vec<u8>, TrainError> {
 /// Restores a state read by [`cpu_rng_state`].
 pub fn set_cpu_rng_state(state: &[u8]) -> Result<(), TrainError> {
     let n = i64::try_from(state.len())
-        .map_err(|_| TrainError::Mismatch("RNG state too large".into()))?;
+        .map_err(|_| TrainError::Internal("RNG state too large".into()))?;
     // SAFETY: `state` holds `n` readable bytes; the shim copies them.
     let rc = unsafe { ner_set_cpu_rng_state(state.as_ptr(), n) };
     if rc != 0 {
-        return Err(TrainError::Mismatch(format!(
+        return Err(TrainError::Internal(format!(
             "libtorch refused a saved RNG state of {} bytes (saved by another libtorch?)",
             state.len()
         )));

@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ner_core::rng::SplitMix64;
-use ner_train::train::EpochMetrics;
+use ner_train::trainer::EpochMetrics;
 
 const SENTENCES: &[&str] = &[
     "EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n",
@@ -148,7 +148,7 @@ fn weights(path: &Path) -> BTreeMap<String, Vec<f32>> {
 /// The metrics a resumed run must reproduce (not the times).
 fn scores(dir: &Path) -> Vec<(usize, f64, f64, f64, f64, f64)> {
     let metrics: Vec<EpochMetrics> =
-        ner_train::train::read_metrics(&dir.join("metrics.jsonl")).expect("metrics");
+        ner_train::trainer::read_metrics(&dir.join("metrics.jsonl")).expect("metrics");
     metrics
         .iter()
         .map(|m| {
@@ -327,7 +327,7 @@ fn check_complete_files(dir: &Path) {
                     .unwrap_or_else(|e| panic!("config.json incomplete: {e}"));
             }
             "metrics.jsonl" => {
-                ner_train::train::read_metrics(&path).expect("metrics.jsonl complete");
+                ner_train::trainer::read_metrics(&path).expect("metrics.jsonl complete");
             }
             "curves.png" => {
                 let bytes = std::fs::read(&path).expect("read");
@@ -337,6 +337,20 @@ fn check_complete_files(dir: &Path) {
                 );
             }
             "train.lock" => {}
+            "vocab" => {
+                // Copied in at the start, each file atomically.
+                for kind in [
+                    ner_core::schema::ArtifactKind::WordVocab,
+                    ner_core::schema::ArtifactKind::CharVocab,
+                    ner_core::schema::ArtifactKind::TagVocab,
+                ] {
+                    let file = ner_core::schema::vocab::VocabDir::new(&path).file(kind);
+                    if file.exists() {
+                        ner_core::tables::Vocab::read(&file, kind)
+                            .unwrap_or_else(|e| panic!("{} incomplete: {e}", file.display()));
+                    }
+                }
+            }
             other => panic!("unexpected file {other}"),
         }
     }

@@ -109,7 +109,7 @@ fn writes_a_complete_model_folder() {
     ] {
         assert!(model.join(file).exists(), "{file} missing");
     }
-    let metrics = ner_train::train::read_metrics(&model.join("metrics.jsonl")).expect("metrics");
+    let metrics = ner_train::trainer::read_metrics(&model.join("metrics.jsonl")).expect("metrics");
     assert_eq!(
         metrics.iter().map(|m| m.epoch).collect::<Vec<_>>(),
         [1, 2, 3]
@@ -154,7 +154,7 @@ fn same_seed_same_numbers() {
     let read = |fx: &Fixture| {
         let out = fx.train(&["--epochs", "2"]);
         assert!(out.status.success(), "{}", stderr(&out));
-        ner_train::train::read_metrics(&fx.path("model/metrics.jsonl"))
+        ner_train::trainer::read_metrics(&fx.path("model/metrics.jsonl"))
             .expect("metrics")
             .iter()
             .map(|m| (m.train_loss, m.val_macro_f1))
@@ -249,7 +249,7 @@ fn char_crf_tagger_trains_and_learns_the_training_set() {
             .expect("runs");
         assert!(out.status.success(), "{}", stderr(&out));
         let metrics =
-            ner_train::train::read_metrics(&fx.path("crf/metrics.jsonl")).expect("metrics");
+            ner_train::trainer::read_metrics(&fx.path("crf/metrics.jsonl")).expect("metrics");
         let last = metrics.last().expect("epochs");
         // Eight training tokens, four entities: a CRF tagger fits them.
         assert_eq!(last.val_entity_f1, 1.0, "{encoder}: {metrics:?}");

@@ -32,6 +32,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use ner_core::artifact::sha256_file;
+use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{keys, sentences, vocab, ArtifactKind, Metadata};
 use ner_core::scheme::{tag_order_key, Tag};
 use ner_core::tables::{parquet_metadata, parquet_num_rows, Vocab};
@@ -74,11 +75,6 @@ impl Config {
     }
 }
 
-/// File names inside the output folder.
-pub const WORDS_FILE: &str = "words.parquet";
-pub const CHARS_FILE: &str = "chars.parquet";
-pub const TAGS_FILE: &str = "tags.parquet";
-
 /// The three vocabularies, built but not yet written.
 #[derive(Debug, Clone)]
 pub struct Vocabularies {
@@ -120,13 +116,13 @@ impl fmt::Display for Summary {
 /// Counts, builds and writes the three vocabularies.
 pub fn build(config: &Config) -> Result<Summary, VocabError> {
     let vocabs = count(config)?;
-    let dir = &config.output_dir;
-    vocabs.words.write(&dir.join(WORDS_FILE))?;
-    vocabs.chars.write(&dir.join(CHARS_FILE))?;
-    vocabs.tags.write(&dir.join(TAGS_FILE))?;
+    let dir = VocabDir::new(&config.output_dir);
+    vocabs.words.write(&dir.words())?;
+    vocabs.chars.write(&dir.chars())?;
+    vocabs.tags.write(&dir.tags())?;
     let n_tokens = vocabs.words.entries.iter().map(|(_, c)| c).sum();
     Ok(Summary {
-        output_dir: dir.clone(),
+        output_dir: config.output_dir.clone(),
         n_words: vocabs.words.len(),
         n_chars: vocabs.chars.len(),
         n_tags: vocabs.tags.len(),

@@ -118,13 +118,14 @@ fn build_writes_three_tables_with_provenance() {
         (9, 14, 4)
     );
     assert_eq!(summary.n_tokens, 9);
-    let words = Vocab::read(&out.join(WORDS_FILE), ArtifactKind::WordVocab).expect("read");
+    let words = Vocab::read(&VocabDir::new(&out).words(), ArtifactKind::WordVocab).expect("read");
     assert_eq!(words.metadata.get(keys::LOWERCASE), Some("false"));
     assert_eq!(
         words.metadata.get(keys::SOURCE_SHA256).map(str::to_string),
         Some(sha256_file(&train).expect("hash"))
     );
-    let err = Vocab::read(&out.join(TAGS_FILE), ArtifactKind::WordVocab).expect_err("wrong kind");
+    let err =
+        Vocab::read(&VocabDir::new(&out).tags(), ArtifactKind::WordVocab).expect_err("wrong kind");
     assert!(
         err.to_string().contains("is a 'vocab.tags' artifact"),
         "{err}"
@@ -137,7 +138,7 @@ fn refuses_files_that_are_not_sentences() {
     let train = sentences_file(dir.path(), TRAIN);
     let out = dir.path().join("vocab");
     build(&Config::new(&train, &out)).expect("build");
-    let words = out.join(WORDS_FILE);
+    let words = VocabDir::new(&out).words();
     let err = build(&Config::new(&words, dir.path().join("again"))).expect_err("wrong kind");
     assert_eq!(
         err.to_string(),

@@ -1,15 +1,15 @@
 //! The libtorch-free model (`ner-infer`, which `ner-predict` runs) against
-//! the libtorch tagger it replaces (`ner_train::model::Tagger`): the same
-//! weights file, random weights, every architecture a pipeline can name;
-//! the same tag scores (to 1e-4) and the same decoded tags.
+//! the libtorch tagger (`ner_train::tagger::Tagger` on libtorch's own ops):
+//! the same weights file, random weights, every architecture a pipeline can
+//! name; the same tag scores (to 1e-4) and the same decoded tags.
 
 use ner_core::scheme::TagScheme;
 use ner_infer::{Model, Sentence, Weights};
+use ner_kernels::CharClasses;
 use ner_model::card::TaggerSpec;
-use ner_model::chars::CharClasses;
 use ner_model::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
 use ner_train::data::BatchTensors;
-use ner_train::model::{Kernel, Tagger};
+use ner_train::tagger::{Kernel, Mode, Tagger};
 use tch::{nn, Device, Kind, Tensor};
 
 const N_WORDS: i64 = 40;
@@ -197,7 +197,7 @@ fn every_architecture_scores_and_decodes_as_libtorch() {
 
         let sentences = sentences(i as u64 + 1);
         let batch = batch(&sentences);
-        let expected = tch::no_grad(|| tagger.emissions(&batch, None, false));
+        let expected = tch::no_grad(|| tagger.forward(&batch, Mode::Eval).emissions);
         let got = model.emissions(&sentences).expect("emissions");
         let width = batch.word_ids.size()[1] as usize;
         let k = spec.tags.len();

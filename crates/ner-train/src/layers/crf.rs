@@ -1,7 +1,8 @@
-//! A linear-chain CRF output layer: the forward algorithm's log-likelihood
-//! for training, Viterbi decoding for prediction, and transition constraints
-//! that rule out ill-formed tag sequences (the constraints and the Viterbi
-//! recursion are [`ner_model::crf`]'s, shared with libtorch-free prediction).
+//! A linear-chain CRF output layer: the log-likelihood for training (its
+//! log-partition by `ner-kernels`' forward-backward on the CPU, the forward
+//! algorithm in tensor operations elsewhere), Viterbi decoding
+//! (`ner-kernels`'), and the constraints that rule out ill-formed tag
+//! sequences ([`ner_model::crf::Penalties`]).
 //!
 //! Scores: `start[j]` for the first tag, `transitions[i][j]` from tag `i` to
 //! tag `j`, `end[i]` after the last tag, plus the emission scores of the
@@ -11,9 +12,11 @@
 //! training and decoding alike, so the best path is always well formed.
 
 use tch::nn::{Init, Path as VsPath};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
-pub use ner_model::crf::{Penalties, Scores, FORBIDDEN};
+pub use ner_model::crf::{Penalties, FORBIDDEN};
+
+use crate::host::{lengths_of, to_vec};
 
 /// The CRF parameters and its constraints.
 #[derive(Debug)]
@@ -125,16 +128,15 @@ impl Crf {
         start: &Tensor,
         end: &Tensor,
     ) -> Tensor {
-        let flat = crate::model::to_vec;
-        let lens = crate::model::lengths_of(lengths);
+        let lens = lengths_of(lengths);
         let width = emissions.size()[1] as usize;
         let p = ner_kernels::crf::partition(
-            &flat(emissions),
+            &to_vec(emissions),
             width,
             &lens,
-            &flat(trans),
-            &flat(start),
-            &flat(end),
+            &to_vec(trans),
+            &to_vec(start),
+            &to_vec(end),
         );
         let kind = emissions.kind();
         let weigh = |t: &Tensor, d: &[f32]| {
@@ -153,33 +155,18 @@ impl Crf {
     /// The best tag path of each sentence, by Viterbi on the host.
     ///
     /// `emissions` is `[B, T, K]` row-major; `lengths` the real lengths.
-    pub fn viterbi(
-        &self,
-        emissions: &[f32],
-        width: usize,
-        lengths: &[i64],
-    ) -> Result<Vec<Vec<i64>>, tch::TchError> {
-        let flat = |t: &Tensor| -> Result<Vec<f32>, tch::TchError> {
-            Vec::<f32>::try_from(
-                &t.detach()
-                    .to_kind(Kind::Float)
-                    .to_device(tch::Device::Cpu)
-                    .view([-1]),
-            )
-        };
-        let trans = flat(&self.transitions)?;
-        let start = flat(&self.start)?;
-        let end = flat(&self.end)?;
-        let scores = Scores::new(&trans, &start, &end, &self.penalties);
-        Ok(lengths
+    pub fn viterbi(&self, emissions: &[f32], width: usize, lengths: &[usize]) -> Vec<Vec<i64>> {
+        let scores = self.penalties.scores(
+            &to_vec(&self.transitions),
+            &to_vec(&self.start),
+            &to_vec(&self.end),
+        );
+        let k = scores.k;
+        lengths
             .iter()
             .enumerate()
-            .map(|(b, &len)| {
-                let k = scores.k;
-                let rows = &emissions[b * width * k..(b * width + len.max(0) as usize) * k];
-                scores.best_path(rows)
-            })
-            .collect())
+            .map(|(b, &len)| scores.best_path(&emissions[b * width * k..(b * width + len) * k]))
+            .collect()
     }
 }
 
@@ -187,7 +174,7 @@ impl Crf {
 mod tests {
     use super::*;
     use ner_core::scheme::{Tag, TagScheme};
-    use tch::{nn, Device};
+    use tch::{nn, Device, Kind};
 
     fn tags(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
@@ -211,7 +198,7 @@ mod tests {
         paths
     }
 
-    fn path_score(e: &[f32], k: usize, path: &[usize], s: &Scores) -> f64 {
+    fn path_score(e: &[f32], k: usize, path: &[usize], s: &ner_kernels::crf::Scores) -> f64 {
         let mut total = f64::from(s.start[path[0]] + e[path[0]]);
         for t in 1..path.len() {
             total += f64::from(s.transitions[path[t - 1] * k + path[t]] + e[t * k + path[t]]);
@@ -246,11 +233,11 @@ mod tests {
             let mask = Tensor::arange(len as i64, (Kind::Int64, Device::Cpu))
                 .unsqueeze(0)
                 .lt_tensor(&lengths.unsqueeze(1));
-            let paths = crf.viterbi(&e, len, &[4, 3]).expect("viterbi");
+            let paths = crf.viterbi(&e, len, &[4, 3]);
             let trans: Vec<f32> = Vec::try_from(&crf.effective().0.view([-1])).expect("t");
             let start: Vec<f32> = Vec::try_from(&crf.effective().1).expect("s");
             let end: Vec<f32> = Vec::try_from(&crf.effective().2).expect("e");
-            let scores = Scores {
+            let scores = ner_kernels::crf::Scores {
                 k,
                 transitions: trans,
                 start,
@@ -307,29 +294,6 @@ mod tests {
     }
 
     #[test]
-    fn iob2_constraints() {
-        let names = tags(&["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]);
-        let p = Penalties::for_scheme(&names, TagScheme::Iob2);
-        let f = FORBIDDEN;
-        assert_eq!(p.start, vec![0.0, 0.0, f, 0.0, f]);
-        assert_eq!(p.transitions[0], vec![0.0, 0.0, f, 0.0, f]); // O -> I-X
-        assert_eq!(p.transitions[1], vec![0.0, 0.0, 0.0, 0.0, f]); // B-LOC -> I-PER
-        assert_eq!(p.transitions[2], vec![0.0, 0.0, 0.0, 0.0, f]); // I-LOC -> I-PER
-        assert!(p.end.iter().all(|&v| v == 0.0));
-    }
-
-    #[test]
-    fn bioes_constraints() {
-        let names = tags(&["O", "B-PER", "E-PER", "I-PER", "S-PER"]);
-        let p = Penalties::for_scheme(&names, TagScheme::Bioes);
-        let f = FORBIDDEN;
-        assert_eq!(p.start, vec![0.0, 0.0, f, f, 0.0]);
-        assert_eq!(p.end, vec![0.0, f, 0.0, f, 0.0]);
-        assert_eq!(p.transitions[1], vec![f, f, 0.0, 0.0, f]); // B-PER must continue
-        assert_eq!(p.transitions[2], vec![0.0, 0.0, f, f, 0.0]); // E-PER closes
-    }
-
-    #[test]
     fn decoding_never_produces_forbidden_moves() {
         tch::manual_seed(5);
         let names = tags(&["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]);
@@ -339,7 +303,7 @@ mod tests {
         for t in 0..6 {
             e[t * 5 + 2 + 2 * (t % 2)] = 50.0;
         }
-        let path = crf.viterbi(&e, 6, &[6]).expect("viterbi").remove(0);
+        let path = crf.viterbi(&e, 6, &[6]).remove(0);
         let parsed: Vec<String> = path.iter().map(|&t| names[t as usize].clone()).collect();
         let tags: Vec<Tag<'_>> = parsed.iter().map(|t| Tag::parse(t).expect("tag")).collect();
         let well_formed = ner_core::scheme::convert(&tags, TagScheme::Iob2);

@@ -1,10 +1,11 @@
-//! `ner-curves MODEL_DIR...`: redraw `curves.png` from `metrics.jsonl`.
+//! `ner-curves MODEL_DIR...`: redraw each model folder's `curves.png` from
+//! its `metrics.jsonl`, without libtorch.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ner_train::train::{read_metrics, CURVES_FILE, METRICS_FILE};
+use ner_model::folder::ModelDir;
 
 /// Redraw each model folder's curves.png from its metrics.jsonl.
 #[derive(Debug, Parser)]
@@ -17,19 +18,20 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    for dir in &args.model_dirs {
-        let title = dir
+    for root in &args.model_dirs {
+        let dir = ModelDir::new(root);
+        let title = root
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let result = read_metrics(&dir.join(METRICS_FILE))
-            .map_err(ner_train::TrainError::from)
-            .and_then(|metrics| ner_train::plot::curves(&metrics, &title, &dir.join(CURVES_FILE)));
+        let result = ner_core::runs::read_metrics(&dir.metrics())
+            .map_err(ner_plot::PlotError::from)
+            .and_then(|metrics| ner_plot::curves::training(&metrics, &title, &dir.curves()));
         if let Err(err) = result {
             eprintln!("ner-curves: error: {}", ner_core::cli::chain(&err));
             return ExitCode::FAILURE;
         }
-        println!("{}", dir.join(CURVES_FILE).display());
+        println!("{}", dir.curves().display());
     }
     ExitCode::SUCCESS
 }

@@ -1,17 +1,20 @@
 //! Character features of words: a character CNN (Ma & Hovy 2016) or a
 //! character BiLSTM (Lample et al. 2016) over the character vocabulary from
 //! `ner-vocab`, and a four-way casing class.
+//!
+//! Given the character ids on the host ([`HostChars`], when the recurrent
+//! layers run on `ner-kernels`), the CNN runs on `ner-kernels` too: its
+//! output is a leaf of libtorch's graph and the training pass returns a
+//! [`CnnTape`] whose `backward` hands the gradients back.
 
-use std::cell::RefCell;
-
-use ner_kernels::{gather_rows, scatter_rows, CharBatch, CharCnn, CnnForward};
+use ner_kernels::{gather_rows, scatter_rows, CharBatch, CharClasses, CharCnn, CnnForward};
 use tch::nn::{self, Module, Path as VsPath};
 use tch::{Kind, Tensor};
 
 use crate::config::CharEncoder;
-use crate::model::{dropout_values, ids_of, parallel, to_vec};
-
-pub use ner_model::chars::{CharClasses, CASING_CLASSES};
+use crate::dropout::Masks;
+use crate::host::{ids_of, parallel, to_vec};
+use crate::sequence::{reversal_index, reverse_seq};
 
 /// A batch's character ids `[batch, tokens, width]` copied to the host
 /// once, and where its real tokens are (`b·tokens + i`, `i < length`), for
@@ -74,13 +77,18 @@ impl Casing {
             upper: to_tensor(&classes.upper),
             lower: to_tensor(&classes.lower),
             classes: classes.clone(),
-            embedding: nn::embedding(vs / "embedding", CASING_CLASSES, dim, Default::default()),
+            embedding: nn::embedding(
+                vs / "embedding",
+                ner_kernels::CASING_CLASSES as i64,
+                dim,
+                Default::default(),
+            ),
         }
     }
 
-    /// Casing class ids `[B, T]` from character ids `[B, T, L]`: the rule of
-    /// [`CharClasses::casing`], on tensors (`ner-predict/tests/infer.rs`
-    /// checks that both give the same model).
+    /// Casing class ids `[B, T]` from character ids `[B, T, L]` on any
+    /// device: the rule of [`CharClasses::casing`] in tensor operations
+    /// (`tests/` check that both give the same classes).
     pub fn classes(&self, char_ids: &Tensor) -> Tensor {
         let upper = self
             .upper
@@ -116,13 +124,15 @@ impl Casing {
 }
 
 /// A training pass of the character CNN on `ner-kernels`: its output, a
-/// leaf of libtorch's graph, and what [`CharFeatures::backward`] needs.
+/// leaf of libtorch's graph, and what its backward pass needs.
 #[derive(Debug)]
-struct CnnSegment {
+pub(crate) struct CnnTape {
     out: Tensor,
     chars: HostChars,
     mask: Option<Vec<f32>>,
     weights: CnnWeights,
+    /// The tensors the gradients belong to: table, filters, biases.
+    params: [Tensor; 3],
     /// The words of `chars.rows` in slices of `half`, one forward pass each.
     half: usize,
     parts: Vec<CnnForward>,
@@ -131,9 +141,76 @@ struct CnnSegment {
 /// The character table and filters copied to the host for one pass.
 #[derive(Debug)]
 struct CnnWeights {
+    dim: usize,
+    kernel: usize,
     embedding: Vec<f32>,
     weight: Vec<f32>,
     bias: Vec<f32>,
+}
+
+impl CnnWeights {
+    fn cnn(&self) -> CharCnn<'_> {
+        CharCnn {
+            dim: self.dim,
+            kernel: self.kernel,
+            embedding: &self.embedding,
+            weight: &self.weight,
+            bias: &self.bias,
+        }
+    }
+}
+
+impl CnnTape {
+    /// The gradients of the character table and the filters, computed by
+    /// hand once the output's gradient is complete, handed to libtorch as
+    /// the surrogate `Σ θ·∂θ`.
+    pub(crate) fn backward(self) {
+        let grad = self.out.grad();
+        if !grad.defined() {
+            return;
+        }
+        let filters = self.weights.bias.len();
+        let d_out = gather_rows(&to_vec(&grad), &self.chars.rows, filters);
+        let cnn = self.weights.cnn();
+        let jobs = self
+            .chars
+            .rows
+            .chunks(self.half)
+            .zip(d_out.chunks(self.half * filters))
+            .zip(&self.parts)
+            .collect();
+        let halves = parallel(jobs, |((rows, d_out), forward)| {
+            let batch = CharBatch {
+                ids: &self.chars.ids,
+                width: self.chars.width,
+                mask: self.mask.as_deref(),
+                rows,
+            };
+            cnn.backward(&batch, forward, d_out)
+        });
+        let mut halves = halves.into_iter();
+        let Some(mut grads) = halves.next() else {
+            return;
+        };
+        for other in halves {
+            for (sum, part) in [
+                (&mut grads.d_embedding, &other.d_embedding),
+                (&mut grads.d_weight, &other.d_weight),
+                (&mut grads.d_bias, &other.d_bias),
+            ] {
+                sum.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+            }
+        }
+        let term = |param: &Tensor, grad: &[f32]| {
+            (param * Tensor::from_slice(grad).view(param.size().as_slice())).sum(Kind::Float)
+        };
+        let [table, filters, biases] = &self.params;
+        let mut root = term(table, &grads.d_embedding) + term(filters, &grads.d_weight);
+        if biases.defined() {
+            root += term(biases, &grads.d_bias);
+        }
+        root.backward();
+    }
 }
 
 /// A word's features from its characters.
@@ -146,8 +223,6 @@ pub struct CharFeatures {
     lstm: Vec<[Tensor; 4]>,
     hidden: i64,
     dropout: f64,
-    /// The last training pass of the CNN on `ner-kernels`.
-    tape: RefCell<Option<CnnSegment>>,
 }
 
 impl CharFeatures {
@@ -203,7 +278,6 @@ impl CharFeatures {
             lstm,
             hidden,
             dropout,
-            tape: RefCell::new(None),
         }
     }
 
@@ -217,16 +291,17 @@ impl CharFeatures {
     }
 
     /// Features `[B, T, output_dim]` from character ids `[B, T, L]` (0 =
-    /// padding). Given the ids on the host, a CNN runs on `ner-kernels`
-    /// ([`CharFeatures::forward_cnn_host`]); otherwise libtorch's ops run.
+    /// padding), dropout from `masks` in training. Given the ids on the
+    /// host, a CNN runs on `ner-kernels` (and a training pass returns its
+    /// tape); otherwise libtorch's ops run.
     pub(crate) fn forward(
         &self,
         char_ids: &Tensor,
         host: Option<HostChars>,
-        train: bool,
-    ) -> Tensor {
+        masks: Option<&Masks>,
+    ) -> (Tensor, Option<CnnTape>) {
         if let (Some(chars), CharEncoder::Cnn) = (host, self.encoder) {
-            return self.forward_cnn_host(chars, train);
+            return self.forward_cnn_host(chars, masks);
         }
         let size = char_ids.size();
         let (b, t, l) = (size[0], size[1], size[2].max(1));
@@ -237,14 +312,14 @@ impl CharFeatures {
         };
         let words = ids.view([b * t, l]);
         let embedded = self.embedding.forward(&words); // [N, L, D]
-        let embedded = if train && self.dropout > 0.0 {
-            let mask =
-                crate::model::dropout_mask(&embedded.size(), self.dropout, embedded.device());
-            embedded * mask
-        } else {
-            embedded
+        let embedded = match masks {
+            Some(masks) if self.dropout > 0.0 => {
+                let mask = masks.mask(&embedded.size(), self.dropout, embedded.device());
+                embedded * mask
+            }
+            _ => embedded,
         };
-        match self.encoder {
+        let features = match self.encoder {
             CharEncoder::Cnn => {
                 let conv = self.conv();
                 let out = conv.forward(&embedded.transpose(1, 2)).relu(); // [N, F, L]
@@ -258,16 +333,17 @@ impl CharFeatures {
                 let last = (&lengths - 1)
                     .view([-1, 1, 1])
                     .expand([-1, 1, self.hidden], false);
-                let reverse = crate::model::reversal_index(&lengths, l);
+                let reverse = reversal_index(&lengths, l);
                 let mut outputs = Vec::new();
                 for (d, w) in self.lstm.iter().enumerate() {
                     let input = if d == 0 {
                         embedded.shallow_clone()
                     } else {
-                        crate::model::reverse_seq(&embedded, &reverse)
+                        reverse_seq(&embedded, &reverse)
                     };
                     let h0 = Tensor::zeros([1, b * t, self.hidden], (Kind::Float, input.device()));
                     let params = [&w[0], &w[1], &w[2], &w[3]];
+                    let train = masks.is_some();
                     let (out, _, _) =
                         input.lstm(&[&h0, &h0], &params, true, 1, 0.0, train, false, true);
                     // The state after the word's last character (first, read backwards).
@@ -276,34 +352,29 @@ impl CharFeatures {
                 Tensor::cat(&outputs, 1).view([b, t, 2 * self.hidden])
             }
             CharEncoder::None => Tensor::zeros([b, t, 0], (Kind::Float, char_ids.device())),
-        }
+        };
+        (features, None)
     }
-}
 
-impl CharFeatures {
     fn conv(&self) -> &nn::Conv1D {
         self.conv
             .as_ref()
             .unwrap_or_else(|| unreachable!("cnn has a conv"))
     }
 
-    fn cnn<'a>(&self, weights: &'a CnnWeights) -> CharCnn<'a> {
-        CharCnn {
-            dim: self.embedding.ws.size()[1] as usize,
-            kernel: self.conv().ws.size()[2] as usize,
-            embedding: &weights.embedding,
-            weight: &weights.weight,
-            bias: &weights.bias,
-        }
-    }
-
     /// The CNN on `ner-kernels` over the real tokens of `chars` (padding
     /// tokens get zero features: nothing reads them). The dropout mask is
     /// drawn as on libtorch's path, `[words, width, dim]`. In training the
-    /// output is a leaf that [`CharFeatures::backward`] connects back.
-    fn forward_cnn_host(&self, chars: HostChars, train: bool) -> Tensor {
+    /// output is a leaf, and the tape connects it back.
+    fn forward_cnn_host(
+        &self,
+        chars: HostChars,
+        masks: Option<&Masks>,
+    ) -> (Tensor, Option<CnnTape>) {
         let conv = self.conv();
         let weights = CnnWeights {
+            dim: self.embedding.ws.size()[1] as usize,
+            kernel: conv.ws.size()[2] as usize,
             embedding: to_vec(&self.embedding.ws),
             weight: to_vec(&conv.ws),
             bias: conv
@@ -312,10 +383,12 @@ impl CharFeatures {
                 .map(to_vec)
                 .unwrap_or_else(|| vec![0.0; self.hidden as usize]),
         };
-        let cnn = self.cnn(&weights);
-        // The values `dropout_mask` would give libtorch's path.
-        let mask = (train && self.dropout > 0.0)
-            .then(|| dropout_values(chars.words() * chars.width * cnn.dim, self.dropout));
+        let cnn = weights.cnn();
+        // The values `Masks::mask` would give libtorch's path.
+        let mask = masks
+            .filter(|_| self.dropout > 0.0)
+            .map(|m| m.values(chars.words() * chars.width * cnn.dim, self.dropout));
+        let train = masks.is_some();
         // The words in two halves, on two threads.
         let half = chars.rows.len().div_ceil(2).max(1);
         let parts = parallel(chars.rows.chunks(half).collect(), |rows| {
@@ -333,74 +406,25 @@ impl CharFeatures {
         let out =
             Tensor::from_slice(&out).view([chars.batch as i64, chars.tokens as i64, self.hidden]);
         if !train {
-            return out;
+            return (out, None);
         }
         let out = out.set_requires_grad(true);
-        *self.tape.borrow_mut() = Some(CnnSegment {
+        let tape = CnnTape {
             out: out.shallow_clone(),
             chars,
             mask,
             weights,
+            params: [
+                self.embedding.ws.shallow_clone(),
+                conv.ws.shallow_clone(),
+                conv.bs
+                    .as_ref()
+                    .map_or_else(Tensor::new, Tensor::shallow_clone),
+            ],
             half,
             parts,
-        });
-        out
-    }
-
-    /// The backward pass of the last training pass of the CNN on
-    /// `ner-kernels`, once its output's gradient is complete: the gradients
-    /// of the character table and the filters, computed by hand, handed to
-    /// libtorch as the surrogate `Σ θ·∂θ`. Nothing for libtorch's path.
-    pub(crate) fn backward(&self) {
-        let Some(seg) = self.tape.borrow_mut().take() else {
-            return;
         };
-        let grad = seg.out.grad();
-        if !grad.defined() {
-            return;
-        }
-        let filters = self.hidden as usize;
-        let d_out = gather_rows(&to_vec(&grad), &seg.chars.rows, filters);
-        let cnn = self.cnn(&seg.weights);
-        let jobs = seg
-            .chars
-            .rows
-            .chunks(seg.half)
-            .zip(d_out.chunks(seg.half * filters))
-            .zip(&seg.parts)
-            .collect();
-        let halves = parallel(jobs, |((rows, d_out), forward)| {
-            let batch = CharBatch {
-                ids: &seg.chars.ids,
-                width: seg.chars.width,
-                mask: seg.mask.as_deref(),
-                rows,
-            };
-            cnn.backward(&batch, forward, d_out)
-        });
-        let mut halves = halves.into_iter();
-        let Some(mut grads) = halves.next() else {
-            return;
-        };
-        for other in halves {
-            for (sum, part) in [
-                (&mut grads.d_embedding, &other.d_embedding),
-                (&mut grads.d_weight, &other.d_weight),
-                (&mut grads.d_bias, &other.d_bias),
-            ] {
-                sum.iter_mut().zip(part).for_each(|(a, b)| *a += b);
-            }
-        }
-        let conv = self.conv();
-        let term = |param: &Tensor, grad: &[f32]| {
-            (param * Tensor::from_slice(grad).view(param.size().as_slice())).sum(Kind::Float)
-        };
-        let mut root =
-            term(&self.embedding.ws, &grads.d_embedding) + term(&conv.ws, &grads.d_weight);
-        if let Some(bs) = &conv.bs {
-            root += term(bs, &grads.d_bias);
-        }
-        root.backward();
+        (out, Some(tape))
     }
 }
 
@@ -410,16 +434,22 @@ mod tests {
     use tch::Device;
 
     #[test]
-    fn casing_classes_follow_the_words() {
+    fn casing_classes_in_tensor_operations_follow_the_rule() {
         // ids: 0 <PAD>, 1 <UNK>, 2 'a', 3 'B', 4 '1'
         let classes = CharClasses::from_chars(["<PAD>", "<UNK>", "a", "B", "1"].into_iter());
-        assert_eq!(classes.upper, [false, false, false, true, false]);
         let vs = nn::VarStore::new(Device::Cpu);
         let casing = Casing::new(&vs.root(), &classes, 4);
         // words: "aa" (0), "BB" (1), "Ba" (2), "aB" (3), "11" (0), padding (0)
         let ids = Tensor::from_slice(&[2i64, 2, 3, 3, 3, 2, 2, 3, 4, 4, 0, 0]).view([1, 6, 2]);
         let got: Vec<i64> = Vec::try_from(&casing.classes(&ids).view([-1])).expect("ids");
         assert_eq!(got, [0, 1, 2, 3, 0, 0]);
+        let host = HostChars::new(&ids, &[6]);
+        let rule: Vec<i64> = host
+            .ids
+            .chunks_exact(host.width)
+            .map(|w| classes.casing(w))
+            .collect();
+        assert_eq!(rule, got);
     }
 
     #[test]
@@ -430,11 +460,11 @@ mod tests {
             let chars = CharFeatures::new(&vs.root(), encoder, 10, 6, 5, 3, 0.0);
             let short = Tensor::from_slice(&[3i64, 4, 0, 0]).view([1, 1, 4]);
             let wide = Tensor::from_slice(&[3i64, 4, 0, 0, 0, 0]).view([1, 1, 6]);
-            let a = chars.forward(&short, None, false);
+            let (a, _) = chars.forward(&short, None, None);
             assert_eq!(a.size(), vec![1, 1, chars.output_dim()]);
             if encoder == CharEncoder::Lstm {
                 // The LSTM reads only the word's own characters.
-                let b = chars.forward(&wide, None, false);
+                let (b, _) = chars.forward(&wide, None, None);
                 assert!((&a - &b).abs().max().double_value(&[]) < 1e-6);
             }
         }
@@ -452,8 +482,8 @@ mod tests {
         // The kernels' CNN equals libtorch's at the real tokens, zeros at padding.
         let vs = nn::VarStore::new(Device::Cpu);
         let chars = CharFeatures::new(&vs.root(), CharEncoder::Cnn, 6, 4, 5, 3, 0.0);
-        let ours = chars.forward(&ids, Some(host), false);
-        let theirs = chars.forward(&ids, None, false);
+        let (ours, _) = chars.forward(&ids, Some(host), None);
+        let (theirs, _) = chars.forward(&ids, None, None);
         let real = Tensor::from_slice(&[true, true, true, true, false, false]).view([2, 3, 1]);
         let d = (&ours - theirs.where_scalarother(&real, 0.0))
             .abs()

@@ -1,5 +1,5 @@
-//! Records libtorch's folder as the run path of this crate's tests (they
-//! train models with ner-train). The binary never loads libtorch.
+//! Records libtorch's folder as the run path of this crate's tests, so they
+//! run without LD_LIBRARY_PATH.
 
 fn main() {
     // torch-sys (links = "tch") exports the folder it linked against.

@@ -1,5 +1,8 @@
-//! A GRU written with tensor operations, step by step, in three variants:
-//! the full cell and two simplifications that fix one gate to 1.
+//! A GRU written with tensor operations, step by step, for any device and
+//! for experiments that need the states in libtorch's graph (`ner-gates`):
+//! the full cell and the two simplifications that fix one gate to 1
+//! ([`ner_kernels::GruGates`]). On the CPU, training runs the GRU layers on
+//! `ner-kernels` instead.
 //!
 //! Equations and weight layout are libtorch's (`nn.GRU`): rows of `w_ih` and
 //! `w_hh` are the reset, update and new-state blocks,
@@ -12,41 +15,14 @@
 //! ```
 //!
 //! In the course's notation the update gate is Γu = 1 − z (the share of the
-//! candidate) and the reset gate Γr = r. [`GruVariant::NoUpdateGate`] fixes
-//! Γu = 1, so `h' = n`: the state is always the candidate.
-//! [`GruVariant::NoResetGate`] fixes Γr = 1: `n = tanh(W_in x + b_in + W_hn h + b_hn)`.
-//! The fixed gate's rows stay in the weights (same layout as the full cell)
-//! and simply never receive a gradient.
+//! candidate) and the reset gate Γr = r. Without the update gate (Γu = 1)
+//! `h' = n`: the state is always the candidate. Without the reset gate
+//! (Γr = 1) `n = tanh(W_in x + b_in + W_hn h + b_hn)`. The fixed gate's rows
+//! stay in the weights (same layout as the full cell) and simply never
+//! receive a gradient.
 
-use serde::{Deserialize, Serialize};
+use ner_kernels::GruGates;
 use tch::Tensor;
-
-/// Which GRU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GruVariant {
-    Full,
-    /// Γu = 1: no update gate, the state is always the candidate.
-    NoUpdateGate,
-    /// Γr = 1: no reset gate.
-    NoResetGate,
-}
-
-impl GruVariant {
-    pub const ALL: [GruVariant; 3] = [
-        GruVariant::Full,
-        GruVariant::NoUpdateGate,
-        GruVariant::NoResetGate,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            GruVariant::Full => "full",
-            GruVariant::NoUpdateGate => "no-update-gate",
-            GruVariant::NoResetGate => "no-reset-gate",
-        }
-    }
-}
 
 /// One layer's weights, libtorch's layout (`[3H, in]`, `[3H, H]`, `[3H]`, `[3H]`).
 #[derive(Debug)]
@@ -57,6 +33,27 @@ pub struct GruWeights<'a> {
     pub b_hh: &'a Tensor,
 }
 
+/// One step from `h` `[B, H]` given the step's input gates `x` `[B, 3H]`
+/// (`x·W_ihᵀ + b_ih`), with `w_hh_t` = `W_hhᵀ`.
+pub fn step(x: &Tensor, h: &Tensor, w_hh_t: &Tensor, b_hh: &Tensor, gates: GruGates) -> Tensor {
+    let hidden = h.size()[1];
+    let hp = h.matmul(w_hh_t) + b_hh; // [B, 3H]
+    let xs = x.split(hidden, 1);
+    let hs = hp.split(hidden, 1);
+    let n = if gates.reset {
+        let r = (&xs[0] + &hs[0]).sigmoid();
+        (&xs[2] + r * &hs[2]).tanh()
+    } else {
+        (&xs[2] + &hs[2]).tanh()
+    };
+    if gates.update {
+        let z = (&xs[1] + &hs[1]).sigmoid();
+        &n + z * (h - &n)
+    } else {
+        n
+    }
+}
+
 /// Runs the cell over `input` `[B, T, in]` from `h0` `[B, H]`; returns the
 /// outputs `[B, T, H]` and every state `h_1 … h_T` (each `[B, H]`, part of
 /// the autograd graph, so gradients with respect to them can be taken).
@@ -64,33 +61,16 @@ pub fn run(
     input: &Tensor,
     h0: &Tensor,
     w: &GruWeights<'_>,
-    variant: GruVariant,
+    gates: GruGates,
 ) -> (Tensor, Vec<Tensor>) {
-    let hidden = w.w_hh.size()[1];
     let steps = input.size()[1];
     // The input projections of all steps in one product.
     let projected = input.matmul(&w.w_ih.tr()) + w.b_ih; // [B, T, 3H]
+    let w_hh_t = w.w_hh.tr();
     let mut h = h0.shallow_clone();
     let mut states = Vec::with_capacity(steps as usize);
     for t in 0..steps {
-        let x = projected.select(1, t);
-        let hp = h.matmul(&w.w_hh.tr()) + w.b_hh; // [B, 3H]
-        let xs = x.split(hidden, 1);
-        let hs = hp.split(hidden, 1);
-        let n = match variant {
-            GruVariant::NoResetGate => (&xs[2] + &hs[2]).tanh(),
-            _ => {
-                let r = (&xs[0] + &hs[0]).sigmoid();
-                (&xs[2] + r * &hs[2]).tanh()
-            }
-        };
-        h = match variant {
-            GruVariant::NoUpdateGate => n,
-            _ => {
-                let z = (&xs[1] + &hs[1]).sigmoid();
-                &n + z * (&h - &n)
-            }
-        };
+        h = step(&projected.select(1, t), &h, &w_hh_t, w.b_hh, gates);
         states.push(h.shallow_clone());
     }
     let outputs = Tensor::stack(&states, 1);
@@ -103,7 +83,7 @@ mod tests {
     use tch::{Device, Kind};
 
     #[test]
-    fn full_variant_equals_libtorch_gru() {
+    fn the_full_cell_equals_libtorch_gru() {
         tch::manual_seed(11);
         let (b, t, input, hidden) = (3, 7, 5, 4);
         let opts = (Kind::Float, Device::Cpu);
@@ -119,7 +99,7 @@ mod tests {
             b_ih: &b_ih,
             b_hh: &b_hh,
         };
-        let (ours, states) = run(&x, &h0, &weights, GruVariant::Full);
+        let (ours, states) = run(&x, &h0, &weights, GruGates::FULL);
         let (reference, last) = x.gru(
             &h0.unsqueeze(0),
             &[&w_ih, &w_hh, &b_ih, &b_hh],
@@ -154,7 +134,18 @@ mod tests {
         };
         let x = Tensor::randn([1, 4, 2], opts);
         let h0 = Tensor::randn([1, 2], opts);
-        let outs: Vec<Tensor> = GruVariant::ALL
+        let variants = [
+            GruGates::FULL,
+            GruGates {
+                reset: true,
+                update: false,
+            },
+            GruGates {
+                reset: false,
+                update: true,
+            },
+        ];
+        let outs: Vec<Tensor> = variants
             .iter()
             .map(|&v| run(&x, &h0, &weights, v).0)
             .collect();

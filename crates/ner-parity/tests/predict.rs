@@ -1,0 +1,181 @@
+//! `ner-predict` (through its library) on models `ner-train` trained: a
+//! character CRF gives back its training sentences, and a model decoding in
+//! BIOES on IOB2 data is the model trained on BIOES data.
+
+use std::path::Path;
+
+use ner_core::scheme::TagScheme;
+use ner_predict::{predict, Config};
+
+const TRAIN: &str = "\
+EU B-ORG
+rejects O
+German B-MISC
+call O
+
+Peter B-PER
+Blackburn I-PER
+
+BRUSSELS B-LOC
+1996-08-22 O
+";
+
+const CHAR_CRF: &str = "[model]\ncell = \"lstm\"\nbidirectional = true\nlayers = 1\nhidden = 8\n\
+    input = \"embedding\"\nembedding_dim = 8\nchars = \"cnn\"\nchar_dim = 4\nchar_hidden = 5\n\
+    casing_dim = 2\noutput = \"crf\"\n[train]\nepochs = 30\nlr = 0.02\nbatch_size = 2\n";
+
+fn trained_with(pipeline: &str) -> tempfile::TempDir {
+    trained_on(TRAIN, TagScheme::Iob2, pipeline)
+}
+
+/// A model trained on `corpus` converted to `scheme`, validated on the
+/// training batches.
+fn trained_on(corpus: &str, scheme: TagScheme, pipeline: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |name: &str| dir.path().join(name);
+    std::fs::write(p("train.txt"), corpus).expect("write");
+    let mut convert = ner_convert::Config::new(p("train.txt"), p("train.parquet"));
+    convert.output_scheme = scheme;
+    ner_convert::convert(&convert).expect("convert");
+    ner_vocab::build(&ner_vocab::Config::new(p("train.parquet"), p("vocab"))).expect("vocab");
+    let mut encode = ner_encode::Config::new(
+        p("train.parquet"),
+        ner_encode::VocabPaths::in_dir(p("vocab")),
+        p("train.arrow"),
+    );
+    encode.batch_size = 2;
+    ner_encode::encode(&encode).expect("encode");
+    let pipeline: ner_train::config::Pipeline = toml::from_str(pipeline).expect("pipeline");
+    let config = ner_train::trainer::Config {
+        name: "tiny".into(),
+        pipeline,
+        train: p("train.arrow"),
+        valid: p("train.arrow"),
+        vocab: ner_core::schema::vocab::VocabDir::new(p("vocab")),
+        embeddings: None,
+        output_dir: p("model"),
+        device: tch::Device::Cpu,
+        threads: Some(1),
+        progress: false,
+        resume: false,
+        stop: None,
+    };
+    // libtorch's generator is global: tests training at once would share it.
+    static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
+    ner_train::trainer::train(&config).expect("train");
+    dir
+}
+
+/// Predicts `input` (relative to `dir`) with the model in `dir/model`.
+fn run(dir: &Path, input: &str, outputs: &[(&str, &str)]) {
+    let mut config = Config::new(dir.join("model"), dir.join(input));
+    for &(kind, file) in outputs {
+        let file = Some(dir.join(file));
+        match kind {
+            "parquet" => config.outputs.parquet = file,
+            "conll" => config.outputs.conll = file,
+            _ => config.outputs.entities = file,
+        }
+    }
+    predict(&config).expect("predicts");
+}
+
+#[test]
+fn a_char_crf_model_predicts_and_scores_unchanged() {
+    let dir = trained_with(CHAR_CRF);
+    let d = dir.path();
+    run(d, "train.txt", &[("parquet", "p.parquet")]);
+    let report = ner_score::score_predictions(&d.join("p.parquet")).expect("scores");
+    // Thirty epochs on eight tokens: the training sentences come back.
+    assert_eq!(
+        (report.counts.gold, report.counts.correct),
+        (4, 4),
+        "{report:?}"
+    );
+    // Unseen words and characters go through <UNK>.
+    std::fs::write(d.join("new.txt"), "Zürich ÆØÅ qq\n").expect("write");
+    run(d, "new.txt", &[("conll", "new.conll")]);
+    let conll = std::fs::read_to_string(d.join("new.conll")).expect("conll");
+    assert_eq!(
+        conll.lines().filter(|l| !l.is_empty()).count(),
+        3,
+        "{conll}"
+    );
+}
+
+/// Every entity type with all four BIOES prefixes (B, I, E in "John Smith
+/// Jr", S in "Paris"), so the BIOES vocabulary of the converted data holds
+/// the same seventeen-style tag set a BIOES model derives from IOB2 tags.
+const ALL_PREFIXES: &str = "\
+John B-PER
+Smith I-PER
+Jr I-PER
+visited O
+Paris B-LOC
+
+New B-LOC
+York I-LOC
+City I-LOC
+and O
+Bob B-PER
+";
+
+/// `model.tag_scheme = "bioes"` on IOB2 batches trains exactly the model
+/// that plain training on batches converted to BIOES does (same weights,
+/// bit for bit, same losses), and predicts in IOB2.
+#[test]
+fn a_bioes_model_on_iob2_data_is_the_model_trained_on_bioes_data() {
+    let bioes_inside = CHAR_CRF.replace(
+        "output = \"crf\"",
+        "output = \"crf\"\ntag_scheme = \"bioes\"",
+    );
+    assert_ne!(bioes_inside, CHAR_CRF);
+    let inside = trained_on(ALL_PREFIXES, TagScheme::Iob2, &bioes_inside);
+    let converted = trained_on(ALL_PREFIXES, TagScheme::Bioes, CHAR_CRF);
+    let weights = |dir: &tempfile::TempDir| {
+        std::fs::read(dir.path().join("model/model.safetensors")).expect("weights")
+    };
+    assert!(
+        weights(&inside) == weights(&converted),
+        "the weights differ"
+    );
+    let metrics = |dir: &tempfile::TempDir| {
+        ner_train::trainer::read_metrics(&dir.path().join("model/metrics.jsonl"))
+            .expect("metrics")
+            .iter()
+            .map(|m| (m.train_loss, m.val_entity_f1))
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (metrics(&inside), metrics(&converted));
+    assert_eq!(
+        a.iter().map(|m| m.0).collect::<Vec<_>>(),
+        b.iter().map(|m| m.0).collect::<Vec<_>>()
+    );
+    // Validation scores the IOB2 rewriting of each decoded sentence; the
+    // two agree once the decoded BIOES sequences are well formed (the first
+    // epochs' need not be, and conlleval reads those another way).
+    assert_eq!(a.last(), b.last());
+
+    let d = inside.path();
+    run(
+        d,
+        "train.txt",
+        &[("parquet", "p.parquet"), ("conll", "p.conll")],
+    );
+    let conll = std::fs::read_to_string(d.join("p.conll")).expect("conll");
+    assert!(
+        conll.contains("B-PER") && conll.contains("I-PER"),
+        "{conll}"
+    );
+    assert!(
+        !conll.contains("E-") && !conll.contains("S-"),
+        "predictions come out in the data's scheme: {conll}"
+    );
+    let report = ner_score::score_predictions(&d.join("p.parquet")).expect("scores");
+    assert_eq!(
+        (report.counts.gold, report.counts.correct),
+        (4, 4),
+        "{report:?}"
+    );
+}

@@ -1,0 +1,100 @@
+//! A run's inputs, checked before anything is trained: batches encoded
+//! with exactly the vocabularies given, in the pipeline's batch size and
+//! order, words cased as the pipeline asks.
+
+use std::path::Path;
+
+use ner_core::schema::keys;
+use ner_model::card::Vocabularies;
+use ner_model::config::Pipeline;
+
+use crate::data::EncodedSplit;
+use crate::{InputError, TrainError};
+
+/// What the training batches record about how they were encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Encoded {
+    /// Characters kept per word (`None`: all).
+    pub(crate) max_word_chars: Option<usize>,
+}
+
+/// Checks the splits against the vocabularies and the pipeline.
+pub(crate) fn check(
+    pipeline: &Pipeline,
+    vocabs: &Vocabularies,
+    vocab_files: [&Path; 3],
+    train: &EncodedSplit,
+    valid: &EncodedSplit,
+) -> Result<Encoded, TrainError> {
+    let [words, chars, tags] = vocab_files;
+    for split in [train, valid] {
+        encoded_with(split, words, &vocabs.words_sha, keys::WORDS_SHA256)?;
+        encoded_with(split, chars, &vocabs.chars_sha, keys::CHARS_SHA256)?;
+        encoded_with(split, tags, &vocabs.tags_sha, keys::TAGS_SHA256)?;
+    }
+    let path = train.file().path();
+    let meta = train.file().metadata();
+    let encoding = |found: String, wanted: String, fix: String| {
+        TrainError::from(InputError::Encoding {
+            batches: path.to_path_buf(),
+            found,
+            wanted,
+            fix,
+        })
+    };
+    let batch_size: usize = meta.parse(path, keys::BATCH_SIZE)?;
+    let wanted = pipeline.train.batch_size;
+    if batch_size != wanted {
+        return Err(encoding(
+            format!("in batches of {batch_size}"),
+            wanted.to_string(),
+            format!("re-encode with BATCH_SIZE={wanted}"),
+        ));
+    }
+    if let Some(order) = &pipeline.train.batch_order {
+        let encoded = meta.require(path, keys::ORDER)?;
+        if encoded != order {
+            return Err(encoding(
+                format!("in '{encoded}' order"),
+                format!("'{order}'"),
+                format!("re-encode it with --order {order} (make does this for you)"),
+            ));
+        }
+    }
+    if let Some(wanted) = pipeline.data.lowercase {
+        if vocabs.lowercase() != wanted {
+            return Err(InputError::Casing {
+                vocab: words.to_path_buf(),
+                wanted,
+            }
+            .into());
+        }
+    }
+    Ok(Encoded {
+        max_word_chars: meta
+            .get(keys::MAX_WORD_CHARS)
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0),
+    })
+}
+
+/// Refuses batches encoded with other vocabulary files than the ones given.
+fn encoded_with(
+    split: &EncodedSplit,
+    vocab: &Path,
+    sha: &str,
+    key: &str,
+) -> Result<(), TrainError> {
+    let recorded = split.file().metadata().require(split.file().path(), key)?;
+    if recorded != sha {
+        return Err(InputError::OtherVocabulary {
+            batches: split.file().path().to_path_buf(),
+            vocab: vocab.to_path_buf(),
+            key: key.to_string(),
+            recorded: recorded[..recorded.len().min(12)].to_string(),
+            on_disk: sha[..sha.len().min(12)].to_string(),
+        }
+        .into());
+    }
+    Ok(())
+}
