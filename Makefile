@@ -56,7 +56,7 @@ vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
 .PHONY: help setup torch bench-setup build test lint data train score predict compare seeds gates fuzz bench-scale bindir \
-	bench-data bench-train bench-crf bench-quality bench-predict clean-data FORCE
+	bench-data bench-train bench-crf bench-quality bench-predict bench-ab clean-data FORCE
 FORCE:
 
 help: ## Show targets and variables.
@@ -314,6 +314,15 @@ bench-crf: data $(BIN_DIR)/ner-train bench-setup ## One epoch of MODEL (default 
 	$(MAKE) -s $(call train_batches,$(bench_crf_model)) $(call valid_batches,$(bench_crf_model))
 	RUNS=$(or $(RUNS),2) $(ROOT)/bench/crf.sh $(bench_crf_model) $(BIN_DIR) $(VENV)/bin/python $(REFERENCE_DIR) $(CONLL_DIR) \
 	  $(call train_batches,$(bench_crf_model)) $(call valid_batches,$(bench_crf_model)) $(call vocab_dir,$(bench_crf_model)) $(ROOT)/pipelines
+
+# Two builds side by side (BEFORE_BIN: another build's release binaries).
+BEFORE_BIN ?=
+AB_TRAIN_MODELS ?= $(COURSE_MODELS) char-bilstm-crf
+AB_PREDICT_MODELS ?= $(COURSE_MODELS)
+bench-ab: data $(TORCH_BINS) $(REPORT_BINS) ## One epoch of AB_TRAIN_MODELS and ner-predict on AB_PREDICT_MODELS, this build against BEFORE_BIN's, alternated RUNS (2) times.
+	@if [ -z "$(BEFORE_BIN)" ]; then echo "error: name the other build: make bench-ab BEFORE_BIN=/path/to/release" >&2; exit 1; fi
+	$(ROOT)/bench/ab.sh $(BEFORE_BIN) $(BIN_DIR) $(DATA) $(ROOT)/pipelines $(MODELS_DIR) $(or $(RUNS),2) \
+	  "$(AB_TRAIN_MODELS)" "$(AB_PREDICT_MODELS)"
 
 bench-predict: data $(foreach m,$(or $(MODELS),$(COURSE_MODELS)),$(MODELS_DIR)/$(m)/model.safetensors) $(BIN_DIR)/ner-predict ## ner-predict on the test split, end to end, for MODELS (default: the five course models).
 	$(ROOT)/bench/predict.sh $(BIN_DIR) $(INTERIM)/test.parquet $(MODELS_DIR) $(BENCH_RUNS) $(or $(MODELS),$(COURSE_MODELS))

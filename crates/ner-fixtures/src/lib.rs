@@ -7,10 +7,10 @@
 //! outputs — runs for real on it.
 //!
 //! ```no_run
-//! let dir = tempfile::tempdir()?;
-//! let model = ner_fixtures::Fixture::new(dir.path()).model(ner_fixtures::BIGRU)?;
+//! let root = std::env::temp_dir().join("fixture");
+//! let model = ner_fixtures::Fixture::new(&root).model(ner_fixtures::BIGRU)?;
 //! println!("{}", model.root().display());
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok::<(), ner_fixtures::Error>(())
 //! ```
 
 use std::collections::HashMap;

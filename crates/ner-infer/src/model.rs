@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use ner_kernels::crf::Scores;
 use ner_kernels::math::linear;
 use ner_kernels::{
-    gather_rows, CharBatch, CharClasses, CharCnn, CharLstm, LstmDirection, Packing, Recurrence,
+    CharBatch, CharClasses, CharCnn, CharLstm, InputGates, LstmDirection, Packing, Recurrence,
     CASING_CLASSES,
 };
 use ner_model::card::TaggerSpec;
@@ -480,22 +480,37 @@ impl Model {
             let mut out = vec![0f32; total * width];
             for (d, w) in dirs.iter().enumerate() {
                 let rows = &positions[d];
-                let xg = match (&self.words, l) {
+                // Packed row `p` reads token `rows[p]`'s input gates where
+                // they are: a one-hot table's row, a distinct token's row, a
+                // row of the layer below's gates.
+                let computed;
+                let fill: Box<dyn Fn(usize, &mut [f32]) + Sync> = match (&self.words, l) {
                     (Words::Onehot(tables), 0) => {
-                        let mut xg = vec![0f32; total * g];
-                        for (gates, &p) in xg.chunks_exact_mut(g).zip(rows) {
-                            tables[d].row_plus(ids[p] as usize, &w.bias_x, gates);
-                        }
-                        xg
+                        let (table, bias, ids) = (&tables[d], &w.bias_x, &ids);
+                        Box::new(move |p, out| table.row_plus(ids[rows[p]] as usize, bias, out))
                     }
                     (Words::Embedding(_), 0) => {
-                        let gates = w.input_gates(&unique_x, distinct, self.word_dim);
-                        let of_token: Vec<usize> = rows.iter().map(|&p| index[p]).collect();
-                        gather_rows(&gates, &of_token, g)
+                        computed = w.input_gates(&unique_x, distinct, self.word_dim);
+                        let (gates, index) = (&computed, &index);
+                        Box::new(move |p, out| {
+                            let row = index[rows[p]];
+                            out.copy_from_slice(&gates[row * g..(row + 1) * g]);
+                        })
                     }
-                    _ => w.input_gates(&gather_rows(&x, rows, width), total, width),
+                    _ => {
+                        computed = w.input_gates(&x, total, width);
+                        let gates = &computed;
+                        Box::new(move |p, out| {
+                            let at = rows[p];
+                            out.copy_from_slice(&gates[at * g..(at + 1) * g]);
+                        })
+                    }
                 };
-                let states = w.recurrence(self.cell, h).forward(&packing, &xg, false);
+                let states = w.recurrence(self.cell, h).forward_from(
+                    &packing,
+                    &InputGates::Fill(&*fill),
+                    false,
+                );
                 for (state, &p) in states.out.chunks_exact(h).zip(rows) {
                     out[p * width + d * h..p * width + (d + 1) * h].copy_from_slice(state);
                 }

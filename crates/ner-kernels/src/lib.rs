@@ -33,5 +33,5 @@ pub use chars::{
     CASING_CLASSES,
 };
 pub use recurrent::{
-    gather_rows, scatter_rows, Cell, Forward, Gradients, GruGates, Packing, Recurrence,
+    gather_rows, scatter_rows, Cell, Forward, Gradients, GruGates, InputGates, Packing, Recurrence,
 };

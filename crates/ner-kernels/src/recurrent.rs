@@ -14,7 +14,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::math::{gemm_acc, gru_cell, lstm_cell, matmul_at, tanh, tanh_in_place};
+use crate::math::{gemm_acc, gru_cell, lstm_cell, matmul, matmul_at, tanh, tanh_in_place};
+
+/// Rows from which a step's product `h·W_hhᵀ` packs its operands
+/// (`matrixmultiply`) instead of running the unpacked register-blocked
+/// product: a training batch (32 sentences) never reaches it, a prediction
+/// batch (512) does for its first steps, where re-reading the unpacked
+/// weights for every block of 4 rows costs more than packing them once.
+const PACKED_PRODUCT_ROWS: usize = 64;
 
 /// The recurrent cell, as pipelines name it (`model.cell`).
 ///
@@ -194,6 +201,25 @@ pub struct Recurrence<'a> {
     pub b_hh: &'a [f32],
 }
 
+/// Where a forward pass reads its input gates (`x·W_ihᵀ` plus the biases
+/// the layer does not add).
+pub enum InputGates<'a> {
+    /// `[tokens, gates·hidden]`, packed.
+    Packed(&'a [f32]),
+    /// Writes packed row `p`'s gates into the slice (`gates·hidden` long):
+    /// a table lookup, say, without a packed copy of every row.
+    Fill(&'a (dyn Fn(usize, &mut [f32]) + Sync)),
+}
+
+impl std::fmt::Debug for InputGates<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputGates::Packed(xg) => write!(f, "Packed({} values)", xg.len()),
+            InputGates::Fill(_) => f.write_str("Fill(..)"),
+        }
+    }
+}
+
 /// The hidden states of a forward pass, and what its backward pass needs.
 #[derive(Debug, Clone)]
 pub struct Forward {
@@ -215,17 +241,24 @@ pub struct Gradients {
 }
 
 impl Recurrence<'_> {
-    fn check(&self, packing: &Packing, xg: &[f32]) {
+    fn check(&self, packing: &Packing, xg: &InputGates<'_>) {
         let g = self.cell.gates() * self.hidden;
         assert_eq!(self.w_hh.len(), g * self.hidden, "w_hh");
         let want_b = if self.cell.is_gru() { g } else { 0 };
         assert_eq!(self.b_hh.len(), want_b, "b_hh");
-        assert_eq!(xg.len(), packing.tokens() * g, "x_g");
+        if let InputGates::Packed(xg) = xg {
+            assert_eq!(xg.len(), packing.tokens() * g, "x_g");
+        }
     }
 
     /// Runs the layer over `xg` (`[tokens, gates·hidden]`, packed); `keep`
     /// keeps what [`Recurrence::backward`] needs.
     pub fn forward(&self, packing: &Packing, xg: &[f32], keep: bool) -> Forward {
+        self.forward_from(packing, &InputGates::Packed(xg), keep)
+    }
+
+    /// [`Recurrence::forward`] with the input gates from any source.
+    pub fn forward_from(&self, packing: &Packing, xg: &InputGates<'_>, keep: bool) -> Forward {
         self.check(packing, xg);
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -241,14 +274,14 @@ impl Recurrence<'_> {
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     #[target_feature(enable = "avx2")]
-    unsafe fn forward_avx2(&self, packing: &Packing, xg: &[f32], keep: bool) -> Forward {
+    unsafe fn forward_avx2(&self, packing: &Packing, xg: &InputGates<'_>, keep: bool) -> Forward {
         self.forward_impl(packing, xg, keep)
     }
 
     /// The gate functions vectorise 8 wide where [`Recurrence::forward`]
     /// compiles this for AVX2.
     #[inline(always)]
-    fn forward_impl(&self, packing: &Packing, xg: &[f32], keep: bool) -> Forward {
+    fn forward_impl(&self, packing: &Packing, xg: &InputGates<'_>, keep: bool) -> Forward {
         let (h, g) = (self.hidden, self.cell.gates() * self.hidden);
         let s = self.cell.saved() * h;
         let mut out = vec![0f32; packing.tokens() * h];
@@ -262,23 +295,49 @@ impl Recurrence<'_> {
             }
         }
         let mut c = vec![0f32; packing.order.len() * h];
+        // A step's input gates where they are filled in (the GRU keeps them
+        // apart from `h·W_hhᵀ`; the other cells add the product to them).
+        let mut filled = vec![0f32; if self.cell.is_gru() { packing.order.len() * g } else { 0 }];
         for t in 0..packing.steps() {
             let rows = packing.rows(t);
             let n = rows.len();
             let (before, now) = out.split_at_mut(rows.start * h);
             let now = &mut now[..n * h];
             let prev = (t > 0).then(|| &before[packing.offsets[t - 1] * h..][..n * h]);
-            let x = &xg[rows.start * g..rows.end * g];
             let gates = &mut gates[..n * g];
+            let x: &[f32] = match (xg, self.cell.is_gru()) {
+                (InputGates::Packed(xg), gru) => {
+                    let x = &xg[rows.start * g..rows.end * g];
+                    if !gru {
+                        gates.copy_from_slice(x);
+                    }
+                    x
+                }
+                (InputGates::Fill(fill), true) => {
+                    let x = &mut filled[..n * g];
+                    for (r, row) in x.chunks_exact_mut(g).enumerate() {
+                        fill(rows.start + r, row);
+                    }
+                    x
+                }
+                (InputGates::Fill(fill), false) => {
+                    for (r, row) in gates.chunks_exact_mut(g).enumerate() {
+                        fill(rows.start + r, row);
+                    }
+                    &[]
+                }
+            };
             if self.cell.is_gru() {
                 for row in gates.chunks_exact_mut(g) {
                     row.copy_from_slice(self.b_hh);
                 }
-            } else {
-                gates.copy_from_slice(x);
             }
             if let Some(prev) = prev {
-                gemm_acc(n, h, g, prev, &w_hh_t, gates);
+                if n < PACKED_PRODUCT_ROWS {
+                    gemm_acc(n, h, g, prev, &w_hh_t, gates);
+                } else {
+                    matmul(n, h, g, prev, &w_hh_t, 1.0, gates);
+                }
             }
             for r in 0..n {
                 let gr = &mut gates[r * g..(r + 1) * g];
@@ -309,8 +368,13 @@ impl Recurrence<'_> {
                         if keep {
                             sr[3 * h..].copy_from_slice(&gr[2 * h..]);
                         }
-                        let gates = self.cell.gru_gates().unwrap_or(GruGates::FULL);
-                        gru_cell(&x[r * g..(r + 1) * g], gr, hr, gates.reset, gates.update);
+                        let x = &x[r * g..(r + 1) * g];
+                        // The full cell with constant flags, so its loops
+                        // compile without the variants' branches.
+                        match self.cell.gru_gates().unwrap_or(GruGates::FULL) {
+                            GruGates::FULL => gru_cell(x, gr, hr, true, true),
+                            gates => gru_cell(x, gr, hr, gates.reset, gates.update),
+                        }
                         if keep {
                             sr[..3 * h].copy_from_slice(gr);
                         }
