@@ -297,7 +297,14 @@ impl Recurrence<'_> {
         let mut c = vec![0f32; packing.order.len() * h];
         // A step's input gates where they are filled in (the GRU keeps them
         // apart from `h·W_hhᵀ`; the other cells add the product to them).
-        let mut filled = vec![0f32; if self.cell.is_gru() { packing.order.len() * g } else { 0 }];
+        let mut filled = vec![
+            0f32;
+            if self.cell.is_gru() {
+                packing.order.len() * g
+            } else {
+                0
+            }
+        ];
         for t in 0..packing.steps() {
             let rows = packing.rows(t);
             let n = rows.len();
