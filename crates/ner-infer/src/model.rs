@@ -30,6 +30,9 @@ use ner_model::crf::Penalties;
 use crate::weights::{Table, Weights};
 use crate::InferError;
 
+/// Writes a packed row's input gates (see [`InputGates::Fill`]).
+type FillGates<'a> = dyn Fn(usize, &mut [f32]) + Sync + 'a;
+
 /// One sentence's ids: words, and the characters of each word.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sentence {
@@ -484,7 +487,7 @@ impl Model {
                 // they are: a one-hot table's row, a distinct token's row, a
                 // row of the layer below's gates.
                 let computed;
-                let fill: Box<dyn Fn(usize, &mut [f32]) + Sync> = match (&self.words, l) {
+                let fill: Box<FillGates<'_>> = match (&self.words, l) {
                     (Words::Onehot(tables), 0) => {
                         let (table, bias, ids) = (&tables[d], &w.bias_x, &ids);
                         Box::new(move |p, out| table.row_plus(ids[rows[p]] as usize, bias, out))
