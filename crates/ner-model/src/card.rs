@@ -106,7 +106,7 @@ impl ModelCard {
                 let words = PathBuf::from(&self.words_file);
                 // Cards from before character features did not name the file.
                 let chars = if self.chars_file.is_empty() {
-                    words.with_file_name("chars.parquet")
+                    VocabDir::new(words.parent().unwrap_or(Path::new("."))).chars()
                 } else {
                     PathBuf::from(&self.chars_file)
                 };
