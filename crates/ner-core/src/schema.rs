@@ -49,6 +49,16 @@ pub mod keys {
     pub const WEIGHTS: &str = "ner.weights";
     /// Predictions: whether the `tags` column holds gold tags.
     pub const HAS_GOLD: &str = "ner.has_gold";
+    /// Vectors: the width of a vector and the number of distinct rows.
+    pub const DIM: &str = "ner.dim";
+    pub const ROWS: &str = "ner.rows";
+    /// Vectors: the keys kept (`--max-words`; 0 for all).
+    pub const MAX_WORDS: &str = "ner.max_words";
+    /// Vectors: SHA-256 of the folder's `vectors.safetensors`.
+    pub const MATRIX_SHA256: &str = "ner.matrix_sha256";
+    /// Batches: SHA-256 of the vectors' keys table whose rows the word ids
+    /// beyond the word vocabulary index (absent: none).
+    pub const VECTORS_SHA256: &str = "ner.vectors_sha256";
 }
 
 /// What an artifact is.
@@ -63,6 +73,8 @@ pub enum ArtifactKind {
     Batches,
     /// `ner-predict` output: predicted tags per sentence.
     Predictions,
+    /// `ner-vectors` output: pre-trained vectors' keys and rows.
+    VectorKeys,
 }
 
 impl ArtifactKind {
@@ -74,6 +86,7 @@ impl ArtifactKind {
             ArtifactKind::TagVocab => "vocab.tags",
             ArtifactKind::Batches => "batches",
             ArtifactKind::Predictions => "predictions",
+            ArtifactKind::VectorKeys => "vectors.keys",
         }
     }
 
@@ -86,6 +99,7 @@ impl ArtifactKind {
             }
             ArtifactKind::Batches => "ner-encode",
             ArtifactKind::Predictions => "ner-predict",
+            ArtifactKind::VectorKeys => "ner-vectors",
         }
     }
 }
@@ -307,6 +321,60 @@ pub mod vocab {
                 Field::new(key_column(kind), DataType::Utf8, false),
                 Field::new(ID, DataType::UInt32, false),
                 Field::new(COUNT, DataType::UInt64, false),
+            ])
+            .with_metadata(metadata.to_hash_map()),
+        )
+    }
+}
+
+/// `ner-vectors` output: pre-trained word vectors as a matrix of distinct
+/// rows (`vectors.safetensors`, tensor [`vectors::MATRIX`], `[rows, dim]`
+/// f32) and a table from each key to its row (`keys.parquet`; several keys
+/// may share a row). With vectors, the word ids past a word vocabulary of
+/// `n` entries are `n + row`: the vectors' rows, looked up for words the
+/// training split never had.
+pub mod vectors {
+    use super::*;
+
+    /// `utf8`: the word, as the vectors file spells it.
+    pub const KEY: &str = "key";
+    /// `u32`: its row of the matrix.
+    pub const ROW: &str = "row";
+    /// The matrix's tensor name in `vectors.safetensors`.
+    pub const MATRIX: &str = "vectors";
+
+    /// A vectors folder (`ner-vectors -o DIR`, and a model folder's
+    /// `vocab/` for a model that reads vectors).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct VectorsDir {
+        root: std::path::PathBuf,
+    }
+
+    impl VectorsDir {
+        pub fn new(root: impl Into<std::path::PathBuf>) -> Self {
+            VectorsDir { root: root.into() }
+        }
+
+        pub fn root(&self) -> &Path {
+            &self.root
+        }
+
+        /// `keys.parquet`.
+        pub fn keys(&self) -> std::path::PathBuf {
+            self.root.join("keys.parquet")
+        }
+
+        /// `vectors.safetensors`.
+        pub fn matrix(&self) -> std::path::PathBuf {
+            self.root.join("vectors.safetensors")
+        }
+    }
+
+    pub fn schema(metadata: &Metadata) -> SchemaRef {
+        Arc::new(
+            Schema::new(vec![
+                Field::new(KEY, DataType::Utf8, false),
+                Field::new(ROW, DataType::UInt32, false),
             ])
             .with_metadata(metadata.to_hash_map()),
         )

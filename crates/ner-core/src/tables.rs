@@ -14,7 +14,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use crate::artifact::{column, read_parquet, ParquetBatches, ParquetSink};
 use crate::error::{Error, Result};
-use crate::schema::{keys, predictions, sentences, vocab, ArtifactKind, Metadata};
+use crate::schema::{keys, predictions, sentences, vectors, vocab, ArtifactKind, Metadata};
 
 /// The project's metadata of a Parquet file, read from the footer alone.
 pub fn parquet_metadata(path: &Path) -> Result<Metadata> {
@@ -119,15 +119,82 @@ impl Vocab {
     }
 }
 
+/// Pre-trained vectors' keys (`ner-vectors`): each key's row of the matrix,
+/// in the order the vectors file listed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VectorKeys {
+    pub metadata: Metadata,
+    pub keys: Vec<(String, u32)>,
+}
+
+impl VectorKeys {
+    /// Rows of the matrix (`ner.rows`).
+    pub fn rows(&self, path: &Path) -> Result<usize> {
+        self.metadata.parse(path, keys::ROWS)
+    }
+
+    /// Writes the table atomically with its metadata.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let schema = vectors::schema(&self.metadata);
+        let mut sink = ParquetSink::create(path, schema.clone())?;
+        // Row groups of at most 65,536 keys.
+        for chunk in self.keys.chunks(1 << 16) {
+            let words: StringArray = chunk.iter().map(|(k, _)| Some(k.as_str())).collect();
+            let rows: UInt32Array = chunk.iter().map(|(_, r)| *r).collect();
+            let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(words), Arc::new(rows)])
+                .map_err(|source| Error::Arrow {
+                    path: path.to_path_buf(),
+                    cause: source,
+                })?;
+            sink.write(&batch)?;
+        }
+        sink.commit()
+    }
+
+    /// Reads a keys table, checking every row against `ner.rows`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let (metadata, batches) = read_parquet(path, ArtifactKind::VectorKeys)?;
+        let rows: usize = metadata.parse(path, keys::ROWS)?;
+        let mut out = Vec::new();
+        for batch in &batches {
+            let words: &StringArray = column(batch, vectors::KEY, path)?;
+            let row: &UInt32Array = column(batch, vectors::ROW, path)?;
+            for i in 0..batch.num_rows() {
+                let r = row.value(i);
+                if words.is_null(i) || r as usize >= rows {
+                    return Err(Error::invalid(
+                        path,
+                        format!(
+                            "key {}: row {r} outside the {rows} rows of the matrix",
+                            out.len()
+                        ),
+                    ));
+                }
+                out.push((words.value(i).to_string(), r));
+            }
+        }
+        Ok(VectorKeys {
+            metadata,
+            keys: out,
+        })
+    }
+}
+
 /// Tokens to ids, the one way every stage does it: a word's id (looked up
 /// lower-cased when the vocabulary was built lower-cased), its characters'
 /// ids (at most `max_word_chars` of them), `<UNK>` for anything unknown.
+/// With pre-trained vectors ([`TokenIds::with_vectors`]) a word the
+/// vocabulary lacks is looked up among the vectors' keys, as it is and then
+/// lower-cased, before it becomes `<UNK>`: the order training, encoding and
+/// prediction all use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenIds {
     words: HashMap<String, i64>,
     chars: HashMap<char, i64>,
     lowercase: bool,
     max_word_chars: usize,
+    /// Each vector key's word id (`first + row`).
+    vectors: HashMap<String, i64>,
 }
 
 impl TokenIds {
@@ -161,17 +228,43 @@ impl TokenIds {
             chars,
             lowercase,
             max_word_chars: max_word_chars.unwrap_or(usize::MAX),
+            vectors: HashMap::new(),
         }
     }
 
-    /// The word id of a token.
+    /// Looks words the vocabulary lacks up among `keys`, a vector key's id
+    /// being `first + row` (`first`: the word vocabulary's size). The first
+    /// of equal keys wins.
+    pub fn with_vectors(mut self, keys: &VectorKeys, first: i64) -> Self {
+        self.vectors.reserve(keys.keys.len());
+        for (key, row) in &keys.keys {
+            self.vectors
+                .entry(key.clone())
+                .or_insert(first + i64::from(*row));
+        }
+        self
+    }
+
+    /// The word id of a token: the vocabulary's, else the vectors' (as it
+    /// is, then lower-cased), else `<UNK>`.
     pub fn word(&self, token: &str) -> i64 {
         let id = if self.lowercase {
             self.words.get(&token.to_lowercase())
         } else {
             self.words.get(token)
         };
-        id.copied().unwrap_or(i64::from(vocab::UNK_ID))
+        if let Some(&id) = id {
+            return id;
+        }
+        if !self.vectors.is_empty() {
+            if let Some(&id) = self.vectors.get(token) {
+                return id;
+            }
+            if let Some(&id) = self.vectors.get(&token.to_lowercase()) {
+                return id;
+            }
+        }
+        i64::from(vocab::UNK_ID)
     }
 
     /// The character ids of a token, capped at `max_word_chars`.

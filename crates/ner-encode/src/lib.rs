@@ -37,8 +37,9 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field};
 use ner_core::artifact::{sha256_file, IpcSink};
 use ner_core::rng::SplitMix64;
+use ner_core::schema::vectors::VectorsDir;
 use ner_core::schema::{batches, keys, vocab, ArtifactKind, Metadata};
-use ner_core::tables::{SentenceChunks, SentenceRows, TokenIds, Vocab};
+use ner_core::tables::{SentenceChunks, SentenceRows, TokenIds, VectorKeys, Vocab};
 
 /// Errors of the encode stage.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +121,10 @@ pub struct Config {
     /// batches): `shuffle` and `bucket` draw their order within each window,
     /// so memory holds one window whatever the corpus size.
     pub window: usize,
+    /// Pre-trained vectors (`ner-vectors`): a word the vocabulary lacks gets
+    /// the id of its vector's row past the vocabulary (`words + row`),
+    /// looked up as it is, then lower-cased.
+    pub vectors: Option<VectorsDir>,
 }
 
 /// The default window: all of CoNLL-2003's training split (14,041 sentences)
@@ -138,6 +143,7 @@ impl Config {
             seed: 0,
             max_word_chars: None,
             window: WINDOW_SENTENCES,
+            vectors: None,
         }
     }
 }
@@ -152,6 +158,8 @@ pub struct Summary {
     pub n_tokens: usize,
     /// Tokens mapped to `<UNK>`.
     pub n_oov: usize,
+    /// Tokens the vocabulary lacks that got a vector's id.
+    pub n_vectors: usize,
     /// Padded word positions over all word positions.
     pub padding_ratio: f64,
     pub order: Order,
@@ -180,7 +188,15 @@ impl fmt::Display for Summary {
             100.0 * self.padding_ratio,
             100.0 * self.oov_rate(),
             self.n_oov
-        )
+        )?;
+        if self.n_vectors > 0 {
+            write!(
+                f,
+                "; {} tokens outside the vocabulary found in the vectors",
+                self.n_vectors
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -246,16 +262,28 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
             .max_word_chars
             .map_or("none".to_string(), |n| n.to_string()),
     );
+    let mut token_ids = TokenIds::new(&words, &chars, lowercase, config.max_word_chars);
+    if let Some(vectors) = &config.vectors {
+        let keys = VectorKeys::read(&vectors.keys())?;
+        metadata.set(keys::VECTORS_SHA256, sha256_file(&vectors.keys())?);
+        metadata.set(keys::ROWS, keys.rows(&vectors.keys())?);
+        token_ids = token_ids.with_vectors(&keys, words.len() as i64);
+    }
+    let n_words = words.len() as i64;
     let schema = batches::schema(&metadata);
     let mut sink = IpcSink::create(&config.output, &schema)?;
-    let token_ids = TokenIds::new(&words, &chars, lowercase, config.max_word_chars);
     let mut rng = SplitMix64::new(config.seed);
-    let (mut padded_positions, mut n_tokens, mut n_oov) = (0usize, 0usize, 0usize);
+    let (mut padded_positions, mut n_tokens, mut n_oov, mut n_vectors) = (0, 0, 0, 0);
     let (mut n_sentences, mut n_batches) = (0usize, 0usize);
     for rows in chunks {
         let rows = rows?;
         let (encoded, oov) = encode_rows(config, &rows, &token_ids, &tags)?;
         n_oov += oov;
+        n_vectors += encoded
+            .iter()
+            .flat_map(|e| &e.words)
+            .filter(|&&id| id >= n_words)
+            .count();
         n_sentences += encoded.len();
         n_tokens += encoded.iter().map(|e| e.words.len()).sum::<usize>();
         for members in batch_order(&encoded, batch_size, config.order, &mut rng) {
@@ -279,6 +307,7 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
         n_batches,
         n_tokens,
         n_oov,
+        n_vectors,
         padding_ratio: ratio(padded_positions - n_tokens, padded_positions),
         order: config.order,
     })

@@ -30,6 +30,10 @@ struct Args {
     /// Keep at most this many characters of each word.
     #[arg(long)]
     max_word_chars: Option<usize>,
+    /// A vectors folder (from ner-vectors): words the vocabulary lacks get
+    /// their vector's id past the vocabulary.
+    #[arg(long, value_name = "DIR")]
+    vectors: Option<PathBuf>,
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         order: args.order,
         seed: args.seed,
         max_word_chars: args.max_word_chars,
+        vectors: args.vectors.map(ner_core::schema::vectors::VectorsDir::new),
         ..Config::new(args.input, VocabPaths::in_dir(&args.vocab_dir), args.output)
     };
     ner_core::cli::finish("ner-encode", encode(&config), args.quiet)

@@ -148,6 +148,7 @@ impl Fixture {
             chars_file: vocab.chars().display().to_string(),
             chars_sha256: vocabs.chars_sha.clone(),
             max_word_chars: None,
+            vectors: None,
             train_file: "train.arrow".into(),
             valid_file: "train.arrow".into(),
             n_parameters,

@@ -119,7 +119,12 @@ impl Direction {
 enum Words {
     /// Per direction, `[vocab, gates·hidden]`.
     Onehot(Vec<Table>),
-    Embedding(Table),
+    /// The training words' table, and the pre-trained vectors' rows that
+    /// the word ids past it index.
+    Embedding {
+        table: Table,
+        vectors: Option<Table>,
+    },
 }
 
 #[derive(Debug)]
@@ -217,12 +222,16 @@ pub struct Model {
 
 impl Model {
     /// The model `config` describes over the vocabularies of `spec`, with its
-    /// weights from `weights` (names and shapes checked). Words keep at most
-    /// `max_word_chars` characters (the batches' setting at training time).
+    /// weights from `weights` (names and shapes checked) and, for a model
+    /// with `spec.n_vector_rows`, the frozen rows from `vectors` (a
+    /// `ner-vectors` matrix; tuned rows are in the weights). Words keep at
+    /// most `max_word_chars` characters (the batches' setting at training
+    /// time).
     pub fn load(
         config: &ModelConfig,
         spec: &TaggerSpec,
         weights: &Weights,
+        vectors: Option<&Weights>,
         max_word_chars: usize,
     ) -> Result<Self, InferError> {
         let positive = |v: i64| usize::try_from(v).unwrap_or(0);
@@ -242,11 +251,26 @@ impl Model {
                     })
                     .collect::<Result<_, _>>()?,
             ),
-            WordInput::Embedding => Words::Embedding(weights.table(
-                "embedding.weight",
-                n_words,
-                positive(config.embedding_dim),
-            )?),
+            WordInput::Embedding => {
+                let dim = positive(config.embedding_dim);
+                let rows = positive(spec.n_vector_rows);
+                Words::Embedding {
+                    table: weights.table("embedding.weight", n_words, dim)?,
+                    vectors: match (rows, config.tune_vectors, vectors) {
+                        (0, _, _) => None,
+                        (_, true, _) => Some(weights.table("vectors.weight", rows, dim)?),
+                        (_, false, Some(matrix)) => {
+                            Some(matrix.table(ner_core::schema::vectors::MATRIX, rows, dim)?)
+                        }
+                        (_, false, None) => {
+                            return Err(InferError::Input(format!(
+                                "the model reads {rows} rows of pre-trained vectors; \
+                                 give their matrix"
+                            )))
+                        }
+                    },
+                }
+            }
         };
         let char_dim = positive(config.char_dim);
         let char_hidden = positive(config.char_hidden);
@@ -323,7 +347,7 @@ impl Model {
             hidden,
             n_dirs,
             words,
-            n_words,
+            n_words: n_words + positive(spec.n_vector_rows),
             n_chars,
             chars,
             casing,
@@ -474,7 +498,9 @@ impl Model {
         // With an embedding, layer 0's input depends only on the token (its
         // word id and characters): computed once per distinct token.
         let (unique_x, index) = match &self.words {
-            Words::Embedding(table) => self.distinct_word_features(group, table),
+            Words::Embedding { table, vectors } => {
+                self.distinct_word_features(group, table, vectors.as_ref())
+            }
             Words::Onehot(_) => (Vec::new(), Vec::new()),
         };
         let distinct = unique_x.len() / self.word_dim.max(1);
@@ -492,7 +518,7 @@ impl Model {
                         let (table, bias, ids) = (&tables[d], &w.bias_x, &ids);
                         Box::new(move |p, out| table.row_plus(ids[rows[p]] as usize, bias, out))
                     }
-                    (Words::Embedding(_), 0) => {
+                    (Words::Embedding { .. }, 0) => {
                         computed = w.input_gates(&unique_x, distinct, self.word_dim);
                         let (gates, index) = (&computed, &index);
                         Box::new(move |p, out| {
@@ -526,7 +552,12 @@ impl Model {
     /// The word features (embedding, character features, casing;
     /// `[distinct, word_dim]`) of the distinct tokens of a batch, and for
     /// each token the row of its features.
-    fn distinct_word_features(&self, group: &[&Sentence], table: &Table) -> (Vec<f32>, Vec<usize>) {
+    fn distinct_word_features(
+        &self,
+        group: &[&Sentence],
+        table: &Table,
+        vectors: Option<&Table>,
+    ) -> (Vec<f32>, Vec<usize>) {
         let with_chars = self.reads_chars();
         // The batch's character width, as the libtorch batches had it.
         let char_width = group
@@ -554,8 +585,13 @@ impl Model {
         let dim = self.word_dim;
         let emb = table.cols();
         let mut x = vec![0f32; distinct.len() * dim];
+        let n_table = table.rows();
         for (row, &(id, _)) in x.chunks_exact_mut(dim).zip(&distinct) {
-            table.row(id as usize, &mut row[..emb]);
+            let id = id as usize;
+            match vectors {
+                Some(vectors) if id >= n_table => vectors.row(id - n_table, &mut row[..emb]),
+                _ => table.row(id, &mut row[..emb]),
+            }
         }
         let words: Vec<&[i64]> = distinct.iter().map(|&(_, c)| c).collect();
         let mut at = emb;

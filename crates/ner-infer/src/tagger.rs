@@ -37,18 +37,29 @@ impl Tagger {
     ) -> Result<Self, InferError> {
         let card = ModelCard::read(dir)?;
         let vocabs = card.vocabularies(dir, vocab_dir)?;
+        let vectors = card.vectors(dir, None)?;
         let weights_file = dir.weights(weights);
         let tagset = vocabs.tag_set(&card.pipeline.model)?;
-        let token_ids = TokenIds::new(
+        let mut token_ids = TokenIds::new(
             &vocabs.words,
             &vocabs.chars,
             card.lowercases(),
             card.max_word_chars,
         );
+        let mut spec = TaggerSpec::new(&vocabs, &tagset);
+        let matrix = match &vectors {
+            Some(v) => {
+                token_ids = token_ids.with_vectors(&v.keys, vocabs.words.len() as i64);
+                spec.n_vector_rows = card.vectors.as_ref().map_or(0, |c| c.rows);
+                Some(Weights::open(&v.matrix)?)
+            }
+            None => None,
+        };
         let model = Model::load(
             &card.pipeline.model,
-            &TaggerSpec::new(&vocabs, &tagset),
+            &spec,
             &Weights::open(&weights_file)?,
+            matrix.as_ref(),
             token_ids.max_word_chars(),
         )?;
         Ok(Tagger {

@@ -125,6 +125,10 @@ impl Table {
         self.cols
     }
 
+    pub fn rows(&self) -> usize {
+        self.bytes.len() / (4 * self.cols.max(1))
+    }
+
     /// `out = row(id) + add` (`add` as long as a row). `id` must be a row of the table.
     pub fn row_plus(&self, id: usize, add: &[f32], out: &mut [f32]) {
         let bytes = &self.bytes[id * self.cols * 4..(id + 1) * self.cols * 4];

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use ner_core::artifact::{sha256_file, write_atomic};
+use ner_core::schema::vectors::VectorsDir;
 use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{keys, ArtifactKind};
 use ner_core::scheme::TagScheme;
-use ner_core::tables::Vocab;
+use ner_core::tables::{VectorKeys, Vocab};
 use ner_kernels::CharClasses;
 use serde::{Deserialize, Serialize};
 
@@ -45,11 +46,33 @@ pub struct ModelCard {
     /// Characters kept per word when the training batches were encoded.
     #[serde(default)]
     pub max_word_chars: Option<usize>,
+    /// Pre-trained vectors whose rows the word ids past `n_words` index
+    /// (`ner-vectors`; the folder keeps copies in `vocab/`): where training
+    /// read their keys, the keys' and the matrix's SHA-256, and the rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vectors: Option<VectorsCard>,
     pub train_file: String,
     pub valid_file: String,
     pub n_parameters: i64,
     pub epochs_done: usize,
     pub best_epoch: usize,
+}
+
+/// The pre-trained vectors a model reads, in its card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VectorsCard {
+    pub keys_file: String,
+    pub keys_sha256: String,
+    pub matrix_sha256: String,
+    pub rows: i64,
+    pub dim: i64,
+}
+
+/// A model's vectors: the keys (for the look-up) and the matrix file.
+#[derive(Debug)]
+pub struct ModelVectors {
+    pub keys: VectorKeys,
+    pub matrix: PathBuf,
 }
 
 impl ModelCard {
@@ -86,6 +109,26 @@ impl ModelCard {
     /// Whether words were lower-cased before lookup.
     pub fn lowercases(&self) -> bool {
         self.lowercase == "true"
+    }
+
+    /// The vectors of the model in `dir` (`None` for a model without),
+    /// checked against this card: from `vectors_dir` when given, else the
+    /// folder's own copies (`vocab/`).
+    pub fn vectors(
+        &self,
+        dir: &ModelDir,
+        vectors_dir: Option<&VectorsDir>,
+    ) -> Result<Option<ModelVectors>, ModelError> {
+        let Some(card) = &self.vectors else {
+            return Ok(None);
+        };
+        let own = dir.vectors();
+        let folder = vectors_dir.unwrap_or(&own);
+        let (keys_path, matrix) = (folder.keys(), folder.matrix());
+        check_fingerprint(dir, &keys_path, &card.keys_sha256)?;
+        check_fingerprint(dir, &matrix, &card.matrix_sha256)?;
+        let keys = VectorKeys::read(&keys_path)?;
+        Ok(Some(ModelVectors { keys, matrix }))
     }
 
     /// The vocabularies of the model in `dir`, checked against this card:
@@ -224,6 +267,9 @@ impl Vocabularies {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaggerSpec {
     pub n_words: i64,
+    /// Rows of pre-trained vectors past the words (word ids `n_words +
+    /// row`); 0 without.
+    pub n_vector_rows: i64,
     pub n_chars: i64,
     /// Tag names by id.
     pub tags: Vec<String>,
@@ -238,6 +284,7 @@ impl TaggerSpec {
     pub fn new(vocabs: &Vocabularies, tags: &TagSet) -> Self {
         TaggerSpec {
             n_words: vocabs.words.len() as i64,
+            n_vector_rows: 0,
             n_chars: vocabs.chars.len() as i64,
             tags: tags.model_tags().to_vec(),
             scheme: tags.model_scheme(),
@@ -249,6 +296,7 @@ impl TaggerSpec {
     pub fn plain(n_words: i64, n_tags: i64) -> Self {
         TaggerSpec {
             n_words,
+            n_vector_rows: 0,
             n_chars: 2,
             tags: (0..n_tags).map(|i| format!("T{i}")).collect(),
             scheme: TagScheme::Iob1,

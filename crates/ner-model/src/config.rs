@@ -30,6 +30,16 @@ pub struct DataConfig {
     /// vocabularies built otherwise. Absent: either.
     #[serde(default)]
     pub lowercase: Option<bool>,
+    /// Pre-trained vectors the pipeline starts from: the name of a set the
+    /// Makefile knows how to fetch (`en_core_web_md`); `make train
+    /// EMBEDDINGS=FILE` gives any other file instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vectors: Option<String>,
+    /// With vectors: words the training split lacks are looked up in them
+    /// (the extended vocabulary; default), or the vectors only start the
+    /// training words' rows (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_vocabulary: Option<bool>,
 }
 
 impl DataConfig {
@@ -112,6 +122,19 @@ pub struct ModelConfig {
     /// Size of the casing-class embedding (0: no casing feature).
     #[serde(default)]
     pub casing_dim: i64,
+    /// With pre-trained vectors whose rows give the words the training
+    /// split lacks their ids: train those rows too (default: frozen at the
+    /// vectors). The training words' rows always train.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tune_vectors: bool,
+    /// Source columns of the sentences (`pos`, `chunk`, …) embedded beside
+    /// the words, each with its vocabulary (`ner-vocab --columns`) and ids
+    /// (`ner-encode --columns`); prediction needs them in its input.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// The size of each column's embedding.
+    #[serde(default = "column_dim", skip_serializing_if = "is_column_dim")]
+    pub column_dim: i64,
     /// `softmax` or `crf`.
     #[serde(default)]
     pub output: OutputLayer,
@@ -131,6 +154,14 @@ impl ModelConfig {
             .transpose()
             .map_err(|e: String| ConfigError(format!("model.tag_scheme: {e}")))
     }
+}
+
+fn column_dim() -> i64 {
+    20
+}
+
+fn is_column_dim(dim: &i64) -> bool {
+    *dim == column_dim()
 }
 
 fn char_dim() -> i64 {
@@ -296,8 +327,24 @@ impl Pipeline {
         if m.casing_dim < 0 {
             return Some("model.casing_dim must not be negative".into());
         }
-        if (m.chars != CharEncoder::None || m.casing_dim > 0) && m.input == WordInput::Onehot {
-            return Some("character and casing features need model.input = \"embedding\"".into());
+        if (m.chars != CharEncoder::None || m.casing_dim > 0 || !m.columns.is_empty())
+            && m.input == WordInput::Onehot
+        {
+            return Some(
+                "character, casing and column features need model.input = \"embedding\"".into(),
+            );
+        }
+        if !m.columns.is_empty() && m.column_dim < 1 {
+            return Some("model.column_dim must be at least 1".into());
+        }
+        if let Some(name) = m
+            .columns
+            .iter()
+            .find(|c| c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+        {
+            return Some(format!(
+                "model.columns: '{name}' is not a column name (letters, digits, _)"
+            ));
         }
         if let Err(e) = m.tag_scheme() {
             return Some(e.0);

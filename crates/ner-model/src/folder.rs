@@ -7,6 +7,7 @@
 //!   best.safetensors     weights of the best validation epoch
 //!   vocab/               copies of the vocabularies it was trained on
 //!     words.parquet chars.parquet tags.parquet
+//!     keys.parquet vectors.safetensors   (a model that reads pre-trained vectors)
 //!   metrics.jsonl        one line per epoch (ner_core::runs)
 //!   curves.png           the training curves
 //!   resume.safetensors   while a run is unfinished: everything to continue it
@@ -18,6 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ner_core::schema::vectors::VectorsDir;
 use ner_core::schema::vocab::VocabDir;
 
 /// Which weights of a model folder to use.
@@ -81,5 +83,11 @@ impl ModelDir {
     /// `vocab/`: the vocabularies the model was trained on.
     pub fn vocab(&self) -> VocabDir {
         VocabDir::new(self.root.join("vocab"))
+    }
+
+    /// The pre-trained vectors' copies, beside the vocabularies in `vocab/`
+    /// (`keys.parquet`, `vectors.safetensors`).
+    pub fn vectors(&self) -> VectorsDir {
+        VectorsDir::new(self.root.join("vocab"))
     }
 }

@@ -30,6 +30,9 @@ fn config(cell: Cell, bidirectional: bool, layers: i64, input: WordInput) -> Mod
         char_hidden: 3,
         char_kernel: 3,
         casing_dim: 0,
+        tune_vectors: false,
+        columns: Vec::new(),
+        column_dim: 20,
         output: OutputLayer::Softmax,
         tag_scheme: None,
     }
@@ -110,6 +113,7 @@ fn spec() -> TaggerSpec {
     assert_eq!(chars.len() as i64, N_CHARS);
     TaggerSpec {
         n_words: N_WORDS,
+        n_vector_rows: 0,
         n_chars: N_CHARS,
         tags: tags.iter().map(|s| s.to_string()).collect(),
         scheme: TagScheme::Iob2,
@@ -193,7 +197,7 @@ fn every_architecture_scores_and_decodes_as_libtorch() {
         let path = dir.path().join(format!("{i}.safetensors"));
         vs.save(&path).expect("save");
         let weights = Weights::open(&path).expect("open");
-        let model = Model::load(&config, &spec, &weights, usize::MAX).expect(name);
+        let model = Model::load(&config, &spec, &weights, None, usize::MAX).expect(name);
 
         let sentences = sentences(i as u64 + 1);
         let batch = batch(&sentences);
@@ -241,14 +245,14 @@ fn weights_of_another_model_are_refused_by_name() {
     vs.save(&path).expect("save");
     let weights = Weights::open(&path).expect("open");
     let gru = config(Cell::Gru, true, 1, WordInput::Onehot);
-    let err = Model::load(&gru, &spec, &weights, 64).expect_err("a GRU from LSTM weights");
+    let err = Model::load(&gru, &spec, &weights, None, 64).expect_err("a GRU from LSTM weights");
     assert!(
         err.to_string()
             .contains("onehot.weight_ih_l0 has shape [40, 24]"),
         "{err}"
     );
     let two = config(Cell::Lstm, true, 2, WordInput::Onehot);
-    let err = Model::load(&two, &spec, &weights, 64).expect_err("two layers from one");
+    let err = Model::load(&two, &spec, &weights, None, 64).expect_err("two layers from one");
     assert!(
         err.to_string().contains("has no tensor rnn.weight_ih_l1"),
         "{err}"
@@ -272,7 +276,8 @@ fn ids_outside_the_vocabularies_are_errors() {
     let _tagger = Tagger::with_spec(&vs.root(), &c, &spec);
     let path = dir.path().join("m.safetensors");
     vs.save(&path).expect("save");
-    let model = Model::load(&c, &spec, &Weights::open(&path).expect("open"), 64).expect("load");
+    let model =
+        Model::load(&c, &spec, &Weights::open(&path).expect("open"), None, 64).expect("load");
     let word = Sentence {
         words: vec![3, N_WORDS],
         chars: vec![vec![2], vec![3]],
@@ -291,4 +296,84 @@ fn ids_outside_the_vocabularies_are_errors() {
         err.contains("character id 12 is outside the model's 12 characters"),
         "{err}"
     );
+}
+
+/// Word ids past the vocabulary read the pre-trained vectors' rows: frozen
+/// (the matrix in its own file) or tuned (in the weights).
+#[test]
+fn vector_rows_score_and_decode_as_libtorch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows = 7;
+    for tune in [false, true] {
+        let mut config = config(Cell::Lstm, true, 1, WordInput::Embedding);
+        config.output = OutputLayer::Crf;
+        config.chars = CharEncoder::Cnn;
+        config.casing_dim = 2;
+        config.tune_vectors = tune;
+        let spec = TaggerSpec {
+            n_vector_rows: rows,
+            ..spec()
+        };
+        tch::manual_seed(40 + i64::from(tune));
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut tagger = Tagger::with_spec(&vs.root(), &config, &spec);
+        tagger.set_kernel(Kernel::Libtorch);
+        tch::no_grad(|| {
+            for mut p in vs.trainable_variables() {
+                let random = Tensor::randn(p.size(), (Kind::Float, Device::Cpu)) * 0.5;
+                p.copy_(&random);
+            }
+        });
+        let matrix = Tensor::randn([rows, 5], (Kind::Float, Device::Cpu));
+        let vectors = tagger.vector_rows().expect("vector rows");
+        tch::no_grad(|| vectors.shallow_clone().copy_(&matrix));
+        assert_eq!(vectors.requires_grad(), tune);
+        let weights_path = dir.path().join(format!("w{tune}.safetensors"));
+        vs.save(&weights_path).expect("save");
+        let matrix_path = dir.path().join("vectors.safetensors");
+        Tensor::write_safetensors(&[("vectors", &matrix)], &matrix_path).expect("matrix");
+        let weights = Weights::open(&weights_path).expect("open");
+        let frozen = Weights::open(&matrix_path).expect("open");
+        let model = Model::load(&config, &spec, &weights, Some(&frozen), usize::MAX).expect("load");
+
+        let mut sentences = sentences(9);
+        for (i, s) in sentences.iter_mut().enumerate() {
+            for (t, w) in s.words.iter_mut().enumerate() {
+                if (i + t) % 2 == 0 {
+                    *w = N_WORDS + ((i + t) as i64 % rows);
+                }
+            }
+        }
+        let batch = batch(&sentences);
+        let expected = tch::no_grad(|| tagger.forward(&batch, Mode::Eval).emissions);
+        let got = model.emissions(&sentences).expect("emissions");
+        let width = batch.word_ids.size()[1] as usize;
+        let k = spec.tags.len();
+        let flat: Vec<f32> = Vec::try_from(&expected.contiguous().view([-1])).expect("floats");
+        for (r, s) in sentences.iter().enumerate() {
+            let want = &flat[r * width * k..(r * width + s.words.len()) * k];
+            let worst = got[r]
+                .iter()
+                .zip(want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(
+                worst < 1e-4,
+                "tune {tune}, sentence {r}: scores differ by {worst}"
+            );
+        }
+        assert_eq!(
+            model.tag(&sentences, 64, 1).expect("tag"),
+            tagger.predict(&batch).expect("predict")
+        );
+        let outside = Sentence {
+            words: vec![N_WORDS + rows],
+            chars: vec![vec![2]],
+        };
+        let err = model
+            .tag(&[outside], 8, 1)
+            .expect_err("past the rows")
+            .to_string();
+        assert!(err.contains("is outside the model's 47 words"), "{err}");
+    }
 }

@@ -52,7 +52,7 @@ fn trained_on(corpus: &str, scheme: TagScheme, pipeline: &str) -> tempfile::Temp
         train: p("train.arrow"),
         valid: p("train.arrow"),
         vocab: ner_core::schema::vocab::VocabDir::new(p("vocab")),
-        embeddings: None,
+        vectors: None,
         output_dir: p("model"),
         device: tch::Device::Cpu,
         threads: Some(1),
@@ -177,5 +177,95 @@ fn a_bioes_model_on_iob2_data_is_the_model_trained_on_bioes_data() {
         (report.counts.gold, report.counts.correct),
         (4, 4),
         "{report:?}"
+    );
+}
+
+/// Words the training split never had are tagged through their vectors:
+/// "Lyon" shares Paris's vector and "Mary" John's, frozen; with the
+/// extended vocabulary they come out as a location and a person, through
+/// the model folder's own copy of the vectors.
+#[test]
+fn unseen_words_are_tagged_through_their_vectors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |name: &str| dir.path().join(name);
+    let mut corpus = String::new();
+    for _ in 0..4 {
+        corpus.push_str("Paris B-LOC\nis O\nnice O\n\nJohn B-PER\nis O\nnice O\n\n");
+    }
+    std::fs::write(p("train.txt"), corpus).expect("write");
+    ner_convert::convert(&ner_convert::Config::new(
+        p("train.txt"),
+        p("train.parquet"),
+    ))
+    .expect("convert");
+    ner_vocab::build(&ner_vocab::Config::new(p("train.parquet"), p("vocab"))).expect("vocab");
+    let one_hot = |i: usize| {
+        (0..8)
+            .map(|j| if i == j { "3" } else { "0" })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    std::fs::write(
+        p("vectors.txt"),
+        format!(
+            "Paris {}\nLyon {}\nJohn {}\nMary {}\nis {}\nnice {}\n",
+            one_hot(0),
+            one_hot(0),
+            one_hot(1),
+            one_hot(1),
+            one_hot(2),
+            one_hot(3)
+        ),
+    )
+    .expect("write");
+    ner_vectors::convert(&ner_vectors::Config::new(p("vectors.txt"), p("vectors")))
+        .expect("vectors");
+    let vectors = ner_core::schema::vectors::VectorsDir::new(p("vectors"));
+    let mut encode = ner_encode::Config::new(
+        p("train.parquet"),
+        ner_encode::VocabPaths::in_dir(p("vocab")),
+        p("train.arrow"),
+    );
+    encode.batch_size = 2;
+    encode.vectors = Some(vectors.clone());
+    ner_encode::encode(&encode).expect("encode");
+    let pipeline: ner_train::config::Pipeline = toml::from_str(
+        "[model]\ncell = \"lstm\"\nbidirectional = true\nlayers = 1\nhidden = 8\n\
+         input = \"embedding\"\nembedding_dim = 8\n[train]\nepochs = 30\nlr = 0.02\nbatch_size = 2\n",
+    )
+    .expect("pipeline");
+    let config = ner_train::trainer::Config {
+        name: "vectors".into(),
+        pipeline,
+        train: p("train.arrow"),
+        valid: p("train.arrow"),
+        vocab: ner_core::schema::vocab::VocabDir::new(p("vocab")),
+        vectors: Some(vectors),
+        output_dir: p("model"),
+        device: tch::Device::Cpu,
+        threads: Some(1),
+        progress: false,
+        resume: false,
+        stop: None,
+    };
+    ner_train::trainer::train(&config).expect("train");
+    assert!(
+        p("model/vocab/keys.parquet").exists() && p("model/vocab/vectors.safetensors").exists()
+    );
+    // The vectors folder the batches were encoded with is gone: the model
+    // folder carries what prediction needs.
+    std::fs::remove_dir_all(p("vectors")).expect("rm");
+    std::fs::write(p("new.txt"), "Lyon is nice\nMary is nice\nOslo is nice\n").expect("write");
+    run(dir.path(), "new.txt", &[("conll", "new.conll")]);
+    let conll = std::fs::read_to_string(p("new.conll")).expect("conll");
+    let tags: Vec<&str> = conll
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.rsplit(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        &tags[..6],
+        ["B-LOC", "O", "O", "B-PER", "O", "O"],
+        "{conll}"
     );
 }

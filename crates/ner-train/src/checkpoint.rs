@@ -64,6 +64,9 @@ pub struct Inputs {
     pub words_sha256: String,
     pub chars_sha256: String,
     pub tags_sha256: String,
+    /// The vectors' keys (`None`: none).
+    #[serde(default)]
+    pub vectors_sha256: Option<String>,
 }
 
 /// Running sums inside an epoch.
@@ -216,6 +219,11 @@ impl Saved {
                 &inputs.chars_sha256,
             ),
             ("tag vocabulary", &ours.tags_sha256, &inputs.tags_sha256),
+            (
+                "pre-trained vectors",
+                &ours.vectors_sha256.clone().unwrap_or_default(),
+                &inputs.vectors_sha256.clone().unwrap_or_default(),
+            ),
         ] {
             if a != b {
                 return Err(mismatch(format!(

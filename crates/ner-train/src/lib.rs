@@ -22,7 +22,7 @@
 //!
 //! Modules, leaves first: [`host`](crate) copies and threads, [`dropout`],
 //! [`data`], [`tagset`]; [`layers`] on them; [`tagger`] on the layers;
-//! [`optim`], [`average`], [`embeddings`], [`checkpoint`], [`rng_state`];
+//! [`optim`], [`average`], [`vectors`], [`checkpoint`], [`rng_state`];
 //! [`trainer`] on top.
 //!
 //! ```no_run
@@ -36,7 +36,7 @@
 //!     train: "data/processed/train.arrow".into(),
 //!     valid: "data/processed/valid.arrow".into(),
 //!     vocab: VocabDir::new("data/vocab"),
-//!     embeddings: None,
+//!     vectors: None,
 //!     output_dir: "models/rnn".into(),
 //!     device: tch::Device::Cpu,
 //!     threads: None,
@@ -53,7 +53,6 @@ pub mod average;
 pub mod checkpoint;
 pub mod data;
 pub mod dropout;
-pub mod embeddings;
 mod error;
 mod host;
 pub mod layers;
@@ -63,6 +62,7 @@ mod sequence;
 pub mod tagger;
 pub mod tagset;
 pub mod trainer;
+pub mod vectors;
 
 /// Pipeline files, defined without libtorch in `ner-model`.
 pub use ner_model::config;

@@ -43,10 +43,11 @@ struct Args {
     /// libtorch threads [default: libtorch's choice].
     #[arg(long)]
     threads: Option<i32>,
-    /// Pre-trained word vectors (GloVe / word2vec text) to initialise the
-    /// word embedding (pipelines with model.input = "embedding").
-    #[arg(long, value_name = "FILE")]
-    embeddings: Option<PathBuf>,
+    /// Pre-trained vectors (a folder from ner-vectors) for a pipeline with
+    /// model.input = "embedding": the training words start from them, and
+    /// with batches encoded with them the other words find their rows.
+    #[arg(long, value_name = "DIR")]
+    vectors: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -84,7 +85,7 @@ fn run(args: Args) -> Result<Summary, TrainError> {
         train: args.train,
         valid: args.valid,
         vocab: VocabDir::new(args.vocab_dir),
-        embeddings: args.embeddings,
+        vectors: args.vectors.map(ner_core::schema::vectors::VectorsDir::new),
         device: device(&args.device)?,
         threads: args.threads,
         progress: !args.no_progress,

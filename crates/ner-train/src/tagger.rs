@@ -27,7 +27,13 @@ pub use ner_model::card::TaggerSpec;
 enum Input {
     /// Per direction, `[vocab, gates*hidden]`.
     Onehot(Vec<Tensor>),
-    Embedding(nn::Embedding),
+    /// The training words' table; with pre-trained vectors the rows that
+    /// the word ids past it index (`[rows, dim]`; frozen unless
+    /// `model.tune_vectors`).
+    Embedding {
+        table: nn::Embedding,
+        vectors: Option<Tensor>,
+    },
 }
 
 /// What runs the recurrent layers on the CPU (on a GPU libtorch always does).
@@ -142,12 +148,23 @@ impl Tagger {
                         .collect(),
                 )
             }
-            WordInput::Embedding => Input::Embedding(nn::embedding(
-                vs / "embedding",
-                n_words,
-                config.embedding_dim,
-                Default::default(),
-            )),
+            WordInput::Embedding => Input::Embedding {
+                table: nn::embedding(
+                    vs / "embedding",
+                    n_words,
+                    config.embedding_dim,
+                    Default::default(),
+                ),
+                // Zeros until the trainer copies the vectors in.
+                vectors: (spec.n_vector_rows > 0).then(|| {
+                    let shape = [spec.n_vector_rows, config.embedding_dim];
+                    if config.tune_vectors {
+                        (vs / "vectors").var("weight", &shape, Init::Const(0.0))
+                    } else {
+                        Tensor::zeros(shape, (Kind::Float, vs.device()))
+                    }
+                }),
+            },
         };
 
         let chars = (config.chars != CharEncoder::None).then(|| {
@@ -222,7 +239,15 @@ impl Tagger {
     /// The word embedding table, where the input is an embedding.
     pub fn word_embedding(&self) -> Option<&Tensor> {
         match &self.input {
-            Input::Embedding(e) => Some(&e.ws),
+            Input::Embedding { table, .. } => Some(&table.ws),
+            Input::Onehot(_) => None,
+        }
+    }
+
+    /// The pre-trained vectors' rows past the words, where the model has them.
+    pub fn vector_rows(&self) -> Option<&Tensor> {
+        match &self.input {
+            Input::Embedding { vectors, .. } => vectors.as_ref(),
             Input::Onehot(_) => None,
         }
     }
@@ -261,14 +286,8 @@ impl Tagger {
         };
         // The input of layer 0: `[batch, width, in]`, or one-hot gates to look up.
         let embedded: Option<Tensor> = match &self.input {
-            Input::Embedding(embedding) => {
-                let mut parts = vec![Tensor::embedding(
-                    &embedding.ws,
-                    word_ids,
-                    -1,
-                    false,
-                    self.sparse_gradients,
-                )];
+            Input::Embedding { table, vectors } => {
+                let mut parts = vec![self.embed_words(&table.ws, vectors.as_ref(), word_ids)];
                 // On the kernels' path the character ids are read once, for
                 // the CNN and the casing classes alike.
                 let host = match &lengths_host {
@@ -337,6 +356,22 @@ impl Tagger {
             emissions: self.output.forward(&hidden),
             tape,
         }
+    }
+
+    /// Word features: rows of the training words' table, or past it the
+    /// vectors' rows.
+    fn embed_words(&self, table: &Tensor, vectors: Option<&Tensor>, ids: &Tensor) -> Tensor {
+        let Some(vectors) = vectors else {
+            return Tensor::embedding(table, ids, -1, false, self.sparse_gradients);
+        };
+        let n_words = table.size()[0];
+        let in_table = ids.lt(n_words);
+        // Each lookup reads row 0 where the other one applies.
+        let table_ids = ids.where_scalarother(&in_table, 0);
+        let vector_ids = (ids - n_words).where_scalarother(&in_table.logical_not(), 0);
+        let words = Tensor::embedding(table, &table_ids, -1, false, self.sparse_gradients);
+        let rows = Tensor::embedding(vectors, &vector_ids, -1, false, self.sparse_gradients);
+        words.where_self(&in_table.unsqueeze(-1), &rows)
     }
 
     /// The training loss of a batch: mean token cross-entropy (padding

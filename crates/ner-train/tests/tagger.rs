@@ -26,6 +26,9 @@ fn config(cell: Cell, bidirectional: bool, layers: i64) -> ModelConfig {
         char_hidden: 50,
         char_kernel: 3,
         casing_dim: 0,
+        tune_vectors: false,
+        columns: Vec::new(),
+        column_dim: 20,
         output: OutputLayer::Softmax,
         tag_scheme: None,
     }

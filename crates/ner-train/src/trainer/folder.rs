@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use ner_core::artifact::write_atomic;
+use ner_core::artifact::{sha256_file, write_atomic};
+use ner_core::schema::vectors::VectorsDir;
 use ner_core::schema::vocab::VocabDir;
 use ner_model::folder::ModelDir;
 use tch::nn;
@@ -74,6 +75,20 @@ pub(crate) fn copy_vocabularies(from: &VocabDir, dir: &ModelDir) -> Result<(), T
         (from.chars(), to.chars()),
         (from.tags(), to.tags()),
     ] {
+        let bytes = std::fs::read(&source).map_err(|e| ner_core::Error::io(&source, e))?;
+        write_atomic(&target, &bytes)?;
+    }
+    Ok(())
+}
+
+/// Copies the vectors folder the batches' ids index into the folder's
+/// `vocab/`, each file atomically.
+pub(crate) fn copy_vectors(from: &VectorsDir, dir: &ModelDir) -> Result<(), TrainError> {
+    let to = dir.vectors();
+    for (source, target) in [(from.matrix(), to.matrix()), (from.keys(), to.keys())] {
+        if target.exists() && sha256_file(&target)? == sha256_file(&source)? {
+            continue;
+        }
         let bytes = std::fs::read(&source).map_err(|e| ner_core::Error::io(&source, e))?;
         write_atomic(&target, &bytes)?;
     }

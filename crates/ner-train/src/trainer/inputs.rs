@@ -9,6 +9,7 @@ use ner_model::card::Vocabularies;
 use ner_model::config::Pipeline;
 
 use crate::data::EncodedSplit;
+use crate::vectors::Pretrained;
 use crate::{InputError, TrainError};
 
 /// What the training batches record about how they were encoded.
@@ -16,6 +17,8 @@ use crate::{InputError, TrainError};
 pub(crate) struct Encoded {
     /// Characters kept per word (`None`: all).
     pub(crate) max_word_chars: Option<usize>,
+    /// Word ids past the vocabulary index the vectors' rows.
+    pub(crate) extended: bool,
 }
 
 /// Checks the splits against the vocabularies and the pipeline.
@@ -23,6 +26,7 @@ pub(crate) fn check(
     pipeline: &Pipeline,
     vocabs: &Vocabularies,
     vocab_files: [&Path; 3],
+    vectors: Option<&Pretrained>,
     train: &EncodedSplit,
     valid: &EncodedSplit,
 ) -> Result<Encoded, TrainError> {
@@ -70,12 +74,80 @@ pub(crate) fn check(
             .into());
         }
     }
+    let extended = check_vectors(pipeline, vectors, train, valid)?;
     Ok(Encoded {
+        extended,
         max_word_chars: meta
             .get(keys::MAX_WORD_CHARS)
             .and_then(|v| v.parse().ok())
             .filter(|&n| n > 0),
     })
+}
+
+/// Whether the batches' word ids reach into the vectors' rows, checked
+/// against the vectors given and the pipeline: both splits encoded with the
+/// same vectors, or both without.
+fn check_vectors(
+    pipeline: &Pipeline,
+    vectors: Option<&Pretrained>,
+    train: &EncodedSplit,
+    valid: &EncodedSplit,
+) -> Result<bool, TrainError> {
+    let recorded = |split: &EncodedSplit| {
+        split
+            .file()
+            .metadata()
+            .get(keys::VECTORS_SHA256)
+            .map(str::to_string)
+    };
+    let (in_train, in_valid) = (recorded(train), recorded(valid));
+    if in_train != in_valid {
+        return Err(TrainError::Config(format!(
+            "{} and {} were encoded with different vectors (or one without); \
+             encode both with the same --vectors",
+            train.file().path().display(),
+            valid.file().path().display()
+        )));
+    }
+    let Some(vectors) = vectors else {
+        if let Some(name) = &pipeline.data.vectors {
+            return Err(TrainError::Config(format!(
+                "the pipeline starts from pre-trained vectors ([data] vectors = \"{name}\"); \
+                 give a vectors folder with --vectors (make builds it)"
+            )));
+        }
+        if in_train.is_some() {
+            return Err(TrainError::Config(format!(
+                "{} was encoded with vectors (its word ids reach past the vocabulary); \
+                 give the same vectors folder with --vectors",
+                train.file().path().display()
+            )));
+        }
+        return Ok(false);
+    };
+    let wanted = pipeline.data.extended_vocabulary.unwrap_or(true);
+    match &in_train {
+        Some(sha) if sha != &vectors.keys_sha256 => Err(InputError::OtherVocabulary {
+            batches: train.file().path().to_path_buf(),
+            vocab: vectors.dir.keys(),
+            key: keys::VECTORS_SHA256.to_string(),
+            recorded: sha[..sha.len().min(12)].to_string(),
+            on_disk: vectors.keys_sha256[..12].to_string(),
+        }
+        .into()),
+        Some(_) if !wanted => Err(TrainError::Config(format!(
+            "the pipeline keeps to the training words ([data] extended_vocabulary = false), \
+             but {} was encoded with --vectors",
+            train.file().path().display()
+        ))),
+        None if wanted => Err(TrainError::Config(format!(
+            "with --vectors the pipeline looks words up in them ([data] extended_vocabulary), \
+             but {} was encoded without; encode it with --vectors {}",
+            train.file().path().display(),
+            vectors.dir.root().display()
+        ))),
+        found => Ok(found.is_some()),
+    }
 }
 
 /// Refuses batches encoded with other vocabulary files than the ones given.

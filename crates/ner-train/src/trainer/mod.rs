@@ -17,8 +17,9 @@ use std::time::Instant;
 use ner_core::artifact::sha256_file;
 use ner_core::rng::SplitMix64;
 pub use ner_core::runs::{read_metrics, write_metrics, EpochMetrics};
+use ner_core::schema::vectors::VectorsDir;
 use ner_core::schema::vocab::VocabDir;
-use ner_model::card::{ModelCard, Vocabularies};
+use ner_model::card::{ModelCard, VectorsCard, Vocabularies};
 use ner_model::folder::{ModelDir, Weights};
 use tch::nn;
 use tch::{Device, Tensor};
@@ -28,10 +29,10 @@ use crate::checkpoint::{self, Inputs, Live, PartialEpoch, Progress};
 use crate::config::{OptimizerKind, Pipeline, Schedule, SelectBy};
 use crate::data::{BatchTensors, EncodedSplit};
 use crate::dropout::Masks;
-use crate::embeddings;
 use crate::optim::{clip_grad_norm, AdamConfig, Optimizer};
 use crate::tagger::{drop_words, n_parameters, Mode, Tagger, TaggerSpec};
 use crate::tagset::TagSet;
+use crate::vectors::Pretrained;
 use crate::TrainError;
 pub use evaluate::evaluate;
 use fault::Faults;
@@ -47,8 +48,10 @@ pub struct Config {
     /// The vocabularies the batches were encoded with (words, characters,
     /// tags); copied into the model folder.
     pub vocab: VocabDir,
-    /// Pre-trained word vectors (GloVe / word2vec text) to start from.
-    pub embeddings: Option<PathBuf>,
+    /// Pre-trained vectors (a `ner-vectors` folder): the training words'
+    /// rows start from them, and with batches encoded with them
+    /// (`ner-encode --vectors`) their rows give the other words their ids.
+    pub vectors: Option<VectorsDir>,
     pub output_dir: PathBuf,
     pub device: Device,
     /// libtorch intra-op threads; `None` keeps libtorch's default.
@@ -74,6 +77,7 @@ pub struct Summary {
 /// Trains, validating and checkpointing after every epoch.
 pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let vocabs = Vocabularies::read(&config.vocab)?;
+    let vectors = config.vectors.as_ref().map(Pretrained::read).transpose()?;
     let train_split = EncodedSplit::open(&config.train)?;
     let valid_split = EncodedSplit::open(&config.valid)?;
     let vocab_files = [
@@ -85,6 +89,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
         &config.pipeline,
         &vocabs,
         [&vocab_files[0], &vocab_files[1], &vocab_files[2]],
+        vectors.as_ref(),
         &train_split,
         &valid_split,
     )?;
@@ -93,7 +98,18 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     let _lock = folder::lock(&dir)?;
     folder::remove_stale_temporaries(&dir)?;
     folder::copy_vocabularies(&config.vocab, &dir)?;
-    let mut run = Run::start(config, dir, vocabs, encoded, &train_split, &valid_split)?;
+    if let (Some(vectors), true) = (&vectors, encoded.extended) {
+        folder::copy_vectors(&vectors.dir, &dir)?;
+    }
+    let mut run = Run::start(
+        config,
+        dir,
+        vocabs,
+        vectors,
+        encoded,
+        &train_split,
+        &valid_split,
+    )?;
     run.epochs()?;
     run.finish()
 }
@@ -126,6 +142,7 @@ impl<'a> Run<'a> {
         config: &'a Config,
         dir: ModelDir,
         vocabs: Vocabularies,
+        vectors: Option<Pretrained>,
         encoded: inputs::Encoded,
         train_split: &EncodedSplit,
         valid_split: &EncodedSplit,
@@ -139,17 +156,23 @@ impl<'a> Run<'a> {
         let device = config.device;
         let vs = nn::VarStore::new(device);
         let tagset = vocabs.tag_set(&pipeline.model)?;
-        let spec = TaggerSpec::new(&vocabs, &tagset);
+        let mut spec = TaggerSpec::new(&vocabs, &tagset);
+        if let (Some(vectors), true) = (&vectors, encoded.extended) {
+            spec.n_vector_rows = vectors.rows();
+        }
         let mut tagger = Tagger::with_spec(&vs.root(), &pipeline.model, &spec);
-        if let Some(path) = &config.embeddings {
+        if let Some(vectors) = &vectors {
             let table = tagger.word_embedding().ok_or_else(|| {
                 TrainError::Config(format!(
-                    "--embeddings {} needs a pipeline with model.input = \"embedding\"",
-                    path.display()
+                    "--vectors {} needs a pipeline with model.input = \"embedding\"",
+                    vectors.dir.root().display()
                 ))
             })?;
-            let coverage = embeddings::load_into(path, table, &vocabs.words)?;
+            let coverage = vectors.start_rows(table, &vocabs.words)?;
             println!("{coverage}");
+            if let Some(rows) = tagger.vector_rows() {
+                tch::no_grad(|| rows.shallow_clone().copy_(&vectors.matrix));
+            }
         }
         let n_params = n_parameters(&vs);
         let params = vs.trainable_variables();
@@ -169,7 +192,8 @@ impl<'a> Run<'a> {
         optimizer.zero_grad();
         let average = (pipeline.train.average > 0.0)
             .then(|| WeightAverage::new(&params, pipeline.train.average));
-        // Word dropout: training words seen once are sometimes read as <UNK>.
+        // Word dropout: training words seen once are sometimes read as <UNK>
+        // (never the vectors' rows past them).
         let singletons = (pipeline.train.unk_replace > 0.0).then(|| {
             let flags: Vec<bool> = vocabs
                 .words
@@ -177,6 +201,7 @@ impl<'a> Run<'a> {
                 .iter()
                 .enumerate()
                 .map(|(id, (_, count))| id > 1 && *count == 1)
+                .chain(std::iter::repeat_n(false, spec.n_vector_rows as usize))
                 .collect();
             Tensor::from_slice(&flags).to_device(device)
         });
@@ -194,6 +219,10 @@ impl<'a> Run<'a> {
             words_sha256: vocabs.words_sha.clone(),
             chars_sha256: vocabs.chars_sha.clone(),
             tags_sha256: vocabs.tags_sha.clone(),
+            vectors_sha256: vectors
+                .as_ref()
+                .filter(|_| encoded.extended)
+                .map(|v| v.keys_sha256.clone()),
         };
         let mut progress = Progress {
             format_version: ner_core::schema::FORMAT_VERSION,
@@ -281,6 +310,16 @@ impl<'a> Run<'a> {
             chars_file: config.vocab.chars().display().to_string(),
             chars_sha256: vocabs.chars_sha.clone(),
             max_word_chars: encoded.max_word_chars,
+            vectors: vectors
+                .as_ref()
+                .filter(|_| encoded.extended)
+                .map(|v| VectorsCard {
+                    keys_file: v.dir.keys().display().to_string(),
+                    keys_sha256: v.keys_sha256.clone(),
+                    matrix_sha256: v.matrix_sha256.clone(),
+                    rows: v.rows(),
+                    dim: v.dim(),
+                }),
             train_file: config.train.display().to_string(),
             valid_file: config.valid.display().to_string(),
             n_parameters: n_params,
