@@ -186,20 +186,42 @@ $(VECTORS_DIR)/en_core_web_md/keys.parquet: $(MD_EXPORT)/keys.jsonl $(VOCAB_FILE
 	  --report $(INTERIM)/valid.parquet --report $(INTERIM)/test.parquet
 vectors-md: $(VECTORS_DIR)/en_core_web_md/keys.parquet ## Fetch spaCy's en_core_web_md vectors (20,000 rows, 684,830 keys) into data/vectors/.
 
-# Batches with vectors: the stem is the vectors' name.
+# Batches with vectors: the stem is the vectors' name, with -static for
+# pipelines whose words read their vectors first (static_vectors).
 define vector_batches
-$(DATA)/vec/%/train.$(1).arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $$< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$$* --output $$@ $(encode_args) --order $(1)
+$(DATA)/vec/%$(2)/train.$(1).arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $$< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$$* $(3) --output $$@ $(encode_args) --order $(1)
 endef
-$(foreach o,bucket shuffle sequential,$(eval $(call vector_batches,$(o))))
-$(DATA)/vec/%/train.arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$* --output $@ $(encode_args) --order $(ORDER)
-$(DATA)/vec/%/valid.arrow: $(INTERIM)/valid.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$* --output $@ $(encode_args) --order sequential
+define vector_splits
+$(foreach o,bucket shuffle sequential,$(eval $(call vector_batches,$(o),$(1),$(2))))
+$(DATA)/vec/%$(1)/train.arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $$< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$$* $(2) --output $$@ $(encode_args) --order $(ORDER)
+$(DATA)/vec/%$(1)/valid.arrow: $(INTERIM)/valid.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $$< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$$* $(2) --output $$@ $(encode_args) --order sequential
+endef
+$(eval $(call vector_splits,-static,--static-vectors))
+$(eval $(call vector_splits,,))
 .PRECIOUS: $(DATA)/vec/%.arrow $(VECTORS_DIR)/%/keys.parquet $(MD_EXPORT)/keys.jsonl
 
-clean-data: ## Remove data/interim, data/vocab, data/processed, data/lower, data/vectors and data/vec (never data/raw).
-	rm -rf $(INTERIM) $(VOCAB_DIR) $(PROCESSED) $(DATA)/lower $(VECTORS_DIR) $(DATA)/vec
+# Pipelines that embed source columns (model.columns = ["pos", "chunk"])
+# train on their own vocabularies and batches, data/cols/<columns>/ (the
+# stem: the columns, comma-separated), built with --columns.
+COLS_DIR := $(DATA)/cols
+$(COLS_DIR)/%/vocab/words.parquet $(COLS_DIR)/%/vocab/chars.parquet $(COLS_DIR)/%/vocab/tags.parquet: $(INTERIM)/train.parquet $(BIN_DIR)/ner-vocab
+	$(BIN_DIR)/ner-vocab $< --output-dir $(COLS_DIR)/$*/vocab $(vocab_args) --columns $*
+define column_batches
+$(COLS_DIR)/%/processed/train.$(1).arrow: $(INTERIM)/train.parquet $(COLS_DIR)/%/vocab/words.parquet $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $$< --vocab-dir $(COLS_DIR)/$$*/vocab --columns $$* --output $$@ $(encode_args) --order $(1)
+endef
+$(foreach o,bucket shuffle sequential,$(eval $(call column_batches,$(o))))
+$(COLS_DIR)/%/processed/train.arrow: $(INTERIM)/train.parquet $(COLS_DIR)/%/vocab/words.parquet $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $< --vocab-dir $(COLS_DIR)/$*/vocab --columns $* --output $@ $(encode_args) --order $(ORDER)
+$(COLS_DIR)/%/processed/valid.arrow: $(INTERIM)/valid.parquet $(COLS_DIR)/%/vocab/words.parquet $(BIN_DIR)/ner-encode
+	$(BIN_DIR)/ner-encode $< --vocab-dir $(COLS_DIR)/$*/vocab --columns $* --output $@ $(encode_args) --order sequential
+.PRECIOUS: $(COLS_DIR)/%.arrow $(COLS_DIR)/%.parquet
+
+clean-data: ## Remove data/interim, data/vocab, data/processed, data/lower, data/vectors, data/vec and data/cols (never data/raw).
+	rm -rf $(INTERIM) $(VOCAB_DIR) $(PROCESSED) $(DATA)/lower $(VECTORS_DIR) $(DATA)/vec $(COLS_DIR)
 
 # --- Training -------------------------------------------------------------------
 MODEL ?=
@@ -246,13 +268,15 @@ batch_order = $(shell sed -n 's/^batch_order *= *"\([a-z]*\)".*/\1/p' $(ROOT)/pi
 data_lower = $(shell sed -n '/^\[data\]/,/^\[/s/^lowercase *= *true.*/yes/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
 data_vectors = $(shell sed -n '/^\[data\]/,/^\[/s/^vectors *= *"\([^"]*\)".*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
 data_training_words = $(shell sed -n '/^\[data\]/,/^\[/s/^extended_vocabulary *= *false.*/yes/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+data_static = $(shell sed -n '/^\[data\]/,/^\[/s/^static_vectors *= *true.*/-static/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+model_columns = $(shell sed -n 's/^columns *= *\[\(.*\)\].*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null | tr -d '" ')
 vectors_name = $(if $(EMBEDDINGS),$(notdir $(EMBEDDINGS)),$(call data_vectors,$(1)))
 vectors_dir = $(if $(call vectors_name,$(1)),$(VECTORS_DIR)/$(call vectors_name,$(1)))
 vectors_keys = $(if $(call vectors_dir,$(1)),$(call vectors_dir,$(1))/keys.parquet)
 extended = $(if $(call vectors_name,$(1)),$(if $(call data_training_words,$(1)),,yes))
-vocab_dir = $(if $(call data_lower,$(1)),$(LOWER_VOCAB_DIR),$(VOCAB_DIR))
-vocab_files = $(if $(call data_lower,$(1)),$(LOWER_VOCAB_FILES),$(VOCAB_FILES)) $(call vectors_keys,$(1))
-processed_dir = $(if $(call extended,$(1)),$(DATA)/vec/$(call vectors_name,$(1)),$(if $(call data_lower,$(1)),$(LOWER_PROCESSED),$(PROCESSED)))
+vocab_dir = $(if $(call model_columns,$(1)),$(COLS_DIR)/$(call model_columns,$(1))/vocab,$(if $(call data_lower,$(1)),$(LOWER_VOCAB_DIR),$(VOCAB_DIR)))
+vocab_files = $(call vocab_files_in,$(call vocab_dir,$(1))) $(call vectors_keys,$(1))
+processed_dir = $(if $(call extended,$(1)),$(DATA)/vec/$(call vectors_name,$(1))$(call data_static,$(1)),$(if $(call model_columns,$(1)),$(COLS_DIR)/$(call model_columns,$(1))/processed,$(if $(call data_lower,$(1)),$(LOWER_PROCESSED),$(PROCESSED))))
 train_batches = $(call processed_dir,$(1))/train$(if $(call batch_order,$(1)),.$(call batch_order,$(1))).arrow
 valid_batches = $(call processed_dir,$(1))/valid.arrow
 vectors_arg = $(if $(call vectors_dir,$(1)),--vectors $(call vectors_dir,$(1)))

@@ -10,10 +10,10 @@ use arrow::datatypes::{ArrowPrimitiveType, Int64Type, UInt32Type};
 
 use crate::artifact::column;
 use crate::error::{Error, Result};
-use crate::schema::batches;
+use crate::schema::{batches, Metadata};
 
 /// One mini-batch as flat row-major arrays.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct BatchView<'a> {
     pub sentence_ids: &'a [u32],
     pub lengths: &'a [u32],
@@ -27,6 +27,9 @@ pub struct BatchView<'a> {
     pub char_width: usize,
     /// `[rows, width, char_width]`.
     pub char_ids: &'a [i64],
+    /// Each source column's ids, `[rows, width]`, in the order the batches'
+    /// metadata names them.
+    pub columns: Vec<&'a [i64]>,
 }
 
 impl<'a> BatchView<'a> {
@@ -70,6 +73,19 @@ impl<'a> BatchView<'a> {
                 "column 'tag_ids' is not as wide as 'word_ids'",
             ));
         }
+        let mut columns = Vec::new();
+        for name in batches::column_names(&Metadata::from_map(batch.schema().metadata())) {
+            let column_name = batches::column_ids(&name);
+            let (column_width, ids) =
+                uniform_ids(column(batch, &column_name, path)?, rows, path, &column_name)?;
+            if column_width != width {
+                return Err(Error::invalid(
+                    path,
+                    format!("column '{column_name}' is not as wide as 'word_ids'"),
+                ));
+            }
+            columns.push(ids);
+        }
         if let Some(&bad) = lengths.iter().find(|&&l| l as usize > width || l == 0) {
             return Err(Error::invalid(
                 path,
@@ -84,6 +100,7 @@ impl<'a> BatchView<'a> {
             tag_ids,
             char_width,
             char_ids,
+            columns,
         })
     }
 

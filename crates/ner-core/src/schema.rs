@@ -56,6 +56,17 @@ pub mod keys {
     pub const MAX_WORDS: &str = "ner.max_words";
     /// Vectors: SHA-256 of the folder's `vectors.safetensors`.
     pub const MATRIX_SHA256: &str = "ner.matrix_sha256";
+    /// Batches: the vectors were looked up before the vocabulary (`true`).
+    pub const STATIC_VECTORS: &str = "ner.static_vectors";
+    /// Batches: the source columns encoded beside the words, comma-separated.
+    pub const COLUMNS: &str = "ner.columns";
+    /// A column vocabulary, and the batches encoded with it: the column's name.
+    pub const COLUMN: &str = "ner.column";
+
+    /// Batches: SHA-256 of the vocabulary of the source column `name`.
+    pub fn column_sha256(name: &str) -> String {
+        format!("ner.column_sha256.{name}")
+    }
     /// Batches: SHA-256 of the vectors' keys table whose rows the word ids
     /// beyond the word vocabulary index (absent: none).
     pub const VECTORS_SHA256: &str = "ner.vectors_sha256";
@@ -75,6 +86,8 @@ pub enum ArtifactKind {
     Predictions,
     /// `ner-vectors` output: pre-trained vectors' keys and rows.
     VectorKeys,
+    /// `ner-vocab --columns` output: the values of a source column.
+    ColumnVocab,
 }
 
 impl ArtifactKind {
@@ -87,6 +100,7 @@ impl ArtifactKind {
             ArtifactKind::Batches => "batches",
             ArtifactKind::Predictions => "predictions",
             ArtifactKind::VectorKeys => "vectors.keys",
+            ArtifactKind::ColumnVocab => "vocab.column",
         }
     }
 
@@ -94,9 +108,10 @@ impl ArtifactKind {
     pub fn writer(self) -> &'static str {
         match self {
             ArtifactKind::Sentences => "ner-convert",
-            ArtifactKind::WordVocab | ArtifactKind::CharVocab | ArtifactKind::TagVocab => {
-                "ner-vocab"
-            }
+            ArtifactKind::WordVocab
+            | ArtifactKind::CharVocab
+            | ArtifactKind::TagVocab
+            | ArtifactKind::ColumnVocab => "ner-vocab",
             ArtifactKind::Batches => "ner-encode",
             ArtifactKind::Predictions => "ner-predict",
             ArtifactKind::VectorKeys => "ner-vectors",
@@ -253,6 +268,8 @@ pub mod vocab {
     pub const CHAR: &str = "char";
     /// Tag table key column.
     pub const TAG: &str = "tag";
+    /// A source column's table key column.
+    pub const VALUE: &str = "value";
     /// `u32`, dense from 0 in row order.
     pub const ID: &str = "id";
     /// `u64`: occurrences in the training split.
@@ -270,6 +287,7 @@ pub mod vocab {
         match kind {
             ArtifactKind::CharVocab => CHAR,
             ArtifactKind::TagVocab => TAG,
+            ArtifactKind::ColumnVocab => VALUE,
             _ => TOKEN,
         }
     }
@@ -303,6 +321,11 @@ pub mod vocab {
         /// `tags.parquet`.
         pub fn tags(&self) -> std::path::PathBuf {
             self.file(ArtifactKind::TagVocab)
+        }
+
+        /// `column.<name>.parquet`: the values of the source column `name`.
+        pub fn column(&self, name: &str) -> std::path::PathBuf {
+            self.root.join(format!("column.{name}.parquet"))
         }
 
         /// The file of a vocabulary kind (words for any other kind).
@@ -414,17 +437,41 @@ pub mod batches {
         )
     }
 
+    /// `list<i64>`: the ids of source column `name` (`ner-encode --columns`),
+    /// padded with [`WORD_PAD`].
+    pub fn column_ids(name: &str) -> String {
+        format!("{name}_ids")
+    }
+
+    /// The columns named in [`keys::COLUMNS`], in order.
+    pub fn column_names(metadata: &Metadata) -> Vec<String> {
+        metadata
+            .get(keys::COLUMNS)
+            .map(|c| {
+                c.split(',')
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The batches' schema; `metadata` names the source columns encoded
+    /// beside the words ([`keys::COLUMNS`]), one id list each.
     pub fn schema(metadata: &Metadata) -> SchemaRef {
-        Arc::new(
-            Schema::new(vec![
-                Field::new(SENTENCE_ID, DataType::UInt32, false),
-                Field::new(LENGTH, DataType::UInt32, false),
-                id_list(WORD_IDS),
-                id_list(TAG_IDS),
-                Field::new(CHAR_IDS, DataType::List(Arc::new(id_list("item"))), false),
-            ])
-            .with_metadata(metadata.to_hash_map()),
-        )
+        let mut fields = vec![
+            Field::new(SENTENCE_ID, DataType::UInt32, false),
+            Field::new(LENGTH, DataType::UInt32, false),
+            id_list(WORD_IDS),
+            id_list(TAG_IDS),
+            Field::new(CHAR_IDS, DataType::List(Arc::new(id_list("item"))), false),
+        ];
+        fields.extend(
+            column_names(metadata)
+                .iter()
+                .map(|n| id_list(&column_ids(n))),
+        );
+        Arc::new(Schema::new(fields).with_metadata(metadata.to_hash_map()))
     }
 }
 

@@ -195,6 +195,8 @@ pub struct TokenIds {
     max_word_chars: usize,
     /// Each vector key's word id (`first + row`).
     vectors: HashMap<String, i64>,
+    /// Look the vectors up before the vocabulary (static vectors).
+    vectors_first: bool,
 }
 
 impl TokenIds {
@@ -229,6 +231,7 @@ impl TokenIds {
             lowercase,
             max_word_chars: max_word_chars.unwrap_or(usize::MAX),
             vectors: HashMap::new(),
+            vectors_first: false,
         }
     }
 
@@ -245,9 +248,28 @@ impl TokenIds {
         self
     }
 
+    /// Looks the vectors up before the vocabulary: every word with a vector
+    /// reads its row (static vectors), only the others the vocabulary's.
+    pub fn vectors_first(mut self, first: bool) -> Self {
+        self.vectors_first = first;
+        self
+    }
+
     /// The word id of a token: the vocabulary's, else the vectors' (as it
-    /// is, then lower-cased), else `<UNK>`.
+    /// is, then lower-cased), else `<UNK>`; with
+    /// [`TokenIds::vectors_first`] the vectors' before the vocabulary's.
     pub fn word(&self, token: &str) -> i64 {
+        let from_vectors = || {
+            self.vectors
+                .get(token)
+                .or_else(|| self.vectors.get(&token.to_lowercase()))
+                .copied()
+        };
+        if self.vectors_first && !self.vectors.is_empty() {
+            if let Some(id) = from_vectors() {
+                return id;
+            }
+        }
         let id = if self.lowercase {
             self.words.get(&token.to_lowercase())
         } else {
@@ -257,10 +279,7 @@ impl TokenIds {
             return id;
         }
         if !self.vectors.is_empty() {
-            if let Some(&id) = self.vectors.get(token) {
-                return id;
-            }
-            if let Some(&id) = self.vectors.get(&token.to_lowercase()) {
+            if let Some(id) = from_vectors() {
                 return id;
             }
         }
@@ -290,36 +309,75 @@ pub struct SentenceRows {
     pub sentence_ids: Vec<u32>,
     pub tokens: Vec<Vec<String>>,
     pub tags: Vec<Vec<String>>,
+    /// The source columns asked for ([`SentenceChunks::with_columns`]): per
+    /// column, per sentence, a value per token.
+    pub columns: Vec<Vec<Vec<String>>>,
 }
 
 impl SentenceRows {
     /// The whole file.
     pub fn read(path: &Path) -> Result<Self> {
-        let mut chunks = SentenceChunks::open(path, 64 * 1024)?;
+        SentenceRows::read_with_columns(path, &[])
+    }
+
+    /// The whole file, with the source columns `columns`.
+    pub fn read_with_columns(path: &Path, columns: &[String]) -> Result<Self> {
+        let mut chunks = SentenceChunks::open(path, 64 * 1024)?.with_columns(columns);
         let mut rows = SentenceRows {
             metadata: chunks.metadata().clone(),
             sentence_ids: Vec::new(),
             tokens: Vec::new(),
             tags: Vec::new(),
+            columns: vec![Vec::new(); columns.len()],
         };
         for chunk in chunks.by_ref() {
             let chunk = chunk?;
             rows.sentence_ids.extend(chunk.sentence_ids);
             rows.tokens.extend(chunk.tokens);
             rows.tags.extend(chunk.tags);
+            for (all, part) in rows.columns.iter_mut().zip(chunk.columns) {
+                all.extend(part);
+            }
         }
         Ok(rows)
     }
 
-    fn from_batch(batch: &RecordBatch, metadata: &Metadata, path: &Path) -> Result<Self> {
+    fn from_batch(
+        batch: &RecordBatch,
+        metadata: &Metadata,
+        path: &Path,
+        columns: &[String],
+    ) -> Result<Self> {
         let ids: &UInt32Array = column(batch, sentences::SENTENCE_ID, path)?;
         let tokens: &ListArray = column(batch, sentences::TOKENS, path)?;
         let tags: &ListArray = column(batch, sentences::TAGS, path)?;
+        let extra: Vec<&ListArray> = columns
+            .iter()
+            .map(|name| {
+                if batch.schema().field_with_name(name).is_err() {
+                    let present: Vec<String> = batch
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect();
+                    return Err(Error::invalid(
+                        path,
+                        format!(
+                            "has no column '{name}' (its columns: {})",
+                            present.join(", ")
+                        ),
+                    ));
+                }
+                column(batch, name, path)
+            })
+            .collect::<Result<_>>()?;
         let mut rows = SentenceRows {
             metadata: metadata.clone(),
             sentence_ids: Vec::with_capacity(batch.num_rows()),
             tokens: Vec::with_capacity(batch.num_rows()),
             tags: Vec::with_capacity(batch.num_rows()),
+            columns: vec![Vec::with_capacity(batch.num_rows()); columns.len()],
         };
         for row in 0..batch.num_rows() {
             let sentence_tokens = string_list(tokens, row, path, sentences::TOKENS)?;
@@ -334,6 +392,21 @@ impl SentenceRows {
                         sentence_tags.len()
                     ),
                 ));
+            }
+            for ((name, list), values) in columns.iter().zip(&extra).zip(&mut rows.columns) {
+                let sentence_values = string_list(list, row, path, name)?;
+                if sentence_values.len() != sentence_tokens.len() {
+                    return Err(Error::invalid(
+                        path,
+                        format!(
+                            "sentence {}: {} tokens and {} values of '{name}'",
+                            ids.value(row),
+                            sentence_tokens.len(),
+                            sentence_values.len()
+                        ),
+                    ));
+                }
+                values.push(sentence_values);
             }
             rows.sentence_ids.push(ids.value(row));
             rows.tokens.push(sentence_tokens);
@@ -356,13 +429,23 @@ impl SentenceRows {
 #[derive(Debug)]
 pub struct SentenceChunks {
     batches: ParquetBatches,
+    columns: Vec<String>,
 }
 
 impl SentenceChunks {
     pub fn open(path: &Path, rows: usize) -> Result<Self> {
         let batches = ParquetBatches::open(path, ArtifactKind::Sentences, rows)?;
         batches.metadata().require(path, keys::SCHEME)?;
-        Ok(SentenceChunks { batches })
+        Ok(SentenceChunks {
+            batches,
+            columns: Vec::new(),
+        })
+    }
+
+    /// Also reads the source columns `columns` (`pos`, `chunk`, …).
+    pub fn with_columns(mut self, columns: &[String]) -> Self {
+        self.columns = columns.to_vec();
+        self
     }
 
     pub fn metadata(&self) -> &Metadata {
@@ -376,7 +459,9 @@ impl Iterator for SentenceChunks {
     fn next(&mut self) -> Option<Self::Item> {
         let batch = self.batches.next()?;
         let path = self.batches.path().to_path_buf();
-        Some(batch.and_then(|b| SentenceRows::from_batch(&b, self.batches.metadata(), &path)))
+        Some(batch.and_then(|b| {
+            SentenceRows::from_batch(&b, self.batches.metadata(), &path, &self.columns)
+        }))
     }
 }
 

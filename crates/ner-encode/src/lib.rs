@@ -27,6 +27,7 @@
 //! # Ok::<(), ner_encode::EncodeError>(())
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -38,6 +39,7 @@ use arrow::datatypes::{DataType, Field};
 use ner_core::artifact::{sha256_file, IpcSink};
 use ner_core::rng::SplitMix64;
 use ner_core::schema::vectors::VectorsDir;
+use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{batches, keys, vocab, ArtifactKind, Metadata};
 use ner_core::tables::{SentenceChunks, SentenceRows, TokenIds, VectorKeys, Vocab};
 
@@ -92,6 +94,8 @@ pub struct VocabPaths {
     pub words: PathBuf,
     pub chars: PathBuf,
     pub tags: PathBuf,
+    /// The folder of the source columns' vocabularies.
+    pub dir: PathBuf,
 }
 
 impl VocabPaths {
@@ -102,6 +106,7 @@ impl VocabPaths {
             words: dir.words(),
             chars: dir.chars(),
             tags: dir.tags(),
+            dir: dir.root().to_path_buf(),
         }
     }
 }
@@ -125,6 +130,14 @@ pub struct Config {
     /// the id of its vector's row past the vocabulary (`words + row`),
     /// looked up as it is, then lower-cased.
     pub vectors: Option<VectorsDir>,
+    /// With vectors: look them up before the vocabulary, so every word with
+    /// a vector gets its row (static vectors) and only the others a
+    /// vocabulary id.
+    pub static_vectors: bool,
+    /// Source columns (`pos`, `chunk`, …) encoded beside the words with
+    /// their vocabularies (`column.<name>.parquet` beside the others):
+    /// one id list each, `<name>_ids`.
+    pub columns: Vec<String>,
 }
 
 /// The default window: all of CoNLL-2003's training split (14,041 sentences)
@@ -144,6 +157,8 @@ impl Config {
             max_word_chars: None,
             window: WINDOW_SENTENCES,
             vectors: None,
+            static_vectors: false,
+            columns: Vec::new(),
         }
     }
 }
@@ -215,6 +230,8 @@ struct Encoded {
     words: Vec<i64>,
     tags: Vec<i64>,
     chars: Vec<Vec<i64>>,
+    /// Per source column, an id per token.
+    columns: Vec<Vec<i64>>,
 }
 
 /// Reads the inputs, encodes, batches and writes `config.output` atomically.
@@ -227,7 +244,15 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
     let tags = Vocab::read(&config.vocab.tags, ArtifactKind::TagVocab)?;
     let batch_size = config.batch_size.max(1);
     let window = config.window.max(1).div_ceil(batch_size) * batch_size;
-    let chunks = SentenceChunks::open(&config.input, window)?;
+    let chunks = SentenceChunks::open(&config.input, window)?.with_columns(&config.columns);
+    let column_vocabs = config
+        .columns
+        .iter()
+        .map(|name| {
+            let path = VocabDir::new(&config.vocab.dir).column(name);
+            Ok((path.clone(), Vocab::read(&path, ArtifactKind::ColumnVocab)?))
+        })
+        .collect::<Result<Vec<_>, EncodeError>>()?;
     let scheme = chunks
         .metadata()
         .require(&config.input, keys::SCHEME)?
@@ -253,6 +278,12 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
     metadata.set(keys::TAGS_SHA256, sha256_file(&config.vocab.tags)?);
     metadata.set(keys::SCHEME, &scheme);
     metadata.set(keys::LOWERCASE, lowercase);
+    if !config.columns.is_empty() {
+        metadata.set(keys::COLUMNS, config.columns.join(","));
+        for (name, (path, _)) in config.columns.iter().zip(&column_vocabs) {
+            metadata.set(&keys::column_sha256(name), sha256_file(path)?);
+        }
+    }
     metadata.set(keys::BATCH_SIZE, batch_size);
     metadata.set(keys::ORDER, config.order.name());
     metadata.set(keys::SEED, config.seed);
@@ -267,7 +298,12 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
         let keys = VectorKeys::read(&vectors.keys())?;
         metadata.set(keys::VECTORS_SHA256, sha256_file(&vectors.keys())?);
         metadata.set(keys::ROWS, keys.rows(&vectors.keys())?);
-        token_ids = token_ids.with_vectors(&keys, words.len() as i64);
+        token_ids = token_ids
+            .with_vectors(&keys, words.len() as i64)
+            .vectors_first(config.static_vectors);
+        if config.static_vectors {
+            metadata.set(keys::STATIC_VECTORS, true);
+        }
     }
     let n_words = words.len() as i64;
     let schema = batches::schema(&metadata);
@@ -277,7 +313,7 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
     let (mut n_sentences, mut n_batches) = (0usize, 0usize);
     for rows in chunks {
         let rows = rows?;
-        let (encoded, oov) = encode_rows(config, &rows, &token_ids, &tags)?;
+        let (encoded, oov) = encode_rows(config, &rows, &token_ids, &tags, &column_vocabs)?;
         n_oov += oov;
         n_vectors += encoded
             .iter()
@@ -318,8 +354,10 @@ fn encode_rows(
     rows: &SentenceRows,
     token_ids: &TokenIds,
     tags: &Vocab,
+    columns: &[(PathBuf, Vocab)],
 ) -> Result<(Vec<Encoded>, usize), EncodeError> {
     let tag_index = tags.index();
+    let column_index: Vec<HashMap<&str, u32>> = columns.iter().map(|(_, v)| v.index()).collect();
     let unk = i64::from(vocab::UNK_ID);
     let mut n_oov = 0;
     let mut out = Vec::with_capacity(rows.len());
@@ -329,6 +367,17 @@ fn encode_rows(
             words: Vec::with_capacity(rows.tokens[s].len()),
             tags: Vec::with_capacity(rows.tokens[s].len()),
             chars: Vec::with_capacity(rows.tokens[s].len()),
+            // Values the training split never had are <UNK>.
+            columns: column_index
+                .iter()
+                .zip(&rows.columns)
+                .map(|(index, values)| {
+                    values[s]
+                        .iter()
+                        .map(|v| index.get(v.as_str()).map_or(unk, |&id| i64::from(id)))
+                        .collect()
+                })
+                .collect(),
         };
         for (token, tag) in rows.tokens[s].iter().zip(&rows.tags[s]) {
             let id = token_ids.word(token);
@@ -405,6 +454,20 @@ fn padded_batch(
         }
         char_ids.extend(std::iter::repeat_n(batches::CHAR_PAD, pad * char_width));
     }
+    let n_columns = rows.first().map_or(0, |r| r.columns.len());
+    let column_ids: Vec<Vec<i64>> = (0..n_columns)
+        .map(|c| {
+            let mut ids = Vec::with_capacity(n * width);
+            for row in rows {
+                ids.extend_from_slice(&row.columns[c]);
+                ids.extend(std::iter::repeat_n(
+                    batches::WORD_PAD,
+                    width - row.words.len(),
+                ));
+            }
+            ids
+        })
+        .collect();
     let item = Arc::new(Field::new("item", DataType::Int64, false));
     let uniform = |values: Vec<i64>,
                    lists: usize,
@@ -424,7 +487,7 @@ fn padded_batch(
         Arc::new(per_token),
         None,
     )?;
-    let columns: Vec<ArrayRef> = vec![
+    let mut columns: Vec<ArrayRef> = vec![
         Arc::new(rows.iter().map(|r| r.sentence_id).collect::<UInt32Array>()),
         Arc::new(
             rows.iter()
@@ -435,6 +498,9 @@ fn padded_batch(
         Arc::new(uniform(tag_ids, n, width)?),
         Arc::new(chars),
     ];
+    for ids in column_ids {
+        columns.push(Arc::new(uniform(ids, n, width)?));
+    }
     RecordBatch::try_new(schema.clone(), columns)
 }
 

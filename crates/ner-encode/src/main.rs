@@ -34,6 +34,14 @@ struct Args {
     /// their vector's id past the vocabulary.
     #[arg(long, value_name = "DIR")]
     vectors: Option<PathBuf>,
+    /// With --vectors: look them up before the vocabulary (every word with
+    /// a vector reads its frozen row).
+    #[arg(long, requires = "vectors")]
+    static_vectors: bool,
+    /// Source columns to encode beside the words with their vocabularies
+    /// from --vocab-dir (column.<name>.parquet), e.g. --columns pos,chunk.
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
@@ -47,6 +55,8 @@ fn main() -> ExitCode {
         seed: args.seed,
         max_word_chars: args.max_word_chars,
         vectors: args.vectors.map(ner_core::schema::vectors::VectorsDir::new),
+        columns: args.columns,
+        static_vectors: args.static_vectors,
         ..Config::new(args.input, VocabPaths::in_dir(&args.vocab_dir), args.output)
     };
     ner_core::cli::finish("ner-encode", encode(&config), args.quiet)

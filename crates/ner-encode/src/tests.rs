@@ -275,3 +275,42 @@ fn orders_are_drawn_within_windows() {
         }
     }
 }
+
+/// Source columns get their own ids from their vocabularies, padded like
+/// the words; values the training split never had are `<UNK>`.
+#[test]
+fn source_columns_are_encoded_beside_the_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let train = convert(
+        dir.path(),
+        "train",
+        "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nPeter NNP B-NP B-PER\n",
+    );
+    let vocab_dir = dir.path().join("vocab");
+    let mut vocab = ner_vocab::Config::new(&train, &vocab_dir);
+    vocab.columns = vec!["pos".into(), "chunk".into()];
+    ner_vocab::build(&vocab).expect("vocab");
+    let valid = convert(
+        dir.path(),
+        "valid",
+        "Paris NNP B-NP B-ORG\nsays VBD B-VP O\n",
+    );
+    let mut config = Config::new(
+        &valid,
+        VocabPaths::in_dir(&vocab_dir),
+        dir.path().join("valid.arrow"),
+    );
+    config.columns = vec!["pos".into(), "chunk".into()];
+    config.order = Order::Sequential;
+    encode(&config).expect("encode");
+    let file = MappedIpc::open(&config.output, ArtifactKind::Batches).expect("open");
+    assert_eq!(file.metadata().get(keys::COLUMNS), Some("pos,chunk"));
+    let batch = file.batch(0).expect("batch");
+    let view = BatchView::new(&batch, &config.output).expect("view");
+    // pos: <PAD> <UNK> NNP VBZ; chunk: <PAD> <UNK> B-NP B-VP. "VBD" is unknown.
+    assert_eq!(view.columns, [&[2i64, 1][..], &[2, 3][..]]);
+    // A column the file lacks is named.
+    config.columns = vec!["lemma".into()];
+    let err = encode(&config).expect_err("no lemma").to_string();
+    assert!(err.contains("column.lemma.parquet"), "{err}");
+}

@@ -149,6 +149,7 @@ impl Fixture {
             chars_sha256: vocabs.chars_sha.clone(),
             max_word_chars: None,
             vectors: None,
+            columns: Vec::new(),
             train_file: "train.arrow".into(),
             valid_file: "train.arrow".into(),
             n_parameters,

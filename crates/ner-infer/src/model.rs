@@ -33,13 +33,16 @@ use crate::InferError;
 /// Writes a packed row's input gates (see [`InputGates::Fill`]).
 type FillGates<'a> = dyn Fn(usize, &mut [f32]) + Sync + 'a;
 
-/// One sentence's ids: words, and the characters of each word.
+/// One sentence's ids: words, the characters of each word, and the values
+/// of the source columns the model reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sentence {
     pub words: Vec<i64>,
     /// One list per word (may be empty for models without character
     /// features or casing).
     pub chars: Vec<Vec<i64>>,
+    /// Per source column of the model (`model.columns`), an id per word.
+    pub columns: Vec<Vec<i64>>,
 }
 
 /// One direction of one recurrent layer.
@@ -209,6 +212,10 @@ pub struct Model {
     chars: Option<CharNet>,
     /// Casing classes and `[4, dim]`.
     casing: Option<(CharClasses, Vec<f32>)>,
+    /// Per source column, its values' embeddings `[values, dim]` and the
+    /// number of values.
+    columns: Vec<(String, Vec<f32>, usize)>,
+    column_dim: usize,
     /// `layers[l][d]`.
     layers: Vec<Vec<Direction>>,
     /// `[tags, hidden·dirs]`.
@@ -320,7 +327,18 @@ impl Model {
             CharEncoder::Cnn => char_hidden,
             CharEncoder::Lstm => 2 * char_hidden,
         };
-        let word_dim = positive(config.embedding_dim) + char_out + casing_dim;
+        let column_dim = positive(config.column_dim);
+        let columns = spec
+            .columns
+            .iter()
+            .map(|(name, n)| {
+                let n = positive(*n);
+                let table = weights.tensor(&format!("columns.{name}.weight"), &[n, column_dim])?;
+                Ok((name.clone(), table, n))
+            })
+            .collect::<Result<Vec<_>, InferError>>()?;
+        let word_dim =
+            positive(config.embedding_dim) + char_out + casing_dim + columns.len() * column_dim;
         let mut layers = Vec::new();
         for l in 0..positive(config.layers) {
             let input = match (l, config.input) {
@@ -351,6 +369,8 @@ impl Model {
             n_chars,
             chars,
             casing,
+            columns,
+            column_dim,
             layers,
             output_w: weights.tensor("output.weight", &[n_tags, hidden * n_dirs])?,
             output_b: weights.tensor("output.bias", &[n_tags])?,
@@ -459,6 +479,32 @@ impl Model {
                     s.chars.len()
                 )));
             }
+            if s.columns.len() != self.columns.len() {
+                let names: Vec<&str> = self.columns.iter().map(|(n, _, _)| n.as_str()).collect();
+                return Err(InferError::Input(format!(
+                    "sentence {i}: the model reads the columns [{}] beside the words, \
+                     the sentence has {} of them",
+                    names.join(", "),
+                    s.columns.len()
+                )));
+            }
+            for ((name, _, n), values) in self.columns.iter().zip(&s.columns) {
+                if values.len() != s.words.len() {
+                    return Err(InferError::Input(format!(
+                        "sentence {i}: {} words but {} values of '{name}'",
+                        s.words.len(),
+                        values.len()
+                    )));
+                }
+                if let Some(&id) = values
+                    .iter()
+                    .find(|&&id| usize::try_from(id).map_or(true, |id| id >= *n))
+                {
+                    return Err(InferError::Input(format!(
+                        "sentence {i}: '{name}' id {id} is outside the model's {n} values"
+                    )));
+                }
+            }
             let bad_char = s
                 .chars
                 .iter()
@@ -566,8 +612,10 @@ impl Model {
             .max()
             .unwrap_or(1)
             .clamp(1, self.max_word_chars);
-        let mut rows: HashMap<(i64, &[i64]), usize> = HashMap::new();
-        let mut distinct: Vec<(i64, &[i64])> = Vec::new();
+        // A token's row: its word, characters and column values.
+        type Key<'a> = (i64, &'a [i64], Vec<i64>);
+        let mut rows: HashMap<Key<'_>, usize> = HashMap::new();
+        let mut distinct: Vec<Key<'_>> = Vec::new();
         let mut index = Vec::with_capacity(group.iter().map(|s| s.words.len()).sum());
         for s in group {
             for (t, &word) in s.words.iter().enumerate() {
@@ -575,10 +623,16 @@ impl Model {
                     Some(c) if with_chars => &c[..c.len().min(char_width)],
                     _ => &[],
                 };
-                let row = *rows.entry((word, chars)).or_insert_with(|| {
-                    distinct.push((word, chars));
-                    distinct.len() - 1
-                });
+                let values: Vec<i64> = s.columns.iter().map(|c| c[t]).collect();
+                let key = (word, chars, values);
+                let row = match rows.get(&key) {
+                    Some(&row) => row,
+                    None => {
+                        distinct.push(key.clone());
+                        rows.insert(key, distinct.len() - 1);
+                        distinct.len() - 1
+                    }
+                };
                 index.push(row);
             }
         }
@@ -586,14 +640,14 @@ impl Model {
         let emb = table.cols();
         let mut x = vec![0f32; distinct.len() * dim];
         let n_table = table.rows();
-        for (row, &(id, _)) in x.chunks_exact_mut(dim).zip(&distinct) {
-            let id = id as usize;
+        for (row, (id, _, _)) in x.chunks_exact_mut(dim).zip(&distinct) {
+            let id = *id as usize;
             match vectors {
                 Some(vectors) if id >= n_table => vectors.row(id - n_table, &mut row[..emb]),
                 _ => table.row(id, &mut row[..emb]),
             }
         }
-        let words: Vec<&[i64]> = distinct.iter().map(|&(_, c)| c).collect();
+        let words: Vec<&[i64]> = distinct.iter().map(|(_, c, _)| *c).collect();
         let mut at = emb;
         if let Some(chars) = &self.chars {
             let (features, n) = chars.features(&words, char_width);
@@ -603,11 +657,20 @@ impl Model {
             at += n;
         }
         if let Some((classes, table)) = &self.casing {
-            let n = dim - at;
+            let n = table.len() / ner_kernels::CASING_CLASSES;
             for (row, word) in x.chunks_exact_mut(dim).zip(&words) {
                 let class = classes.casing(word) as usize;
-                row[at..].copy_from_slice(&table[class * n..(class + 1) * n]);
+                row[at..at + n].copy_from_slice(&table[class * n..(class + 1) * n]);
             }
+            at += n;
+        }
+        let n = self.column_dim;
+        for (c, (_, table, _)) in self.columns.iter().enumerate() {
+            for (row, (_, _, values)) in x.chunks_exact_mut(dim).zip(&distinct) {
+                let id = values[c] as usize;
+                row[at..at + n].copy_from_slice(&table[id * n..(id + 1) * n]);
+            }
+            at += n;
         }
         (x, index)
     }

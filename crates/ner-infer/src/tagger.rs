@@ -1,6 +1,7 @@
 //! A model folder loaded for tagging token strings: the card, its
 //! vocabularies (checked by SHA-256), the weights and the model's tag set.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use ner_core::schema::vocab::VocabDir;
@@ -24,6 +25,8 @@ pub struct Tagger {
     /// The model's tags and the data's (`card.tags`).
     tagset: TagSet,
     token_ids: TokenIds,
+    /// Per source column the model reads, its name and value ids.
+    columns: Vec<(String, HashMap<String, i64>)>,
 }
 
 impl Tagger {
@@ -49,7 +52,10 @@ impl Tagger {
         let mut spec = TaggerSpec::new(&vocabs, &tagset);
         let matrix = match &vectors {
             Some(v) => {
-                token_ids = token_ids.with_vectors(&v.keys, vocabs.words.len() as i64);
+                let first = card.vectors.as_ref().is_some_and(|c| c.static_vectors);
+                token_ids = token_ids
+                    .with_vectors(&v.keys, vocabs.words.len() as i64)
+                    .vectors_first(first);
                 spec.n_vector_rows = card.vectors.as_ref().map_or(0, |c| c.rows);
                 Some(Weights::open(&v.matrix)?)
             }
@@ -62,12 +68,26 @@ impl Tagger {
             matrix.as_ref(),
             token_ids.max_word_chars(),
         )?;
+        let columns = vocabs
+            .columns
+            .iter()
+            .map(|(name, vocab)| {
+                let ids = vocab
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .map(|(id, (value, _))| (value.clone(), id as i64))
+                    .collect();
+                (name.clone(), ids)
+            })
+            .collect();
         Ok(Tagger {
             card,
             weights_file,
             model,
             tagset,
             token_ids,
+            columns,
         })
     }
 
@@ -84,14 +104,38 @@ impl Tagger {
         &self.card.tags
     }
 
-    /// Each sentence's ids: words, and characters where the model reads them.
-    fn ids<S: AsRef<str>, T: AsRef<[S]>>(&self, sentences: &[T]) -> Vec<Sentence> {
+    /// The source columns the model reads beside the words, in order
+    /// (`model.columns`; empty for most models).
+    pub fn columns(&self) -> Vec<&str> {
+        self.columns.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// Each sentence's ids: words, characters where the model reads them,
+    /// and its columns' values (`columns[c][s]`, unknown values `<UNK>`).
+    fn ids<S: AsRef<str>, T: AsRef<[S]>>(
+        &self,
+        sentences: &[T],
+        columns: &[&[Vec<String>]],
+    ) -> Vec<Sentence> {
         let reads_chars = self.model.reads_chars();
+        let unk = i64::from(ner_core::schema::vocab::UNK_ID);
         sentences
             .iter()
-            .map(|tokens| {
+            .enumerate()
+            .map(|(i, tokens)| {
                 let tokens = tokens.as_ref();
                 Sentence {
+                    columns: self
+                        .columns
+                        .iter()
+                        .zip(columns)
+                        .map(|((_, ids), values)| {
+                            values[i]
+                                .iter()
+                                .map(|v| ids.get(v).copied().unwrap_or(unk))
+                                .collect()
+                        })
+                        .collect(),
                     words: tokens
                         .iter()
                         .map(|t| self.token_ids.word(t.as_ref()))
@@ -117,7 +161,41 @@ impl Tagger {
         batch_size: usize,
         threads: usize,
     ) -> Result<Vec<Vec<String>>, InferError> {
-        let paths = self.model.tag(&self.ids(sentences), batch_size, threads)?;
+        self.tag_with_columns(sentences, &[], batch_size, threads)
+    }
+
+    /// [`Tagger::tag`] for a model that reads source columns beside the
+    /// words: `columns[c][s]` holds sentence `s`'s values of the model's
+    /// column `c` ([`Tagger::columns`]), one per token.
+    pub fn tag_with_columns<S: AsRef<str>, T: AsRef<[S]>>(
+        &self,
+        sentences: &[T],
+        columns: &[&[Vec<String>]],
+        batch_size: usize,
+        threads: usize,
+    ) -> Result<Vec<Vec<String>>, InferError> {
+        if columns.len() != self.columns.len() {
+            return Err(InferError::Input(format!(
+                "the model reads the columns [{}] beside the words; the input has {}: give \
+                 CoNLL input with those columns, or a sentences Parquet file from ner-convert",
+                self.columns().join(", "),
+                if columns.is_empty() {
+                    "none".to_string()
+                } else {
+                    format!("{} others", columns.len())
+                }
+            )));
+        }
+        if let Some(bad) = columns.iter().find(|c| c.len() != sentences.len()) {
+            return Err(InferError::Input(format!(
+                "{} sentences but column values for {}",
+                sentences.len(),
+                bad.len()
+            )));
+        }
+        let paths = self
+            .model
+            .tag(&self.ids(sentences, columns), batch_size, threads)?;
         paths
             .iter()
             .map(|path| {

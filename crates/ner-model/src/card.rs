@@ -51,6 +51,10 @@ pub struct ModelCard {
     /// read their keys, the keys' and the matrix's SHA-256, and the rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vectors: Option<VectorsCard>,
+    /// The source columns embedded beside the words (`model.columns`):
+    /// where training read each one's vocabulary and its SHA-256.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<ColumnCard>,
     pub train_file: String,
     pub valid_file: String,
     pub n_parameters: i64,
@@ -66,6 +70,17 @@ pub struct VectorsCard {
     pub matrix_sha256: String,
     pub rows: i64,
     pub dim: i64,
+    /// Words with a vector read it before the vocabulary (static vectors).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub static_vectors: bool,
+}
+
+/// A source column a model reads, in its card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnCard {
+    pub name: String,
+    pub file: String,
+    pub sha256: String,
 }
 
 /// A model's vectors: the keys (for the look-up) and the matrix file.
@@ -167,7 +182,19 @@ impl ModelCard {
             }
         }
         let [words, chars, tags] = files;
-        let vocabs = Vocabularies::read_files(&words, &chars, &tags)?;
+        let mut vocabs = Vocabularies::read_files(&words, &chars, &tags)?;
+        for column in &self.columns {
+            let path = match vocab_dir {
+                Some(v) => v.column(&column.name),
+                None if own.column(&column.name).exists() => own.column(&column.name),
+                None => PathBuf::from(&column.file),
+            };
+            check_fingerprint(dir, &path, &column.sha256)?;
+            vocabs.columns.push((
+                column.name.clone(),
+                Vocab::read(&path, ArtifactKind::ColumnVocab)?,
+            ));
+        }
         if vocabs.tag_names() != self.tags || vocabs.words.len() as i64 != self.n_words {
             return Err(ModelError::Folder {
                 path: dir.config(),
@@ -215,12 +242,35 @@ pub struct Vocabularies {
     pub words_sha: String,
     pub chars_sha: String,
     pub tags_sha: String,
+    /// The source columns' value vocabularies, in the order asked for.
+    pub columns: Vec<(String, Vocab)>,
 }
 
 impl Vocabularies {
     /// The three vocabularies of a folder written by `ner-vocab`.
     pub fn read(dir: &VocabDir) -> Result<Self, ModelError> {
         Vocabularies::read_files(&dir.words(), &dir.chars(), &dir.tags())
+    }
+
+    /// The three vocabularies and those of the source columns `columns`.
+    pub fn read_with_columns(dir: &VocabDir, columns: &[String]) -> Result<Self, ModelError> {
+        let mut vocabs = Vocabularies::read(dir)?;
+        for name in columns {
+            let path = dir.column(name);
+            if !path.exists() {
+                return Err(ModelError::Missing {
+                    path,
+                    message: format!(
+                        "the pipeline embeds the column '{name}' (model.columns), whose vocabulary \
+                         is not here; build it with ner-vocab --columns {name}"
+                    ),
+                });
+            }
+            vocabs
+                .columns
+                .push((name.clone(), Vocab::read(&path, ArtifactKind::ColumnVocab)?));
+        }
+        Ok(vocabs)
     }
 
     fn read_files(words: &Path, chars: &Path, tags: &Path) -> Result<Self, ModelError> {
@@ -231,6 +281,7 @@ impl Vocabularies {
             words_sha: sha256_file(words)?,
             chars_sha: sha256_file(chars)?,
             tags_sha: sha256_file(tags)?,
+            columns: Vec::new(),
         })
     }
 
@@ -277,6 +328,8 @@ pub struct TaggerSpec {
     pub scheme: TagScheme,
     /// Case of each character id (for the casing feature).
     pub char_classes: CharClasses,
+    /// Each source column's name and number of values (specials included).
+    pub columns: Vec<(String, i64)>,
 }
 
 impl TaggerSpec {
@@ -289,6 +342,11 @@ impl TaggerSpec {
             tags: tags.model_tags().to_vec(),
             scheme: tags.model_scheme(),
             char_classes: vocabs.char_classes(),
+            columns: vocabs
+                .columns
+                .iter()
+                .map(|(name, v)| (name.clone(), v.len() as i64))
+                .collect(),
         }
     }
 
@@ -301,6 +359,7 @@ impl TaggerSpec {
             tags: (0..n_tags).map(|i| format!("T{i}")).collect(),
             scheme: TagScheme::Iob1,
             char_classes: CharClasses::default(),
+            columns: Vec::new(),
         }
     }
 }

@@ -40,6 +40,11 @@ pub struct DataConfig {
     /// training words' rows (`false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extended_vocabulary: Option<bool>,
+    /// With vectors: every word that has a vector reads it, frozen
+    /// (training words too: the batches are encoded `--static-vectors`);
+    /// only words without one train their own row.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub static_vectors: bool,
 }
 
 impl DataConfig {

@@ -118,6 +118,7 @@ fn spec() -> TaggerSpec {
         tags: tags.iter().map(|s| s.to_string()).collect(),
         scheme: TagScheme::Iob2,
         char_classes: CharClasses::from_chars(chars.iter().map(String::as_str)),
+        columns: Vec::new(),
     }
 }
 
@@ -134,6 +135,7 @@ fn sentences(seed: u64) -> Vec<Sentence> {
         .map(|_| {
             let len = 1 + next(9) as usize;
             Sentence {
+                columns: Vec::new(),
                 words: (0..len).map(|_| next(N_WORDS as u64) as i64).collect(),
                 chars: (0..len)
                     .map(|_| {
@@ -174,6 +176,7 @@ fn batch(sentences: &[Sentence]) -> BatchTensors {
         word_ids: Tensor::from_slice(&words).view([rows as i64, width as i64]),
         tag_ids: Tensor::zeros([rows as i64, width as i64], (Kind::Int64, Device::Cpu)),
         char_ids: Tensor::from_slice(&chars).view([rows as i64, width as i64, char_width as i64]),
+        columns: Vec::new(),
     }
 }
 
@@ -279,6 +282,7 @@ fn ids_outside_the_vocabularies_are_errors() {
     let model =
         Model::load(&c, &spec, &Weights::open(&path).expect("open"), None, 64).expect("load");
     let word = Sentence {
+        columns: Vec::new(),
         words: vec![3, N_WORDS],
         chars: vec![vec![2], vec![3]],
     };
@@ -288,6 +292,7 @@ fn ids_outside_the_vocabularies_are_errors() {
         "{err}"
     );
     let ch = Sentence {
+        columns: Vec::new(),
         words: vec![3],
         chars: vec![vec![N_CHARS]],
     };
@@ -367,6 +372,7 @@ fn vector_rows_score_and_decode_as_libtorch() {
             tagger.predict(&batch).expect("predict")
         );
         let outside = Sentence {
+            columns: Vec::new(),
             words: vec![N_WORDS + rows],
             chars: vec![vec![2]],
         };
@@ -376,4 +382,84 @@ fn vector_rows_score_and_decode_as_libtorch() {
             .to_string();
         assert!(err.contains("is outside the model's 47 words"), "{err}");
     }
+}
+
+/// Source columns embedded beside the words score and decode as libtorch.
+#[test]
+fn source_columns_score_and_decode_as_libtorch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = config(Cell::Lstm, true, 1, WordInput::Embedding);
+    config.output = OutputLayer::Crf;
+    config.columns = vec!["pos".into(), "chunk".into()];
+    config.column_dim = 3;
+    let spec = TaggerSpec {
+        columns: vec![("pos".into(), 6), ("chunk".into(), 4)],
+        ..spec()
+    };
+    tch::manual_seed(50);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mut tagger = Tagger::with_spec(&vs.root(), &config, &spec);
+    tagger.set_kernel(Kernel::Libtorch);
+    tch::no_grad(|| {
+        for mut p in vs.trainable_variables() {
+            let random = Tensor::randn(p.size(), (Kind::Float, Device::Cpu)) * 0.5;
+            p.copy_(&random);
+        }
+    });
+    let path = dir.path().join("w.safetensors");
+    vs.save(&path).expect("save");
+    let model = Model::load(
+        &config,
+        &spec,
+        &Weights::open(&path).expect("open"),
+        None,
+        64,
+    )
+    .expect("load");
+    let mut sentences = sentences(11);
+    for (i, s) in sentences.iter_mut().enumerate() {
+        let n = s.words.len();
+        s.columns = vec![
+            (0..n).map(|t| ((i + t) % 6) as i64).collect(),
+            (0..n).map(|t| ((i * t) % 4) as i64).collect(),
+        ];
+    }
+    let mut batch = batch(&sentences);
+    let width = batch.word_ids.size()[1] as usize;
+    batch.columns = (0..2)
+        .map(|c| {
+            let mut ids = vec![0i64; sentences.len() * width];
+            for (r, s) in sentences.iter().enumerate() {
+                ids[r * width..r * width + s.words.len()].copy_from_slice(&s.columns[c]);
+            }
+            Tensor::from_slice(&ids).view([sentences.len() as i64, width as i64])
+        })
+        .collect();
+    let expected = tch::no_grad(|| tagger.forward(&batch, Mode::Eval).emissions);
+    let got = model.emissions(&sentences).expect("emissions");
+    let k = spec.tags.len();
+    let flat: Vec<f32> = Vec::try_from(&expected.contiguous().view([-1])).expect("floats");
+    for (r, s) in sentences.iter().enumerate() {
+        let want = &flat[r * width * k..(r * width + s.words.len()) * k];
+        let worst = got[r]
+            .iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(worst < 1e-4, "sentence {r}: scores differ by {worst}");
+    }
+    assert_eq!(
+        model.tag(&sentences, 64, 1).expect("tag"),
+        tagger.predict(&batch).expect("predict")
+    );
+    let mut missing = sentences[0].clone();
+    missing.columns.pop();
+    let err = model
+        .tag(&[missing], 8, 1)
+        .expect_err("one column")
+        .to_string();
+    assert!(
+        err.contains("the model reads the columns [pos, chunk] beside the words"),
+        "{err}"
+    );
 }

@@ -269,3 +269,67 @@ fn unseen_words_are_tagged_through_their_vectors() {
         "{conll}"
     );
 }
+
+/// A model that embeds the corpus's POS column reads it from CoNLL and
+/// Parquet input, and refuses text, which has none.
+#[test]
+fn a_model_with_source_columns_needs_them_in_its_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |name: &str| dir.path().join(name);
+    let corpus = "EU NNP B-ORG\nrejects VBZ O\n\nPeter NNP B-PER\nBlackburn NNP I-PER\n";
+    std::fs::write(p("train.txt"), corpus).expect("write");
+    ner_convert::convert(&ner_convert::Config::new(
+        p("train.txt"),
+        p("train.parquet"),
+    ))
+    .expect("convert");
+    let mut vocab = ner_vocab::Config::new(p("train.parquet"), p("vocab"));
+    vocab.columns = vec!["pos".into()];
+    ner_vocab::build(&vocab).expect("vocab");
+    let mut encode = ner_encode::Config::new(
+        p("train.parquet"),
+        ner_encode::VocabPaths::in_dir(p("vocab")),
+        p("train.arrow"),
+    );
+    encode.batch_size = 2;
+    encode.columns = vec!["pos".into()];
+    ner_encode::encode(&encode).expect("encode");
+    let pipeline: ner_train::config::Pipeline = toml::from_str(
+        "[model]\ncell = \"lstm\"\nbidirectional = true\nlayers = 1\nhidden = 8\n\
+         input = \"embedding\"\nembedding_dim = 8\ncolumns = [\"pos\"]\ncolumn_dim = 4\n\
+         [train]\nepochs = 2\nlr = 0.02\nbatch_size = 2\n",
+    )
+    .expect("pipeline");
+    let config = ner_train::trainer::Config {
+        name: "columns".into(),
+        pipeline,
+        train: p("train.arrow"),
+        valid: p("train.arrow"),
+        vocab: ner_core::schema::vocab::VocabDir::new(p("vocab")),
+        vectors: None,
+        output_dir: p("model"),
+        device: tch::Device::Cpu,
+        threads: Some(1),
+        progress: false,
+        resume: false,
+        stop: None,
+    };
+    ner_train::trainer::train(&config).expect("train");
+    assert!(p("model/vocab/column.pos.parquet").exists());
+    run(dir.path(), "train.txt", &[("conll", "a.conll")]);
+    run(dir.path(), "train.parquet", &[("conll", "b.conll")]);
+    assert_eq!(
+        std::fs::read_to_string(p("a.conll")).expect("a"),
+        std::fs::read_to_string(p("b.conll")).expect("b")
+    );
+    std::fs::write(p("new.txt"), "EU rejects it\n").expect("write");
+    let err = predict(&Config::new(p("model"), p("new.txt")))
+        .expect_err("text has no columns")
+        .to_string();
+    assert!(
+        err.contains(
+            "the model reads the columns [pos] beside the words, which text input does not have"
+        ),
+        "{err}"
+    );
+}

@@ -141,14 +141,19 @@ pub struct Input {
     pub tokens: Vec<Vec<String>>,
     /// Gold tags in the model's scheme, where the input had them.
     pub gold: Vec<Option<Vec<String>>>,
+    /// The source columns asked for: per column, per sentence, a value per
+    /// token.
+    pub columns: Vec<Vec<Vec<String>>>,
 }
 
-/// Reads the input in the given format, gold tags converted to `scheme`.
+/// Reads the input in the given format, gold tags converted to `scheme`,
+/// with the source columns `columns` (which text input never has).
 pub fn read_input(
     path: &Path,
     format: InputFormat,
     pretokenized: bool,
     scheme: TagScheme,
+    columns: &[String],
 ) -> Result<Input, PredictError> {
     let stdin = path == Path::new("-");
     let bytes = if stdin {
@@ -165,14 +170,29 @@ pub fn read_input(
         InputFormat::Auto => InputFormat::Text,
         other => other,
     };
+    let no_columns = |what: &str| PredictError::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "the model reads the columns [{}] beside the words, which {what} does not have; \
+             give CoNLL input with those columns, or a sentences Parquet file from ner-convert",
+            columns.join(", ")
+        ),
+    };
     match format {
         InputFormat::Parquet if stdin => Err(PredictError::Input {
             path: path.to_path_buf(),
             message: "Parquet input must be a file, not standard input".into(),
         }),
-        InputFormat::Parquet => read_sentences(path, scheme),
+        InputFormat::Parquet => read_sentences(path, scheme, columns),
+        InputFormat::Text if !columns.is_empty() => Err(no_columns("text input")),
         InputFormat::Text => read_text(path, &bytes, pretokenized),
-        InputFormat::Conll | InputFormat::Auto => read_conll(path, &bytes, scheme),
+        InputFormat::Conll | InputFormat::Auto => {
+            let input = read_conll(path, &bytes, scheme, columns)?;
+            if input.columns.len() < columns.len() {
+                return Err(no_columns("a one-column CoNLL file"));
+            }
+            Ok(input)
+        }
     }
 }
 
@@ -224,7 +244,12 @@ fn read_text(path: &Path, bytes: &[u8], pretokenized: bool) -> Result<Input, Pre
     Ok(input)
 }
 
-fn read_conll(path: &Path, bytes: &[u8], scheme: TagScheme) -> Result<Input, PredictError> {
+fn read_conll(
+    path: &Path,
+    bytes: &[u8],
+    scheme: TagScheme,
+    columns: &[String],
+) -> Result<Input, PredictError> {
     // A file with one column holds tokens only; otherwise the last column is the tag.
     let first = bytes
         .split(|&b| b == b'\n')
@@ -253,6 +278,35 @@ fn read_conll(path: &Path, bytes: &[u8], scheme: TagScheme) -> Result<Input, Pre
     config.output_scheme = scheme;
     let converted = ner_convert::convert_bytes(&config, bytes)?;
     let n = converted.corpus.sentences.len();
+    let names = &converted.corpus.extra_names;
+    let indices = columns
+        .iter()
+        .map(|name| {
+            names
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| PredictError::Input {
+                    path: path.to_path_buf(),
+                    message: format!(
+                    "the model reads the column '{name}' beside the words; this file's columns \
+                     are [{}] (ner-convert's names: pos and chunk for CoNLL-2003's four; \
+                     --column-names for others)",
+                    names.join(", ")
+                ),
+                })
+        })
+        .collect::<Result<Vec<usize>, _>>()?;
+    let columns = indices
+        .iter()
+        .map(|&c| {
+            converted
+                .corpus
+                .sentences
+                .iter()
+                .map(|s| s.extra[c].clone())
+                .collect()
+        })
+        .collect();
     Ok(Input {
         sentence_ids: (0..n as u32).collect(),
         tokens: converted
@@ -262,11 +316,16 @@ fn read_conll(path: &Path, bytes: &[u8], scheme: TagScheme) -> Result<Input, Pre
             .map(|s| s.tokens)
             .collect(),
         gold: converted.tags.into_iter().map(Some).collect(),
+        columns,
     })
 }
 
-fn read_sentences(path: &Path, scheme: TagScheme) -> Result<Input, PredictError> {
-    let rows = SentenceRows::read(path)?;
+fn read_sentences(
+    path: &Path,
+    scheme: TagScheme,
+    columns: &[String],
+) -> Result<Input, PredictError> {
+    let rows = SentenceRows::read_with_columns(path, columns)?;
     let file_scheme: TagScheme =
         rows.metadata
             .require(path, keys::SCHEME)?
@@ -298,6 +357,7 @@ fn read_sentences(path: &Path, scheme: TagScheme) -> Result<Input, PredictError>
         sentence_ids: rows.sentence_ids,
         tokens: rows.tokens,
         gold,
+        columns: rows.columns,
     })
 }
 
@@ -414,9 +474,18 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
         config.vocab_dir.as_ref().map(VocabDir::new).as_ref(),
     )?;
     let scheme = tagger.scheme()?;
-    let input = read_input(&config.input, config.format, config.pretokenized, scheme)?;
+    let columns: Vec<String> = tagger.columns().iter().map(|c| c.to_string()).collect();
+    let input = read_input(
+        &config.input,
+        config.format,
+        config.pretokenized,
+        scheme,
+        &columns,
+    )?;
     let load_seconds = started.elapsed().as_secs_f64();
-    let predicted = tagger.tag(&input.tokens, config.batch_size, threads)?;
+    let column_values: Vec<&[Vec<String>]> = input.columns.iter().map(Vec::as_slice).collect();
+    let predicted =
+        tagger.tag_with_columns(&input.tokens, &column_values, config.batch_size, threads)?;
     let predict_seconds = started.elapsed().as_secs_f64() - load_seconds;
 
     let has_gold = input.gold.iter().all(Option::is_some) && !input.gold.is_empty();
@@ -543,6 +612,7 @@ mod tests {
             path,
             b"-DOCSTART- O\n\nEU I-ORG\nsays O\n\nPeter I-PER\n",
             TagScheme::Iob2,
+            &[],
         )
         .expect("reads");
         assert_eq!(
@@ -550,7 +620,8 @@ mod tests {
             [strings(&["EU", "says"]), strings(&["Peter"])]
         );
         assert_eq!(tagged.gold[0], Some(strings(&["B-ORG", "O"])));
-        let plain = read_conll(path, b"EU\nsays\n\n\nPeter\n", TagScheme::Iob2).expect("reads");
+        let plain =
+            read_conll(path, b"EU\nsays\n\n\nPeter\n", TagScheme::Iob2, &[]).expect("reads");
         assert_eq!(
             plain.tokens,
             [strings(&["EU", "says"]), strings(&["Peter"])]
@@ -560,7 +631,7 @@ mod tests {
 
     #[test]
     fn bad_conll_input_names_file_and_line() {
-        let err = read_conll(Path::new("x.conll"), b"a NN O\nb O\n", TagScheme::Iob2)
+        let err = read_conll(Path::new("x.conll"), b"a NN O\nb O\n", TagScheme::Iob2, &[])
             .expect_err("column count changes");
         assert!(err.to_string().starts_with("x.conll:2: "), "{err}");
     }

@@ -31,6 +31,7 @@ fn write_run(root: &Path, name: &str, f1: f64) {
         chars_sha256: String::new(),
         max_word_chars: None,
         vectors: None,
+        columns: Vec::new(),
         train_file: "train.arrow".into(),
         valid_file: "valid.arrow".into(),
         n_parameters: 3_041_801,

@@ -20,6 +20,8 @@ pub struct BatchTensors {
     pub tag_ids: Tensor,
     /// `[rows, width, char_width]`, int64, padded with 0.
     pub char_ids: Tensor,
+    /// Per source column (the batches' order), `[rows, width]`, int64.
+    pub columns: Vec<Tensor>,
 }
 
 impl BatchTensors {
@@ -40,6 +42,15 @@ impl BatchTensors {
             char_ids: Tensor::from_slice(view.char_ids)
                 .view([rows, width, view.char_width as i64])
                 .to_device(device),
+            columns: view
+                .columns
+                .iter()
+                .map(|ids| {
+                    Tensor::from_slice(ids)
+                        .view([rows, width])
+                        .to_device(device)
+                })
+                .collect(),
         }
     }
 

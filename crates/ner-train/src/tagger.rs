@@ -104,6 +104,8 @@ pub struct Tagger {
     input: Input,
     chars: Option<CharFeatures>,
     casing: Option<Casing>,
+    /// One embedding per source column (`model.columns`), in order.
+    columns: Vec<nn::Embedding>,
     stack: Stack,
     output: nn::Linear,
     crf: Option<Crf>,
@@ -180,13 +182,26 @@ impl Tagger {
         });
         let casing = (config.casing_dim > 0)
             .then(|| Casing::new(&(vs / "casing"), &spec.char_classes, config.casing_dim));
+        let columns: Vec<nn::Embedding> = spec
+            .columns
+            .iter()
+            .map(|(name, size)| {
+                nn::embedding(
+                    vs / "columns" / name.as_str(),
+                    *size,
+                    config.column_dim,
+                    Default::default(),
+                )
+            })
+            .collect();
         let word_dim = config.embedding_dim
             + chars.as_ref().map_or(0, CharFeatures::output_dim)
             + if casing.is_some() {
                 config.casing_dim
             } else {
                 0
-            };
+            }
+            + columns.len() as i64 * config.column_dim;
         let stack = Stack::new(
             &(vs / "rnn"),
             config.cell,
@@ -213,6 +228,7 @@ impl Tagger {
             input,
             chars,
             casing,
+            columns,
             stack,
             output,
             crf,
@@ -306,6 +322,9 @@ impl Tagger {
                     tape.chars = cnn;
                 }
                 parts.extend(casing);
+                for (table, ids) in self.columns.iter().zip(&batch.columns) {
+                    parts.push(table.forward(ids));
+                }
                 let joined = if parts.len() == 1 {
                     parts.pop().unwrap_or_else(|| unreachable!())
                 } else {

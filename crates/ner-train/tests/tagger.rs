@@ -43,6 +43,7 @@ fn words(ids: &[i64], rows: i64, lengths: &[i64]) -> BatchTensors {
         word_ids: Tensor::from_slice(ids).view([rows, width]),
         tag_ids: Tensor::zeros([rows, width], (Kind::Int64, Device::Cpu)),
         char_ids: Tensor::zeros([rows, width, 0], (Kind::Int64, Device::Cpu)),
+        columns: Vec::new(),
     }
 }
 
@@ -103,6 +104,7 @@ fn ragged_batch(vocab: i64, tags: i64) -> BatchTensors {
         word_ids: Tensor::from_slice(&words).view(shape),
         tag_ids: Tensor::from_slice(&tag_ids).view(shape),
         char_ids: Tensor::from_slice(&chars).view([shape[0], shape[1], char_width as i64]),
+        columns: Vec::new(),
     }
 }
 

@@ -61,6 +61,9 @@ pub struct Config {
     /// At most this many word entries, `<PAD>` and `<UNK>` included.
     pub max_size: Option<usize>,
     pub lowercase: bool,
+    /// Source columns (`pos`, `chunk`, …) whose values get a vocabulary of
+    /// their own, `column.<name>.parquet`.
+    pub columns: Vec<String>,
 }
 
 impl Config {
@@ -71,16 +74,19 @@ impl Config {
             min_count: 1,
             max_size: None,
             lowercase: false,
+            columns: Vec::new(),
         }
     }
 }
 
-/// The three vocabularies, built but not yet written.
+/// The three vocabularies (and the columns'), built but not yet written.
 #[derive(Debug, Clone)]
 pub struct Vocabularies {
     pub words: Vocab,
     pub chars: Vocab,
     pub tags: Vocab,
+    /// One per source column asked for, in order.
+    pub columns: Vec<(String, Vocab)>,
 }
 
 /// What was built.
@@ -94,6 +100,8 @@ pub struct Summary {
     /// Training tokens mapped to `<UNK>` by `min_count` / `max_size`.
     pub n_unk_tokens: u64,
     pub tags: Vec<String>,
+    /// Each column's name and values (specials included).
+    pub columns: Vec<(String, usize)>,
 }
 
 impl fmt::Display for Summary {
@@ -109,7 +117,11 @@ impl fmt::Display for Summary {
             "  training tokens {}, of which {} map to <UNK>",
             self.n_tokens, self.n_unk_tokens
         )?;
-        write!(f, "  tags: {}", self.tags.join(" "))
+        write!(f, "  tags: {}", self.tags.join(" "))?;
+        for (name, n) in &self.columns {
+            write!(f, "\n  column {name}: {n} values (specials included)")?;
+        }
+        Ok(())
     }
 }
 
@@ -120,6 +132,9 @@ pub fn build(config: &Config) -> Result<Summary, VocabError> {
     vocabs.words.write(&dir.words())?;
     vocabs.chars.write(&dir.chars())?;
     vocabs.tags.write(&dir.tags())?;
+    for (name, values) in &vocabs.columns {
+        values.write(&dir.column(name))?;
+    }
     let n_tokens = vocabs.words.entries.iter().map(|(_, c)| c).sum();
     Ok(Summary {
         output_dir: config.output_dir.clone(),
@@ -129,6 +144,11 @@ pub fn build(config: &Config) -> Result<Summary, VocabError> {
         n_tokens,
         n_unk_tokens: vocabs.words.entries[vocab::UNK_ID as usize].1,
         tags: vocabs.tags.entries.iter().map(|(t, _)| t.clone()).collect(),
+        columns: vocabs
+            .columns
+            .iter()
+            .map(|(name, v)| (name.clone(), v.len()))
+            .collect(),
     })
 }
 
@@ -189,7 +209,33 @@ pub fn count(config: &Config) -> Result<Vocabularies, VocabError> {
         metadata: tags_meta,
         entries: tag_entries(path, tag_counts)?,
     };
-    Ok(Vocabularies { words, chars, tags })
+    let mut columns = Vec::new();
+    for name in &config.columns {
+        let known = source.get(keys::SOURCE_COLUMNS).unwrap_or("[]");
+        if !known.contains(&format!("{name:?}")) || name == "token" || name == "tag" {
+            return Err(VocabError::Invalid {
+                path: path.clone(),
+                message: format!("has no source column '{name}' (its columns: {known})"),
+            });
+        }
+        let mut meta = metadata(ArtifactKind::ColumnVocab);
+        meta.set(keys::COLUMN, name);
+        let counts = count_column(path, name).map_err(polars_err)?;
+        columns.push((
+            name.clone(),
+            Vocab {
+                kind: ArtifactKind::ColumnVocab,
+                metadata: meta,
+                entries: word_entries(rank(counts), 1, None),
+            },
+        ));
+    }
+    Ok(Vocabularies {
+        words,
+        chars,
+        tags,
+        columns,
+    })
 }
 
 /// Sentences counted per polars query: memory stays bounded by this and the

@@ -24,6 +24,10 @@ struct Args {
     /// Lower-case words before counting (characters keep their case).
     #[arg(long)]
     lowercase: bool,
+    /// Source columns to build value vocabularies of (column.<name>.parquet),
+    /// e.g. --columns pos,chunk.
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         min_count: args.min_count,
         max_size: args.max_size,
         lowercase: args.lowercase,
+        columns: args.columns,
         ..Config::new(args.train, args.output_dir)
     };
     ner_core::cli::finish("ner-vocab", build(&config), args.quiet)

@@ -65,16 +65,24 @@ pub(crate) fn remove_stale_temporaries(dir: &ModelDir) -> Result<(), TrainError>
     Ok(())
 }
 
-/// Copies the vocabularies the run trains on into the folder's `vocab/`,
-/// each atomically (the same bytes: the card's fingerprints hold for them).
-pub(crate) fn copy_vocabularies(from: &VocabDir, dir: &ModelDir) -> Result<(), TrainError> {
+/// Copies the vocabularies the run trains on (the source columns' too)
+/// into the folder's `vocab/`, each atomically (the same bytes: the card's
+/// fingerprints hold for them).
+pub(crate) fn copy_vocabularies(
+    from: &VocabDir,
+    columns: &[String],
+    dir: &ModelDir,
+) -> Result<(), TrainError> {
     let to = dir.vocab();
     std::fs::create_dir_all(to.root()).map_err(|e| ner_core::Error::io(to.root(), e))?;
-    for (source, target) in [
+    let files = [
         (from.words(), to.words()),
         (from.chars(), to.chars()),
         (from.tags(), to.tags()),
-    ] {
+    ]
+    .into_iter()
+    .chain(columns.iter().map(|c| (from.column(c), to.column(c))));
+    for (source, target) in files {
         let bytes = std::fs::read(&source).map_err(|e| ner_core::Error::io(&source, e))?;
         write_atomic(&target, &bytes)?;
     }

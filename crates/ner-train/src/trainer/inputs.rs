@@ -74,6 +74,7 @@ pub(crate) fn check(
             .into());
         }
     }
+    check_columns(pipeline, vocabs, words, train, valid)?;
     let extended = check_vectors(pipeline, vectors, train, valid)?;
     Ok(Encoded {
         extended,
@@ -82,6 +83,39 @@ pub(crate) fn check(
             .and_then(|v| v.parse().ok())
             .filter(|&n| n > 0),
     })
+}
+
+/// The source columns the pipeline embeds, encoded in both splits with the
+/// vocabularies given.
+fn check_columns(
+    pipeline: &Pipeline,
+    vocabs: &Vocabularies,
+    words: &Path,
+    train: &EncodedSplit,
+    valid: &EncodedSplit,
+) -> Result<(), TrainError> {
+    let wanted = &pipeline.model.columns;
+    let dir = ner_core::schema::vocab::VocabDir::new(words.parent().unwrap_or(Path::new(".")));
+    for split in [train, valid] {
+        let meta = split.file().metadata();
+        let encoded = ner_core::schema::batches::column_names(meta);
+        if &encoded != wanted {
+            return Err(TrainError::Config(format!(
+                "the pipeline embeds the columns [{}] (model.columns), {} was encoded with [{}]; \
+                 encode it with --columns {}",
+                wanted.join(", "),
+                split.file().path().display(),
+                encoded.join(", "),
+                wanted.join(",")
+            )));
+        }
+        for (name, _) in &vocabs.columns {
+            let path = dir.column(name);
+            let sha = ner_core::artifact::sha256_file(&path)?;
+            encoded_with(split, &path, &sha, &keys::column_sha256(name))?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether the batches' word ids reach into the vectors' rows, checked
@@ -146,7 +180,25 @@ fn check_vectors(
             train.file().path().display(),
             vectors.dir.root().display()
         ))),
-        found => Ok(found.is_some()),
+        Some(_) => {
+            let encoded_static = train.file().metadata().get(keys::STATIC_VECTORS) == Some("true");
+            if encoded_static != pipeline.data.static_vectors {
+                return Err(TrainError::Config(format!(
+                    "the pipeline {} static vectors ([data] static_vectors = {}), but {} was \
+                     encoded {} --static-vectors",
+                    if pipeline.data.static_vectors {
+                        "asks for"
+                    } else {
+                        "does not ask for"
+                    },
+                    pipeline.data.static_vectors,
+                    train.file().path().display(),
+                    if encoded_static { "with" } else { "without" }
+                )));
+            }
+            Ok(true)
+        }
+        None => Ok(false),
     }
 }
 

@@ -19,7 +19,7 @@ use ner_core::rng::SplitMix64;
 pub use ner_core::runs::{read_metrics, write_metrics, EpochMetrics};
 use ner_core::schema::vectors::VectorsDir;
 use ner_core::schema::vocab::VocabDir;
-use ner_model::card::{ModelCard, VectorsCard, Vocabularies};
+use ner_model::card::{ColumnCard, ModelCard, VectorsCard, Vocabularies};
 use ner_model::folder::{ModelDir, Weights};
 use tch::nn;
 use tch::{Device, Tensor};
@@ -76,7 +76,7 @@ pub struct Summary {
 
 /// Trains, validating and checkpointing after every epoch.
 pub fn train(config: &Config) -> Result<Summary, TrainError> {
-    let vocabs = Vocabularies::read(&config.vocab)?;
+    let vocabs = Vocabularies::read_with_columns(&config.vocab, &config.pipeline.model.columns)?;
     let vectors = config.vectors.as_ref().map(Pretrained::read).transpose()?;
     let train_split = EncodedSplit::open(&config.train)?;
     let valid_split = EncodedSplit::open(&config.valid)?;
@@ -97,7 +97,7 @@ pub fn train(config: &Config) -> Result<Summary, TrainError> {
     std::fs::create_dir_all(dir.root()).map_err(|e| ner_core::Error::io(dir.root(), e))?;
     let _lock = folder::lock(&dir)?;
     folder::remove_stale_temporaries(&dir)?;
-    folder::copy_vocabularies(&config.vocab, &dir)?;
+    folder::copy_vocabularies(&config.vocab, &config.pipeline.model.columns, &dir)?;
     if let (Some(vectors), true) = (&vectors, encoded.extended) {
         folder::copy_vectors(&vectors.dir, &dir)?;
     }
@@ -319,7 +319,22 @@ impl<'a> Run<'a> {
                     matrix_sha256: v.matrix_sha256.clone(),
                     rows: v.rows(),
                     dim: v.dim(),
+                    static_vectors: pipeline.data.static_vectors,
                 }),
+            columns: config
+                .pipeline
+                .model
+                .columns
+                .iter()
+                .map(|name| {
+                    let path = config.vocab.column(name);
+                    Ok(ColumnCard {
+                        name: name.clone(),
+                        file: path.display().to_string(),
+                        sha256: sha256_file(&path)?,
+                    })
+                })
+                .collect::<Result<_, TrainError>>()?,
             train_file: config.train.display().to_string(),
             valid_file: config.valid.display().to_string(),
             n_parameters: n_params,
