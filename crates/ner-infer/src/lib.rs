@@ -21,14 +21,18 @@
 //! # Ok::<(), ner_infer::InferError>(())
 //! ```
 
+pub mod confidence;
+pub mod ensemble;
 pub mod model;
 pub mod tagger;
 pub mod weights;
 
 use std::path::PathBuf;
 
+pub use confidence::ScoredSpan;
+pub use ensemble::Ensemble;
 pub use model::{Model, Sentence};
-pub use tagger::Tagger;
+pub use tagger::{Analysis, Options, Tagger};
 pub use weights::{Table, Weights};
 
 /// Errors of libtorch-free inference.

@@ -391,6 +391,12 @@ impl Model {
         self.chars.is_some() || self.casing.is_some()
     }
 
+    /// The CRF's scores (learned plus the scheme's penalties), for a model
+    /// with a CRF output layer.
+    pub fn crf(&self) -> Option<&Scores> {
+        self.crf.as_ref()
+    }
+
     /// The best tag ids of each sentence (argmax, or Viterbi with a CRF), in
     /// input order. Sentences are run `batch_size` at a time, longest first,
     /// the batches spread over `threads` threads.
@@ -400,6 +406,19 @@ impl Model {
         batch_size: usize,
         threads: usize,
     ) -> Result<Vec<Vec<i64>>, InferError> {
+        self.map_emissions(sentences, batch_size, threads, |rows| self.decode(rows))
+    }
+
+    /// `each(rows)` of every sentence's emission rows (`[len, tags]`
+    /// row-major), in input order, the forward passes batched as
+    /// [`Model::tag`] batches them; empty sentences get `R::default()`.
+    pub fn map_emissions<R: Default + Send>(
+        &self,
+        sentences: &[Sentence],
+        batch_size: usize,
+        threads: usize,
+        each: impl Fn(&[f32]) -> R + Sync,
+    ) -> Result<Vec<R>, InferError> {
         self.check(sentences)?;
         let mut order: Vec<usize> = (0..sentences.len())
             .filter(|&i| !sentences[i].words.is_empty())
@@ -407,6 +426,7 @@ impl Model {
         order.sort_by_key(|&i| std::cmp::Reverse(sentences[i].words.len()));
         let batches: Vec<&[usize]> = order.chunks(batch_size.max(1)).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
+        let k = self.n_tags;
         let run = || {
             let mut done = Vec::new();
             loop {
@@ -416,11 +436,20 @@ impl Model {
                 };
                 let group: Vec<&Sentence> = batch.iter().map(|&i| &sentences[i]).collect();
                 let emissions = self.batch_emissions(&group);
-                done.push((b, self.decode(&group, &emissions)));
+                let mut at = 0;
+                let results: Vec<R> = group
+                    .iter()
+                    .map(|s| {
+                        let rows = &emissions[at * k..(at + s.words.len()) * k];
+                        at += s.words.len();
+                        each(rows)
+                    })
+                    .collect();
+                done.push((b, results));
             }
         };
         let threads = threads.clamp(1, batches.len().max(1));
-        let mut results: Vec<(usize, Vec<Vec<i64>>)> = if threads == 1 {
+        let mut results: Vec<(usize, Vec<R>)> = if threads == 1 {
             run()
         } else {
             std::thread::scope(|s| {
@@ -432,10 +461,10 @@ impl Model {
             })
         };
         results.sort_by_key(|(b, _)| *b);
-        let mut out = vec![Vec::new(); sentences.len()];
-        for ((_, paths), batch) in results.into_iter().zip(&batches) {
-            for (path, &i) in paths.into_iter().zip(batch.iter()) {
-                out[i] = path;
+        let mut out: Vec<R> = (0..sentences.len()).map(|_| R::default()).collect();
+        for ((_, each), batch) in results.into_iter().zip(&batches) {
+            for (r, &i) in each.into_iter().zip(batch.iter()) {
+                out[i] = r;
             }
         }
         Ok(out)
@@ -675,21 +704,13 @@ impl Model {
         (x, index)
     }
 
-    /// Each sentence's path from its emission rows.
-    fn decode(&self, group: &[&Sentence], emissions: &[f32]) -> Vec<Vec<i64>> {
-        let k = self.n_tags;
-        let mut at = 0;
-        group
-            .iter()
-            .map(|s| {
-                let rows = &emissions[at * k..(at + s.words.len()) * k];
-                at += s.words.len();
-                match &self.crf {
-                    Some(scores) => scores.best_path(rows),
-                    None => rows.chunks_exact(k).map(argmax).collect(),
-                }
-            })
-            .collect()
+    /// A sentence's path from its emission rows: Viterbi with a CRF, else
+    /// each row's argmax.
+    pub fn decode(&self, rows: &[f32]) -> Vec<i64> {
+        match &self.crf {
+            Some(scores) => scores.best_path(rows),
+            None => rows.chunks_exact(self.n_tags).map(argmax).collect(),
+        }
     }
 }
 

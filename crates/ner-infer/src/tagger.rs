@@ -11,9 +11,42 @@ use ner_model::card::{ModelCard, TaggerSpec};
 use ner_model::folder::{ModelDir, Weights as WeightsFile};
 use ner_model::tagset::TagSet;
 
+use crate::confidence::{self, Decoded, Rules, ScoredSpan, View};
 use crate::model::{Model, Sentence};
 use crate::weights::Weights;
 use crate::InferError;
+
+/// How to run a tagger over many sentences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Sentences per forward pass.
+    pub batch_size: usize,
+    pub threads: usize,
+    /// Paths of the n-best list (CRF models and ensembles; 0: none).
+    pub nbest: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            batch_size: 512,
+            threads: 1,
+            nbest: 0,
+        }
+    }
+}
+
+/// One sentence tagged, with how sure the model is, in the data's tags.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Analysis {
+    pub tags: Vec<String>,
+    /// The probability of each chosen tag (its marginal).
+    pub probs: Vec<f32>,
+    /// The entities of `tags`, each with its probability.
+    pub entities: Vec<ScoredSpan>,
+    /// The n best tag sequences with their probabilities, best first.
+    pub nbest: Vec<(Vec<String>, f64)>,
+}
 
 /// A trained tagger over words: token strings in, tags of the data's scheme
 /// out. One `Tagger` may be shared by threads.
@@ -27,6 +60,8 @@ pub struct Tagger {
     token_ids: TokenIds,
     /// Per source column the model reads, its name and value ids.
     columns: Vec<(String, HashMap<String, i64>)>,
+    /// The model's tag set's chunk rules, for entity probabilities.
+    rules: Rules,
 }
 
 impl Tagger {
@@ -81,6 +116,7 @@ impl Tagger {
                 (name.clone(), ids)
             })
             .collect();
+        let rules = Rules::new(tagset.model_tags(), tagset.model_scheme());
         Ok(Tagger {
             card,
             weights_file,
@@ -88,6 +124,7 @@ impl Tagger {
             tagset,
             token_ids,
             columns,
+            rules,
         })
     }
 
@@ -174,6 +211,105 @@ impl Tagger {
         batch_size: usize,
         threads: usize,
     ) -> Result<Vec<Vec<String>>, InferError> {
+        self.check_columns(sentences.len(), columns)?;
+        let paths = self
+            .model
+            .tag(&self.ids(sentences, columns), batch_size, threads)?;
+        paths.iter().map(|path| self.data_tags(path)).collect()
+    }
+
+    /// [`Tagger::tag_with_columns`] with the probability of every tag and
+    /// entity, and the n-best paths ([`crate::confidence`]).
+    pub fn analyze<S: AsRef<str>, T: AsRef<[S]>>(
+        &self,
+        sentences: &[T],
+        columns: &[&[Vec<String>]],
+        options: Options,
+    ) -> Result<Vec<Analysis>, InferError> {
+        if options.nbest > 0 && self.model.crf().is_none() {
+            return Err(InferError::Input(format!(
+                "n-best paths need a CRF model; {} has a softmax output",
+                self.card.name
+            )));
+        }
+        self.check_columns(sentences.len(), columns)?;
+        let k = self.model.n_tags();
+        let decoded = self.model.map_emissions(
+            &self.ids(sentences, columns),
+            options.batch_size,
+            options.threads,
+            |rows| {
+                let view = View::new(self.model.crf(), rows, k);
+                confidence::single(&self.rules, &view, self.model.decode(rows), options.nbest)
+            },
+        )?;
+        decoded.iter().map(|d| self.analysis(d)).collect()
+    }
+
+    /// Each sentence's emission rows (`[len, tags]`), for an ensemble.
+    pub(crate) fn emission_rows<S: AsRef<str>, T: AsRef<[S]>>(
+        &self,
+        sentences: &[T],
+        columns: &[&[Vec<String>]],
+        options: Options,
+    ) -> Result<Vec<Vec<f32>>, InferError> {
+        self.check_columns(sentences.len(), columns)?;
+        self.model.map_emissions(
+            &self.ids(sentences, columns),
+            options.batch_size,
+            options.threads,
+            <[f32]>::to_vec,
+        )
+    }
+
+    pub(crate) fn model(&self) -> &Model {
+        &self.model
+    }
+
+    pub(crate) fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    pub(crate) fn tagset(&self) -> &TagSet {
+        &self.tagset
+    }
+
+    /// A decoded sentence in the data's tags.
+    pub(crate) fn analysis(&self, decoded: &Decoded) -> Result<Analysis, InferError> {
+        Ok(Analysis {
+            tags: self.data_tags(&decoded.path)?,
+            probs: decoded.probs.iter().map(|&p| p as f32).collect(),
+            entities: decoded.spans.clone(),
+            nbest: decoded
+                .nbest
+                .iter()
+                .map(|(path, p)| Ok((self.data_tags(path)?, *p)))
+                .collect::<Result<_, InferError>>()?,
+        })
+    }
+
+    /// A path of the model's tag ids in the data's tag names.
+    fn data_tags(&self, path: &[i64]) -> Result<Vec<String>, InferError> {
+        // In the data's tags, whatever scheme the model decodes in.
+        let path = self
+            .tagset
+            .to_data(path)
+            .map_err(ner_model::ModelError::from)?;
+        Ok(path
+            .iter()
+            .map(|&t| {
+                self.card
+                    .tags
+                    .get(t as usize)
+                    .cloned()
+                    .unwrap_or_else(|| "O".into())
+            })
+            .collect())
+    }
+
+    /// Input columns: one list per column the model reads, one value list
+    /// per sentence.
+    fn check_columns(&self, n: usize, columns: &[&[Vec<String>]]) -> Result<(), InferError> {
         if columns.len() != self.columns.len() {
             return Err(InferError::Input(format!(
                 "the model reads the columns [{}] beside the words; the input has {}: give \
@@ -186,35 +322,13 @@ impl Tagger {
                 }
             )));
         }
-        if let Some(bad) = columns.iter().find(|c| c.len() != sentences.len()) {
+        if let Some(bad) = columns.iter().find(|c| c.len() != n) {
             return Err(InferError::Input(format!(
                 "{} sentences but column values for {}",
-                sentences.len(),
+                n,
                 bad.len()
             )));
         }
-        let paths = self
-            .model
-            .tag(&self.ids(sentences, columns), batch_size, threads)?;
-        paths
-            .iter()
-            .map(|path| {
-                // In the data's tags, whatever scheme the model decodes in.
-                let path = self
-                    .tagset
-                    .to_data(path)
-                    .map_err(ner_model::ModelError::from)?;
-                Ok(path
-                    .iter()
-                    .map(|&t| {
-                        self.card
-                            .tags
-                            .get(t as usize)
-                            .cloned()
-                            .unwrap_or_else(|| "O".into())
-                    })
-                    .collect())
-            })
-            .collect()
+        Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! A linear-chain CRF on the host: the log-partition of a batch and its
-//! gradient by the forward-backward algorithm ([`partition`]), and the best
-//! path by Viterbi ([`Scores::best_path`]).
+//! gradient by the forward-backward algorithm ([`partition`]); for one
+//! sentence, the best path by Viterbi ([`Scores::best_path`]), the `n` best
+//! ([`Scores::nbest`]), and its [`Lattice`]: token marginals and the exact
+//! probability of an entity span ([`Lattice::span_probability`]).
 //!
 //! Scores: `start[j]` for the first tag, `transitions[i·k + j]` from tag `i`
 //! to `j`, `end[i]` after the last, plus the emissions; the scheme's
@@ -10,6 +12,8 @@
 //! `i → j` summed over positions for the transitions. Sums run in `f64` and
 //! in log space, so forbidden moves (scores near -10,000) underflow to
 //! probability 0 cleanly.
+
+use std::cmp::Ordering;
 
 /// A CRF's scores (learned plus the scheme's penalties), for decoding.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +69,276 @@ impl Scores {
         }
         path
     }
+
+    /// The `n` best paths over `rows` with their scores, best first (exact
+    /// list Viterbi: every cell keeps its `n` best partial paths). The
+    /// first is [`Scores::best_path`]'s, computed in the same `f32` sums;
+    /// equal scores keep the order of the smaller tag, then rank.
+    pub fn nbest(&self, rows: &[f32], n: usize) -> Vec<(Vec<i64>, f32)> {
+        let k = self.k;
+        let len = rows.len() / k.max(1);
+        if len == 0 || n == 0 {
+            return Vec::new();
+        }
+        // Per (position, tag): up to n (score, previous tag, its rank).
+        let mut cells: Vec<Vec<(f32, u32, u32)>> = Vec::with_capacity(len * k);
+        for j in 0..k {
+            cells.push(vec![(self.start[j] + rows[j], 0, 0)]);
+        }
+        let by_score = |a: &(f32, u32, u32), b: &(f32, u32, u32)| {
+            b.0.partial_cmp(&a.0).unwrap_or(Ordering::Equal)
+        };
+        for t in 1..len {
+            for j in 0..k {
+                let mut candidates = Vec::with_capacity(k * n);
+                for i in 0..k {
+                    let prev = &cells[(t - 1) * k + i];
+                    for (r, &(s, _, _)) in prev.iter().enumerate() {
+                        candidates.push((s + self.transitions[i * k + j], i as u32, r as u32));
+                    }
+                }
+                candidates.sort_by(by_score);
+                candidates.truncate(n);
+                for c in &mut candidates {
+                    c.0 += rows[t * k + j];
+                }
+                cells.push(candidates);
+            }
+        }
+        let mut finals = Vec::with_capacity(k * n);
+        for j in 0..k {
+            for (r, &(s, _, _)) in cells[(len - 1) * k + j].iter().enumerate() {
+                finals.push((s + self.end[j], j as u32, r as u32));
+            }
+        }
+        finals.sort_by(by_score);
+        finals.truncate(n);
+        finals
+            .into_iter()
+            .map(|(score, mut tag, mut rank)| {
+                let mut path = vec![0i64; len];
+                for t in (0..len).rev() {
+                    path[t] = i64::from(tag);
+                    let (_, prev, prev_rank) = cells[t * k + tag as usize][rank as usize];
+                    (tag, rank) = (prev, prev_rank);
+                }
+                (path, score)
+            })
+            .collect()
+    }
+
+    /// The score of one path (emissions, moves, start and end), in `f64`.
+    pub fn path_score(&self, rows: &[f32], path: &[i64]) -> f64 {
+        let k = self.k;
+        let mut s = 0f64;
+        for (t, &j) in path.iter().enumerate() {
+            let j = j as usize;
+            s += f64::from(rows[t * k + j]);
+            s += f64::from(if t == 0 {
+                self.start[j]
+            } else {
+                self.transitions[path[t - 1] as usize * k + j]
+            });
+        }
+        if let Some(&last) = path.last() {
+            s += f64::from(self.end[last as usize]);
+        }
+        s
+    }
+
+    /// The forward and backward sums of one sentence's `rows`.
+    pub fn lattice(&self, rows: &[f32]) -> Lattice {
+        let k = self.k;
+        let len = rows.len() / k.max(1);
+        let trans: Vec<f64> = self.transitions.iter().map(|&v| f64::from(v)).collect();
+        let mut alpha = vec![0f64; len * k];
+        let mut beta = vec![0f64; len * k];
+        let log_z = forward_backward(
+            len,
+            |t, j| f64::from(rows[t * k + j]),
+            &trans,
+            &self.start,
+            &self.end,
+            &mut alpha,
+            &mut beta,
+        );
+        Lattice {
+            k,
+            len,
+            rows: rows.iter().map(|&v| f64::from(v)).collect(),
+            trans,
+            end: self.end.iter().map(|&v| f64::from(v)).collect(),
+            start: self.start.iter().map(|&v| f64::from(v)).collect(),
+            alpha,
+            beta,
+            log_z,
+        }
+    }
+}
+
+/// Which tag pairs open, continue and close an entity (conlleval's chunk
+/// rules, as tables over a tag set: `ner_model::crf::chunks` builds them
+/// from tag names), and each tag's entity type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunks {
+    pub k: usize,
+    /// The entity type of each tag, `None` for `O`.
+    pub kind: Vec<Option<u32>>,
+    /// `[i·k + j]`: an entity starts at tag `j` after tag `i`.
+    pub starts: Vec<bool>,
+    /// An entity starts at tag `j` first in a sentence.
+    pub starts_first: Vec<bool>,
+    /// `[i·k + j]`: the entity open at tag `i` ends before tag `j`.
+    pub ends: Vec<bool>,
+}
+
+/// One sentence's forward (`alpha`) and backward (`beta`) log sums and its
+/// log-partition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lattice {
+    k: usize,
+    len: usize,
+    rows: Vec<f64>,
+    trans: Vec<f64>,
+    start: Vec<f64>,
+    end: Vec<f64>,
+    /// `[t·k + j]`: log of the paths' mass over positions `..=t` ending in `j`.
+    alpha: Vec<f64>,
+    /// `[t·k + j]`: log of the mass of positions `t+1..` after `j` at `t`.
+    beta: Vec<f64>,
+    pub log_z: f64,
+}
+
+impl Lattice {
+    /// `[t·k + j]`: the probability of tag `j` at position `t`.
+    pub fn marginals(&self) -> Vec<f64> {
+        self.alpha
+            .iter()
+            .zip(&self.beta)
+            .map(|(a, b)| (a + b - self.log_z).exp())
+            .collect()
+    }
+
+    /// The probability of a path of this score ([`Scores::path_score`]).
+    pub fn probability(&self, score: f64) -> f64 {
+        (score - self.log_z).exp()
+    }
+
+    /// The probability that tokens `start..end` form exactly one entity of
+    /// type `kind` under `chunks`' rules: the mass of every path that opens
+    /// it at `start`, continues it to `end - 1` and closes it there, over
+    /// all paths.
+    pub fn span_probability(&self, chunks: &Chunks, start: usize, end: usize, kind: u32) -> f64 {
+        let k = self.k;
+        assert_eq!(chunks.k, k, "chunk tables of another tag set");
+        assert!(
+            start < end && end <= self.len,
+            "span {start}..{end} of {}",
+            self.len
+        );
+        let of_kind = |j: usize| chunks.kind[j] == Some(kind);
+        let e = |t: usize, j: usize| self.rows[t * k + j];
+        let ninf = f64::NEG_INFINITY;
+        // The mass of paths up to `start` that open the entity there.
+        let mut mass: Vec<f64> = (0..k)
+            .map(|j| {
+                if !of_kind(j) {
+                    return ninf;
+                }
+                if start == 0 {
+                    return if chunks.starts_first[j] {
+                        self.start[j] + e(0, j)
+                    } else {
+                        ninf
+                    };
+                }
+                let prev = &self.alpha[(start - 1) * k..start * k];
+                logsumexp(
+                    (0..k)
+                        .filter(|&i| chunks.starts[i * k + j])
+                        .map(|i| prev[i] + self.trans[i * k + j]),
+                ) + e(start, j)
+            })
+            .collect();
+        // Continued through `end - 1`.
+        for t in start + 1..end {
+            mass = (0..k)
+                .map(|j| {
+                    if !of_kind(j) {
+                        return ninf;
+                    }
+                    logsumexp(
+                        (0..k)
+                            .filter(|&i| !chunks.ends[i * k + j] && !chunks.starts[i * k + j])
+                            .map(|i| mass[i] + self.trans[i * k + j]),
+                    ) + e(t, j)
+                })
+                .collect();
+        }
+        // Closed: by the sentence's end, or by the next tag.
+        let log_mass = if end == self.len {
+            logsumexp((0..k).map(|i| mass[i] + self.end[i]))
+        } else {
+            let next = &self.beta[end * k..(end + 1) * k];
+            logsumexp((0..k).flat_map(|j| {
+                let mass = &mass;
+                (0..k)
+                    .filter(move |&i| chunks.ends[i * k + j])
+                    .map(move |i| mass[i] + self.trans[i * k + j] + e(end, j) + next[j])
+            }))
+        };
+        (log_mass - self.log_z).exp().min(1.0)
+    }
+}
+
+/// A softmax tagger's token probabilities: each row of `rows` (`len × k`
+/// scores) normalised.
+pub fn softmax_rows(rows: &[f32], k: usize) -> Vec<f64> {
+    rows.chunks_exact(k.max(1))
+        .flat_map(|row| {
+            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let exp: Vec<f64> = row.iter().map(|&v| f64::from(v - max).exp()).collect();
+            let sum: f64 = exp.iter().sum();
+            exp.into_iter().map(move |v| v / sum)
+        })
+        .collect()
+}
+
+/// Fills one sentence's `alpha` and `beta` (`len × k`, log space) and
+/// returns its log-partition; `e(t, j)` is the emission score.
+fn forward_backward(
+    len: usize,
+    e: impl Fn(usize, usize) -> f64,
+    trans: &[f64],
+    start: &[f32],
+    end: &[f32],
+    alpha: &mut [f64],
+    beta: &mut [f64],
+) -> f64 {
+    let k = start.len();
+    if len == 0 {
+        return 0.0;
+    }
+    for j in 0..k {
+        alpha[j] = f64::from(start[j]) + e(0, j);
+    }
+    for t in 1..len {
+        for j in 0..k {
+            let prev = &alpha[(t - 1) * k..t * k];
+            alpha[t * k + j] = logsumexp((0..k).map(|i| prev[i] + trans[i * k + j])) + e(t, j);
+        }
+    }
+    let last = (len - 1) * k;
+    for i in 0..k {
+        beta[last + i] = f64::from(end[i]);
+    }
+    for t in (0..len - 1).rev() {
+        for i in 0..k {
+            let next = &beta[(t + 1) * k..(t + 2) * k];
+            beta[t * k + i] = logsumexp((0..k).map(|j| trans[i * k + j] + e(t + 1, j) + next[j]));
+        }
+    }
+    logsumexp((0..k).map(|j| alpha[last + j] + f64::from(end[j])))
 }
 
 /// `log Z` summed over a batch, and its gradient with respect to every score.
@@ -119,27 +393,7 @@ pub fn partition(
             continue;
         }
         let e = |t: usize, j: usize| f64::from(emissions[(b * width + t) * k + j]);
-        for j in 0..k {
-            alpha[j] = f64::from(start[j]) + e(0, j);
-        }
-        for t in 1..len {
-            for j in 0..k {
-                let prev = &alpha[(t - 1) * k..t * k];
-                alpha[t * k + j] = logsumexp((0..k).map(|i| prev[i] + trans[i * k + j])) + e(t, j);
-            }
-        }
-        let last = (len - 1) * k;
-        for i in 0..k {
-            beta[last + i] = f64::from(end[i]);
-        }
-        for t in (0..len - 1).rev() {
-            for i in 0..k {
-                let next = &beta[(t + 1) * k..(t + 2) * k];
-                beta[t * k + i] =
-                    logsumexp((0..k).map(|j| trans[i * k + j] + e(t + 1, j) + next[j]));
-            }
-        }
-        let log_z = logsumexp((0..k).map(|j| alpha[last + j] + f64::from(end[j])));
+        let log_z = forward_backward(len, e, &trans, start, end, &mut alpha, &mut beta);
         out.log_z += log_z;
         for t in 0..len {
             for j in 0..k {
@@ -272,5 +526,179 @@ mod tests {
         assert!(got.d_emissions[(width + 1) * k..3 * width * k]
             .iter()
             .all(|&v| v == 0.0));
+    }
+
+    /// Every path of `len` tags out of `k`, with its score in `f64`.
+    fn all_paths(scores: &Scores, rows: &[f32]) -> Vec<(Vec<i64>, f64)> {
+        let k = scores.k;
+        let len = rows.len() / k;
+        let mut out = Vec::new();
+        let mut path = vec![0i64; len];
+        loop {
+            out.push((path.clone(), scores.path_score(rows, &path)));
+            let mut t = 0;
+            while t < len && path[t] == k as i64 - 1 {
+                path[t] = 0;
+                t += 1;
+            }
+            if t == len {
+                return out;
+            }
+            path[t] += 1;
+        }
+    }
+
+    /// IOB1-like tags `O, I-A, B-A, I-B` with conlleval's rules as tables.
+    fn iob_chunks() -> Chunks {
+        // (prefix, kind)
+        let tags = [('O', None), ('I', Some(0)), ('B', Some(0)), ('I', Some(1))];
+        let k = tags.len();
+        let starts_after = |prev: Option<(char, Option<u32>)>, cur: (char, Option<u32>)| match cur {
+            ('O', _) => false,
+            ('B', _) => true,
+            (_, kind) => prev.is_none_or(|(p, pk)| p == 'O' || pk != kind),
+        };
+        let ends_before = |prev: (char, Option<u32>), cur: (char, Option<u32>)| match prev {
+            ('O', _) => false,
+            (_, kind) => cur.0 == 'O' || cur.0 == 'B' || cur.1 != kind,
+        };
+        let mut chunks = Chunks {
+            k,
+            kind: tags.iter().map(|t| t.1).collect(),
+            starts: vec![false; k * k],
+            starts_first: tags.iter().map(|&t| starts_after(None, t)).collect(),
+            ends: vec![false; k * k],
+        };
+        for i in 0..k {
+            for j in 0..k {
+                chunks.starts[i * k + j] = starts_after(Some(tags[i]), tags[j]);
+                chunks.ends[i * k + j] = ends_before(tags[i], tags[j]);
+            }
+        }
+        chunks
+    }
+
+    /// The entities `(start, end, kind)` of a path under `chunks`' rules.
+    fn spans_of(chunks: &Chunks, path: &[i64]) -> Vec<(usize, usize, u32)> {
+        let k = chunks.k;
+        let mut out = Vec::new();
+        let mut open: Option<(usize, u32)> = None;
+        for (t, &j) in path.iter().enumerate() {
+            let j = j as usize;
+            if let Some((s, kind)) = open {
+                if chunks.ends[path[t - 1] as usize * k + j] {
+                    out.push((s, t, kind));
+                    open = None;
+                }
+            }
+            let starts = if t == 0 {
+                chunks.starts_first[j]
+            } else {
+                chunks.starts[path[t - 1] as usize * k + j]
+            };
+            if starts {
+                open = chunks.kind[j].map(|kind| (t, kind));
+            }
+        }
+        if let Some((s, kind)) = open {
+            out.push((s, path.len(), kind));
+        }
+        out
+    }
+
+    fn scores(k: usize, seed: u32) -> Scores {
+        let mut transitions = values(k * k, seed);
+        transitions[k + 3] = -10_000.0; // a forbidden move
+        Scores {
+            k,
+            transitions,
+            start: values(k, seed + 1),
+            end: values(k, seed + 2),
+        }
+    }
+
+    /// Marginals, span probabilities and the n best paths against every
+    /// path of small sentences.
+    #[test]
+    fn lattice_and_nbest_match_enumeration() {
+        let chunks = iob_chunks();
+        let k = chunks.k;
+        for (len, seed) in [(1, 5), (2, 6), (4, 7), (5, 8)] {
+            let scores = scores(k, seed);
+            let rows = values(len * k, seed + 10);
+            let paths = all_paths(&scores, &rows);
+            let lattice = scores.lattice(&rows);
+            let log_z = logsumexp(paths.iter().map(|p| p.1));
+            assert!((lattice.log_z - log_z).abs() < 1e-9);
+            let prob = |p: f64| (p - log_z).exp();
+            let marginals = lattice.marginals();
+            for t in 0..len {
+                for j in 0..k {
+                    let want: f64 = paths
+                        .iter()
+                        .filter(|(p, _)| p[t] == j as i64)
+                        .map(|(_, s)| prob(*s))
+                        .sum();
+                    assert!((marginals[t * k + j] - want).abs() < 1e-9, "t {t} j {j}");
+                }
+                let sum: f64 = marginals[t * k..(t + 1) * k].iter().sum();
+                assert!((sum - 1.0).abs() < 1e-9);
+            }
+            for start in 0..len {
+                for kind in 0..2 {
+                    let mut from_here = 0.0;
+                    for end in start + 1..=len {
+                        let want: f64 = paths
+                            .iter()
+                            .filter(|(p, _)| spans_of(&chunks, p).contains(&(start, end, kind)))
+                            .map(|(_, s)| prob(*s))
+                            .sum();
+                        let got = lattice.span_probability(&chunks, start, end, kind);
+                        assert!(
+                            (got - want).abs() < 1e-9,
+                            "{start}..{end} {kind}: {got} {want}"
+                        );
+                        from_here += got;
+                    }
+                    // Spans of one type starting at one token exclude each other.
+                    assert!(from_here <= 1.0 + 1e-9);
+                }
+            }
+            let mut ranked = paths.clone();
+            ranked.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
+            let n = 7.min(ranked.len());
+            let best = scores.nbest(&rows, n);
+            assert_eq!(best.len(), n);
+            assert_eq!(best[0].0, scores.best_path(&rows));
+            for ((path, score), (want_path, want_score)) in best.iter().zip(&ranked) {
+                assert!(
+                    (f64::from(*score) - want_score).abs() < 1e-3,
+                    "{score} {want_score}"
+                );
+                assert!((scores.path_score(&rows, path) - want_score).abs() < 1e-3);
+                if path != want_path {
+                    // Only a tie may swap two paths.
+                    assert!((scores.path_score(&rows, want_path) - want_score).abs() < 1e-6);
+                }
+            }
+            let total: f64 = paths.iter().map(|p| lattice.probability(p.1)).sum();
+            assert!((total - 1.0).abs() < 1e-9);
+        }
+        assert!(Scores {
+            k: 2,
+            transitions: vec![0.0; 4],
+            start: vec![0.0; 2],
+            end: vec![0.0; 2]
+        }
+        .nbest(&[], 3)
+        .is_empty());
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one() {
+        let p = softmax_rows(&[1.0, 2.0, 3.0, 0.0, 0.0, 0.0], 3);
+        assert!((p[0..3].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((p[3] - 1.0 / 3.0).abs() < 1e-12);
+        assert!(p[2] > p[1] && p[1] > p[0]);
     }
 }

@@ -9,8 +9,8 @@
 //! and for what may follow an open phrase) get a fixed penalty of -10,000 in
 //! training and decoding alike, so the best path is always well formed.
 
-use ner_core::scheme::{Prefix, Tag, TagScheme};
-pub use ner_kernels::crf::Scores;
+use ner_core::scheme::{ends_chunk, starts_chunk, Prefix, Tag, TagScheme};
+pub use ner_kernels::crf::{Chunks, Scores};
 
 /// The penalty of a forbidden move (large, finite: `0 × penalty` stays 0).
 pub const FORBIDDEN: f32 = -10_000.0;
@@ -110,9 +110,97 @@ impl Penalties {
     }
 }
 
+/// conlleval's chunk rules over `tags` ([`ner_core::scheme::spans`]'s) as
+/// the tables [`ner_kernels::crf::Lattice::span_probability`] reads, and the
+/// entity types by the ids those tables use.
+pub fn chunks(tags: &[String]) -> (Chunks, Vec<String>) {
+    let parsed: Vec<Tag<'_>> = tags
+        .iter()
+        .map(|t| Tag::parse(t).unwrap_or(Tag::O))
+        .collect();
+    let mut kinds: Vec<String> = Vec::new();
+    let kind = parsed
+        .iter()
+        .map(|t| {
+            t.kind()
+                .map(|name| match kinds.iter().position(|k| k == name) {
+                    Some(id) => id as u32,
+                    None => {
+                        kinds.push(name.to_string());
+                        kinds.len() as u32 - 1
+                    }
+                })
+        })
+        .collect();
+    let pairs = |rule: fn(Tag<'_>, Tag<'_>) -> bool| -> Vec<bool> {
+        parsed
+            .iter()
+            .flat_map(|&from| parsed.iter().map(move |&to| rule(from, to)))
+            .collect()
+    };
+    let chunks = Chunks {
+        k: tags.len(),
+        kind,
+        starts: pairs(starts_chunk),
+        starts_first: parsed.iter().map(|&t| starts_chunk(Tag::O, t)).collect(),
+        ends: pairs(ends_chunk),
+    };
+    (chunks, kinds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On a lattice that puts all its mass on one path, a span has
+    /// probability 1 exactly when `ner_core::scheme::spans` finds it there.
+    #[test]
+    fn chunk_tables_follow_the_span_rules() {
+        for (names, scheme) in [
+            (&["O", "I-LOC", "B-LOC", "I-PER"][..], TagScheme::Iob1),
+            (
+                &["O", "B-PER", "E-PER", "I-PER", "S-PER", "S-LOC"][..],
+                TagScheme::Bioes,
+            ),
+        ] {
+            let names = tags(names);
+            let (chunks, kinds) = chunks(&names);
+            let k = names.len();
+            let flat = Scores {
+                k,
+                transitions: vec![0.0; k * k],
+                start: vec![0.0; k],
+                end: vec![0.0; k],
+            };
+            for code in 0..k.pow(3) {
+                let path: Vec<usize> = (0..3).map(|t| code / k.pow(t) % k).collect();
+                let rows: Vec<f32> = path
+                    .iter()
+                    .flat_map(|&j| (0..k).map(move |i| if i == j { 0.0 } else { -1000.0 }))
+                    .collect();
+                let lattice = flat.lattice(&rows);
+                let parsed: Vec<Tag<'_>> = path
+                    .iter()
+                    .map(|&j| Tag::parse(&names[j]).unwrap())
+                    .collect();
+                let want = ner_core::scheme::spans(&parsed);
+                for start in 0..3 {
+                    for end in start + 1..=3 {
+                        for (id, kind) in kinds.iter().enumerate() {
+                            let p = lattice.span_probability(&chunks, start, end, id as u32);
+                            let found = want
+                                .iter()
+                                .any(|s| s.start == start && s.end == end && &s.kind == kind);
+                            assert!(
+                                (p - f64::from(u8::from(found))).abs() < 1e-9,
+                                "{scheme:?} {path:?} {start}..{end} {kind}: {p}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     fn tags(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
