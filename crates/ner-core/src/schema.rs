@@ -488,6 +488,26 @@ pub mod predictions {
     pub const TAGS: &str = "tags";
     /// `list<utf8>`: the predicted tags, in the scheme named by [`keys::SCHEME`].
     pub const PRED_TAGS: &str = "pred_tags";
+    /// `list<f32>`: the probability the model gives each predicted tag (its
+    /// marginal). Files written before it lack the column.
+    pub const PRED_PROBS: &str = "pred_probs";
+    /// `list<f32>`: the probability of each predicted entity, in the order
+    /// conlleval's rules find them in `pred_tags`.
+    pub const ENTITY_PROBS: &str = "entity_probs";
+    /// `list<list<utf8>>`: the n best tag sequences (`ner-predict --nbest`),
+    /// best first; empty without it.
+    pub const NBEST_TAGS: &str = "nbest_tags";
+    /// `list<f64>`: their probabilities.
+    pub const NBEST_PROBS: &str = "nbest_probs";
+
+    /// `list<T>` of non-null items.
+    fn list(name: &str, item: DataType) -> Field {
+        Field::new(
+            name,
+            DataType::List(Arc::new(Field::new("item", item, false))),
+            false,
+        )
+    }
 
     pub fn schema(metadata: &Metadata) -> SchemaRef {
         let mut gold = sentences::string_list(TAGS);
@@ -498,6 +518,13 @@ pub mod predictions {
                 sentences::string_list(TOKENS),
                 gold,
                 sentences::string_list(PRED_TAGS),
+                list(PRED_PROBS, DataType::Float32),
+                list(ENTITY_PROBS, DataType::Float32),
+                list(
+                    NBEST_TAGS,
+                    DataType::List(Arc::new(Field::new("item", DataType::Utf8, false))),
+                ),
+                list(NBEST_PROBS, DataType::Float64),
             ])
             .with_metadata(metadata.to_hash_map()),
         )

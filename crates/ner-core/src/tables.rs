@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, ListArray, ListBuilder, RecordBatch, StringArray, StringBuilder, UInt32Array,
-    UInt64Array,
+    Array, ArrayRef, Float32Array, Float32Builder, Float64Array, Float64Builder, ListArray,
+    ListBuilder, RecordBatch, StringArray, StringBuilder, UInt32Array, UInt64Array,
 };
 use arrow::datatypes::{DataType, Field};
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -466,7 +466,10 @@ impl Iterator for SentenceChunks {
 }
 
 /// Predicted tags per sentence (`ner-predict` output).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// The probability columns are empty per sentence in files written before
+/// they existed.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PredictionRows {
     pub metadata: Metadata,
     pub sentence_ids: Vec<u32>,
@@ -474,6 +477,12 @@ pub struct PredictionRows {
     /// Gold tags, where the input had them.
     pub gold: Vec<Option<Vec<String>>>,
     pub predicted: Vec<Vec<String>>,
+    /// The probability of each predicted tag.
+    pub probs: Vec<Vec<f32>>,
+    /// The probability of each predicted entity (in `predicted`'s order).
+    pub entity_probs: Vec<Vec<f32>>,
+    /// The n best tag sequences with their probabilities.
+    pub nbest: Vec<Vec<(Vec<String>, f64)>>,
 }
 
 impl PredictionRows {
@@ -501,6 +510,10 @@ impl PredictionRows {
                         .iter()
                         .map(|t| Some(t.as_slice())),
                 ),
+                f32_lists(rows_or_empty(&self.probs, start..end)),
+                f32_lists(rows_or_empty(&self.entity_probs, start..end)),
+                nbest_tags(rows_or_empty(&self.nbest, start..end)),
+                nbest_probs(rows_or_empty(&self.nbest, start..end)),
             ];
             let batch =
                 RecordBatch::try_new(schema.clone(), columns).map_err(|source| Error::Arrow {
@@ -524,6 +537,16 @@ impl PredictionRows {
             let tokens: &ListArray = column(batch, predictions::TOKENS, path)?;
             let gold: &ListArray = column(batch, predictions::TAGS, path)?;
             let predicted: &ListArray = column(batch, predictions::PRED_TAGS, path)?;
+            let optional = |name: &str| -> Result<Option<&ListArray>> {
+                match batch.column_by_name(name) {
+                    Some(_) => column(batch, name, path).map(Some),
+                    None => Ok(None),
+                }
+            };
+            let probs = optional(predictions::PRED_PROBS)?;
+            let entity_probs = optional(predictions::ENTITY_PROBS)?;
+            let nbest_tags = optional(predictions::NBEST_TAGS)?;
+            let nbest_probs = optional(predictions::NBEST_PROBS)?;
             for row in 0..batch.num_rows() {
                 let id = ids.value(row);
                 let sentence_tokens = string_list(tokens, row, path, predictions::TOKENS)?;
@@ -544,6 +567,69 @@ impl PredictionRows {
                         ),
                     ));
                 }
+                let sentence_probs = match probs {
+                    Some(list) => f32_list(list, row, path, predictions::PRED_PROBS)?,
+                    None => Vec::new(),
+                };
+                if !sentence_probs.is_empty() && sentence_probs.len() != sentence_pred.len() {
+                    return Err(Error::invalid(
+                        path,
+                        format!(
+                            "sentence {id}: {} predicted tags and {} tag probabilities",
+                            sentence_pred.len(),
+                            sentence_probs.len()
+                        ),
+                    ));
+                }
+                rows.probs.push(sentence_probs);
+                rows.entity_probs.push(match entity_probs {
+                    Some(list) => f32_list(list, row, path, predictions::ENTITY_PROBS)?,
+                    None => Vec::new(),
+                });
+                rows.nbest.push(match (nbest_tags, nbest_probs) {
+                    (Some(tags), Some(probs)) => {
+                        let paths = tags.value(row);
+                        let paths =
+                            paths.as_any().downcast_ref::<ListArray>().ok_or_else(|| {
+                                Error::invalid(
+                                    path,
+                                    format!(
+                                        "column '{}' is not a list of tag lists",
+                                        predictions::NBEST_TAGS
+                                    ),
+                                )
+                            })?;
+                        let p = probs.value(row);
+                        let p = p.as_any().downcast_ref::<Float64Array>().ok_or_else(|| {
+                            Error::invalid(
+                                path,
+                                format!(
+                                    "column '{}' is not a list of f64",
+                                    predictions::NBEST_PROBS
+                                ),
+                            )
+                        })?;
+                        if p.len() != paths.len() {
+                            return Err(Error::invalid(
+                                path,
+                                format!(
+                                    "sentence {id}: {} n-best paths and {} probabilities",
+                                    paths.len(),
+                                    p.len()
+                                ),
+                            ));
+                        }
+                        (0..paths.len())
+                            .map(|i| {
+                                Ok((
+                                    string_list(paths, i, path, predictions::NBEST_TAGS)?,
+                                    p.value(i),
+                                ))
+                            })
+                            .collect::<Result<_>>()?
+                    }
+                    _ => Vec::new(),
+                });
                 rows.sentence_ids.push(id);
                 rows.tokens.push(sentence_tokens);
                 rows.gold.push(sentence_gold);
@@ -575,6 +661,75 @@ pub fn string_lists<'a, S: AsRef<str> + 'a>(
         }
     }
     Arc::new(builder.finish())
+}
+
+/// `rows[range]`, or as many empty rows when `rows` is empty (not filled in).
+fn rows_or_empty<T: Clone>(rows: &[Vec<T>], range: std::ops::Range<usize>) -> Vec<Vec<T>> {
+    if rows.is_empty() {
+        vec![Vec::new(); range.len()]
+    } else {
+        rows[range].to_vec()
+    }
+}
+
+fn f32_lists(rows: Vec<Vec<f32>>) -> ArrayRef {
+    let mut builder = ListBuilder::new(Float32Builder::new()).with_field(Arc::new(Field::new(
+        "item",
+        DataType::Float32,
+        false,
+    )));
+    for row in rows {
+        builder.values().append_slice(&row);
+        builder.append(true);
+    }
+    Arc::new(builder.finish())
+}
+
+fn nbest_tags(rows: Vec<Vec<(Vec<String>, f64)>>) -> ArrayRef {
+    let inner = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+        "item",
+        DataType::Utf8,
+        false,
+    )));
+    let mut builder = ListBuilder::new(inner).with_field(Arc::new(Field::new(
+        "item",
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, false))),
+        false,
+    )));
+    for row in rows {
+        for (tags, _) in row {
+            for tag in tags {
+                builder.values().values().append_value(tag);
+            }
+            builder.values().append(true);
+        }
+        builder.append(true);
+    }
+    Arc::new(builder.finish())
+}
+
+fn nbest_probs(rows: Vec<Vec<(Vec<String>, f64)>>) -> ArrayRef {
+    let mut builder = ListBuilder::new(Float64Builder::new()).with_field(Arc::new(Field::new(
+        "item",
+        DataType::Float64,
+        false,
+    )));
+    for row in rows {
+        for (_, p) in row {
+            builder.values().append_value(p);
+        }
+        builder.append(true);
+    }
+    Arc::new(builder.finish())
+}
+
+fn f32_list(list: &ListArray, row: usize, path: &Path, name: &str) -> Result<Vec<f32>> {
+    let values = list.value(row);
+    let floats = values
+        .as_any()
+        .downcast_ref::<Float32Array>()
+        .ok_or_else(|| Error::invalid(path, format!("column '{name}' is not a list of f32")))?;
+    Ok(floats.values().to_vec())
 }
 
 fn string_list(list: &ListArray, row: usize, path: &Path, name: &str) -> Result<Vec<String>> {

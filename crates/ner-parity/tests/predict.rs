@@ -333,3 +333,79 @@ fn a_model_with_source_columns_needs_them_in_its_input() {
         "{err}"
     );
 }
+
+/// Every tag and entity carries a probability, the n best paths start with
+/// the predicted one, and models of one tag set decode as an ensemble.
+#[test]
+fn confidences_nbest_and_ensembles() {
+    let dir = trained_with(CHAR_CRF);
+    let d = dir.path();
+    let mut config = Config::new(d.join("model"), d.join("train.txt"));
+    config.nbest = 3;
+    config.outputs.parquet = Some(d.join("p.parquet"));
+    config.outputs.entities = Some(d.join("e.jsonl"));
+    predict(&config).expect("predicts");
+    let rows = ner_core::tables::PredictionRows::read(&d.join("p.parquet")).expect("read");
+    for i in 0..rows.len() {
+        assert_eq!(rows.probs[i].len(), rows.predicted[i].len());
+        assert!(rows.probs[i].iter().all(|&p| p > 0.0 && p <= 1.0));
+        let nbest = &rows.nbest[i];
+        assert_eq!(nbest.len(), 3);
+        assert_eq!(nbest[0].0, rows.predicted[i]);
+        assert!(nbest.windows(2).all(|w| w[0].1 >= w[1].1));
+        assert!(nbest.iter().map(|n| n.1).sum::<f64>() <= 1.0 + 1e-9);
+        // A path is no more likely than any of its tags.
+        let least = rows.probs[i].iter().fold(1f32, |m, &p| m.min(p));
+        assert!(nbest[0].1 <= f64::from(least) + 1e-6);
+    }
+    let lines = std::fs::read_to_string(d.join("e.jsonl")).expect("entities");
+    let entities: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(entities.len(), 4, "{lines}");
+    assert_eq!(
+        rows.entity_probs.iter().map(Vec::len).sum::<usize>(),
+        entities.len()
+    );
+    for e in &entities {
+        let c = e["confidence"].as_f64().expect("confidence");
+        assert!(c > 0.0 && c <= 1.0, "{e}");
+    }
+
+    // An ensemble of the model and a second one trained on the same tags.
+    let other = trained_with(&CHAR_CRF.replace("lr = 0.02", "lr = 0.03"));
+    let mut both = Config::new(d.join("model"), d.join("train.txt"));
+    both.ensemble = vec![other.path().join("model")];
+    both.outputs.parquet = Some(d.join("both.parquet"));
+    predict(&both).expect("ensemble");
+    let report = ner_score::score_predictions(&d.join("both.parquet")).expect("scores");
+    assert_eq!((report.counts.gold, report.counts.correct), (4, 4));
+    // A model with itself is itself.
+    let mut twice = Config::new(d.join("model"), d.join("train.txt"));
+    twice.ensemble = vec![d.join("model")];
+    twice.outputs.parquet = Some(d.join("twice.parquet"));
+    predict(&twice).expect("ensemble");
+    let twice = ner_core::tables::PredictionRows::read(&d.join("twice.parquet")).expect("read");
+    assert_eq!(twice.predicted, rows.predicted);
+    for (a, b) in twice
+        .entity_probs
+        .iter()
+        .flatten()
+        .zip(rows.entity_probs.iter().flatten())
+    {
+        assert!((a - b).abs() < 1e-5, "{a} {b}");
+    }
+
+    // Another tag set cannot join; a softmax model has no n-best.
+    let bioes = trained_on(ALL_PREFIXES, TagScheme::Iob2, CHAR_CRF);
+    let mut mixed = Config::new(d.join("model"), d.join("train.txt"));
+    mixed.ensemble = vec![bioes.path().join("model")];
+    let err = predict(&mixed).expect_err("other tags").to_string();
+    assert!(err.contains("cannot join an ensemble"), "{err}");
+    let softmax = trained_with(&CHAR_CRF.replace("output = \"crf\"", "output = \"softmax\""));
+    let mut nbest = Config::new(softmax.path().join("model"), d.join("train.txt"));
+    nbest.nbest = 2;
+    let err = predict(&nbest).expect_err("softmax").to_string();
+    assert!(err.contains("n-best paths need a CRF model"), "{err}");
+}

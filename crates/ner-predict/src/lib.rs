@@ -9,6 +9,11 @@
 //! ([`ner_core::schema::predictions`]), a CoNLL file `token gold pred` that
 //! `conlleval` and `ner-score --conll` read, and JSON lines of entity spans.
 //!
+//! Every tag and entity carries its probability (`pred_probs`,
+//! `entity_probs`, the entities' `confidence`; [`ner_infer::confidence`]),
+//! `nbest` asks a CRF model for its n best paths, and `ensemble` adds model
+//! folders of the same tag set that decode together with the first.
+//!
 //! The model runs without libtorch ([`ner_infer`]): loading libtorch alone
 //! would take longer than tagging the whole CoNLL-2003 test split.
 //! Sentences are sorted by length and predicted in large batches, the
@@ -37,7 +42,7 @@ use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{keys, ArtifactKind, Metadata};
 use ner_core::scheme::{convert as convert_tags, spans, Tag, TagScheme};
 use ner_core::tables::{PredictionRows, SentenceRows};
-use ner_infer::{InferError, Tagger};
+use ner_infer::{Analysis, Ensemble, InferError, Options, Tagger};
 use ner_model::folder::ModelDir;
 use ner_model::ModelError;
 use serde::Serialize;
@@ -115,6 +120,11 @@ pub struct Config {
     pub batch_size: usize,
     /// Threads running batches; `None`: one per CPU.
     pub threads: Option<usize>,
+    /// The n best paths of a CRF model (0: none).
+    pub nbest: usize,
+    /// More model folders of the same tag set, decoding with `model_dir`
+    /// as one ensemble (the uniform mixture of their probabilities).
+    pub ensemble: Vec<PathBuf>,
     pub outputs: Outputs,
 }
 
@@ -129,6 +139,8 @@ impl Config {
             vocab_dir: None,
             batch_size: 512,
             threads: None,
+            nbest: 0,
+            ensemble: Vec::new(),
             outputs: Outputs::default(),
         }
     }
@@ -362,7 +374,7 @@ fn read_sentences(
 }
 
 /// One line of the entities output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entity {
     pub sentence_id: u32,
     pub text: String,
@@ -372,6 +384,10 @@ pub struct Entity {
     pub start: usize,
     /// One past the last token.
     pub end: usize,
+    /// The probability the model gives this entity (its span, type and
+    /// end), where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
 }
 
 /// The entities in one sentence's predicted tags.
@@ -388,6 +404,7 @@ pub fn entities(sentence_id: u32, tokens: &[String], tags: &[String]) -> Vec<Ent
             kind: span.kind,
             start: span.start,
             end: span.end,
+            confidence: None,
         })
         .collect()
 }
@@ -468,11 +485,13 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
     let threads = config
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let tagger = Tagger::load(
-        &ModelDir::new(&config.model_dir),
-        config.weights,
-        config.vocab_dir.as_ref().map(VocabDir::new).as_ref(),
-    )?;
+    let vocab_dir = config.vocab_dir.as_ref().map(VocabDir::new);
+    let members = std::iter::once(&config.model_dir)
+        .chain(&config.ensemble)
+        .map(|dir| Tagger::load(&ModelDir::new(dir), config.weights, vocab_dir.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ensemble = Ensemble::new(members)?;
+    let tagger = ensemble.first();
     let scheme = tagger.scheme()?;
     let columns: Vec<String> = tagger.columns().iter().map(|c| c.to_string()).collect();
     let input = read_input(
@@ -484,9 +503,14 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
     )?;
     let load_seconds = started.elapsed().as_secs_f64();
     let column_values: Vec<&[Vec<String>]> = input.columns.iter().map(Vec::as_slice).collect();
-    let predicted =
-        tagger.tag_with_columns(&input.tokens, &column_values, config.batch_size, threads)?;
+    let options = Options {
+        batch_size: config.batch_size,
+        threads,
+        nbest: config.nbest,
+    };
+    let analyses: Vec<Analysis> = ensemble.analyze(&input.tokens, &column_values, options)?;
     let predict_seconds = started.elapsed().as_secs_f64() - load_seconds;
+    let predicted: Vec<Vec<String>> = analyses.iter().map(|a| a.tags.clone()).collect();
 
     let has_gold = input.gold.iter().all(Option::is_some) && !input.gold.is_empty();
     let mut n_entities = 0;
@@ -495,7 +519,11 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
         let mut metadata = Metadata::new(ArtifactKind::Predictions, ner_core::created_by!());
         metadata.set(keys::SOURCE, config.input.display());
         metadata.set(keys::SCHEME, scheme);
-        metadata.set(keys::MODEL, config.model_dir.display());
+        let models: Vec<String> = std::iter::once(&config.model_dir)
+            .chain(&config.ensemble)
+            .map(|d| d.display().to_string())
+            .collect();
+        metadata.set(keys::MODEL, models.join(","));
         metadata.set(keys::WEIGHTS, tagger.weights_file.display());
         metadata.set(keys::HAS_GOLD, has_gold);
         let rows = PredictionRows {
@@ -504,6 +532,12 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
             tokens: input.tokens.clone(),
             gold: input.gold.clone(),
             predicted: predicted.clone(),
+            probs: analyses.iter().map(|a| a.probs.clone()).collect(),
+            entity_probs: analyses
+                .iter()
+                .map(|a| a.entities.iter().map(|e| e.confidence as f32).collect())
+                .collect(),
+            nbest: analyses.iter().map(|a| a.nbest.clone()).collect(),
         };
         rows.write(path)?;
     }
@@ -524,9 +558,18 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
     let all_entities: Vec<Entity> = input
         .tokens
         .iter()
-        .zip(&predicted)
+        .zip(&analyses)
         .zip(&input.sentence_ids)
-        .flat_map(|((tokens, tags), &id)| entities(id, tokens, tags))
+        .flat_map(|((tokens, analysis), &id)| {
+            analysis.entities.iter().map(move |e| Entity {
+                sentence_id: id,
+                text: tokens[e.start..e.end].join(" "),
+                kind: e.kind.clone(),
+                start: e.start,
+                end: e.end,
+                confidence: Some(e.confidence),
+            })
+        })
         .collect();
     n_entities += all_entities.len();
     if let Some(path) = &outputs.entities {
@@ -554,7 +597,7 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
         load_seconds,
         predict_seconds,
         total_seconds: started.elapsed().as_secs_f64(),
-        weights_file: tagger.weights_file,
+        weights_file: tagger.weights_file.clone(),
     })
 }
 

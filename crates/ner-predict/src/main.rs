@@ -31,13 +31,15 @@ struct Args {
     /// Folder holding the vocabularies [default: the model folder's vocab/].
     #[arg(long)]
     vocab_dir: Option<PathBuf>,
-    /// Write predictions Parquet (sentence_id, tokens, tags, pred_tags).
+    /// Write predictions Parquet (sentence_id, tokens, tags, pred_tags,
+    /// pred_probs, entity_probs, nbest_tags, nbest_probs).
     #[arg(long, value_name = "FILE")]
     parquet: Option<PathBuf>,
     /// Write `token gold pred` lines (`token pred` without gold); `-` for stdout.
     #[arg(long, value_name = "FILE")]
     conll: Option<PathBuf>,
-    /// Write JSON lines of entities (sentence_id, text, type, start, end); `-` for stdout.
+    /// Write JSON lines of entities (sentence_id, text, type, start, end,
+    /// confidence); `-` for stdout.
     #[arg(long, value_name = "FILE")]
     entities: Option<PathBuf>,
     /// auto or cpu: prediction runs on the CPU, without libtorch (cuda is
@@ -50,6 +52,14 @@ struct Args {
     /// Threads [default: one per CPU].
     #[arg(long)]
     threads: Option<usize>,
+    /// Also give the K best tag sequences with their probabilities (CRF
+    /// models; the Parquet output's nbest_tags and nbest_probs).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    nbest: usize,
+    /// Another model folder of the same tags, decoding with MODEL as one
+    /// ensemble: the mean of their probabilities (repeat for more).
+    #[arg(long, value_name = "MODEL_DIR")]
+    ensemble: Vec<PathBuf>,
     /// Print no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -75,6 +85,8 @@ fn run(args: Args) -> Result<Summary, PredictError> {
         vocab_dir: args.vocab_dir,
         batch_size: args.batch_size,
         threads: args.threads,
+        nbest: args.nbest,
+        ensemble: args.ensemble,
         outputs: Outputs {
             parquet: args.parquet,
             conll: args.conll,
