@@ -55,7 +55,7 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds gates fuzz bench-scale bindir vectors-md \
+.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bindir vectors-md \
 	bench-data bench-train bench-crf bench-quality bench-predict bench-ab clean-data FORCE
 FORCE:
 
@@ -320,15 +320,31 @@ score: check-model $(REPORTS_DIR)/$(MODEL)/valid.scores.json $(REPORTS_DIR)/$(MO
 	@echo "== $(MODEL), test split ($(TEST)) =="
 	@cat $(REPORTS_DIR)/$(MODEL)/test.conlleval.txt
 
-# One rule makes a split's four files; the stem is MODEL/SPLIT.
-$(REPORTS_DIR)/%.scores.json $(REPORTS_DIR)/%.conlleval.txt $(REPORTS_DIR)/%.predictions.parquet $(REPORTS_DIR)/%.predictions.conll: \
+# One rule makes a split's five files; the stem is MODEL/SPLIT.
+$(REPORTS_DIR)/%.scores.json $(REPORTS_DIR)/%.conlleval.txt $(REPORTS_DIR)/%.predictions.parquet $(REPORTS_DIR)/%.predictions.conll $(REPORTS_DIR)/%.reliability.png: \
   $$(MODELS_DIR)/$$(*D)/model.safetensors $$(INTERIM)/$$(*F).parquet $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score
 	@mkdir -p $(@D)
 	$(BIN_DIR)/ner-predict $(MODELS_DIR)/$(*D) $(INTERIM)/$(*F).parquet \
 	  --parquet $(REPORTS_DIR)/$*.predictions.parquet --conll $(REPORTS_DIR)/$*.predictions.conll $(PREDICT_FLAGS)
 	$(BIN_DIR)/ner-score $(REPORTS_DIR)/$*.predictions.parquet --json $(REPORTS_DIR)/$*.scores.json \
-	  > $(REPORTS_DIR)/$*.conlleval.txt.tmp
+	  --reliability $(REPORTS_DIR)/$*.reliability.png > $(REPORTS_DIR)/$*.conlleval.txt.tmp
 	mv $(REPORTS_DIR)/$*.conlleval.txt.tmp $(REPORTS_DIR)/$*.conlleval.txt
+
+# An ensemble of MODEL's seeds: the first folder with --ensemble for the others.
+ensemble_dir = $(REPORTS_DIR)/$(MODEL).ensemble$(subst $(space),,$(SEEDS))
+space := $(empty) $(empty)
+ensemble: check-model $(foreach s,$(SEEDS),$(MODELS_DIR)/$(MODEL).seed$(s)/model.safetensors) $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score ## Decode MODEL's SEEDS as one ensemble (the mean of their probabilities); scores in reports/MODEL.ensembleSEEDS/.
+	@mkdir -p $(ensemble_dir)
+	@set -e; for split in valid test; do \
+	  $(BIN_DIR)/ner-predict $(MODELS_DIR)/$(MODEL).seed$(firstword $(SEEDS)) $(INTERIM)/$$split.parquet \
+	    $(foreach s,$(wordlist 2,$(words $(SEEDS)),$(SEEDS)),--ensemble $(MODELS_DIR)/$(MODEL).seed$(s)) \
+	    --parquet $(ensemble_dir)/$$split.predictions.parquet --conll $(ensemble_dir)/$$split.predictions.conll $(PREDICT_FLAGS); \
+	  $(BIN_DIR)/ner-score $(ensemble_dir)/$$split.predictions.parquet --json $(ensemble_dir)/$$split.scores.json \
+	    --reliability $(ensemble_dir)/$$split.reliability.png > $(ensemble_dir)/$$split.conlleval.txt.tmp; \
+	  mv $(ensemble_dir)/$$split.conlleval.txt.tmp $(ensemble_dir)/$$split.conlleval.txt; \
+	done
+	@echo "== $(MODEL), seeds $(SEEDS) as one ensemble, test split =="
+	@cat $(ensemble_dir)/test.conlleval.txt
 
 predict: check-model $(MODELS_DIR)/$(MODEL)/model.safetensors $(BIN_DIR)/ner-predict ## Print the entities MODEL finds in INPUT (text, CoNLL or Parquet; - for stdin).
 	@if [ -z "$(INPUT)" ]; then echo "error: name the input: make predict MODEL=$(MODEL) INPUT=file.txt" >&2; exit 1; fi

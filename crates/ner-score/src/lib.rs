@@ -7,7 +7,9 @@
 //! - the `conlleval` counts ([`ner_core::conlleval`]), whose
 //!   [`Report::conlleval`] text is byte for byte what the Perl script prints;
 //! - a token-level confusion matrix and macro F1 (as training reports it);
-//! - [`Report::to_json`], the `scores.json` layout.
+//! - [`Report::to_json`], the `scores.json` layout;
+//! - for predictions with entity probabilities, their [`calibration`]
+//!   (expected calibration error, a reliability diagram).
 //!
 //! Predictions in BIOES are scored in their IOB2 form, because conlleval
 //! does not know `S-` and merges adjacent `E-X B-X` phrases; IOB1 and IOB2
@@ -25,6 +27,8 @@
 //! assert!(report.conlleval().starts_with(b"processed 3 tokens with 2 phrases"));
 //! # Ok::<(), ner_score::ScoreError>(())
 //! ```
+
+pub mod calibration;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -52,6 +56,8 @@ pub enum ScoreError {
 pub struct Report {
     pub counts: Counts,
     pub confusion: Confusion,
+    /// Of the entity probabilities, where the predictions have them.
+    pub calibration: Option<calibration::Calibration>,
 }
 
 /// Scores conlleval input (the bytes of `path`).
@@ -65,7 +71,11 @@ pub fn score_conll(path: &Path, bytes: &[u8], options: &Options) -> Result<Repor
             );
         }
     })?;
-    Ok(Report { counts, confusion })
+    Ok(Report {
+        counts,
+        confusion,
+        calibration: None,
+    })
 }
 
 /// Scores a predictions file from `ner-predict`; it must hold gold tags.
@@ -99,9 +109,15 @@ pub fn score_predictions(path: &Path) -> Result<Report, ScoreError> {
         }
         counter.sentence(&gold, &predicted);
     }
+    let calibration =
+        calibration::Calibration::of(&rows).map_err(|message| ScoreError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
     Ok(Report {
         counts: counter.counts(),
         confusion,
+        calibration,
     })
 }
 
@@ -140,6 +156,10 @@ pub struct ScoresJson {
     pub correct: u64,
     pub per_type: std::collections::BTreeMap<String, TypeScores>,
     pub confusion: ConfusionJson,
+    /// Entity confidences against correctness (predictions with entity
+    /// probabilities only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<calibration::Calibration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -263,6 +283,7 @@ impl Report {
                 labels: self.confusion.labels(),
                 matrix: self.confusion.matrix(),
             },
+            calibration: self.calibration.clone(),
         }
     }
 }

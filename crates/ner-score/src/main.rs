@@ -26,6 +26,10 @@ struct Args {
     /// F1, counts, per type, confusion matrix).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Draw the reliability diagram of the entity confidences here (PNG;
+    /// predictions from ner-predict only).
+    #[arg(long, value_name = "FILE")]
+    reliability: Option<PathBuf>,
     /// Also print token accuracy, token macro F1, per-tag scores and the
     /// confusion matrix.
     #[arg(long)]
@@ -59,6 +63,26 @@ fn run(args: &Args) -> Result<Report, ScoreError> {
     };
     if let Some(path) = &args.json {
         write_json(&report, path)?;
+    }
+    if let Some(path) = &args.reliability {
+        let Some(calibration) = &report.calibration else {
+            return Err(ScoreError::Invalid {
+                path: args.predictions.clone().unwrap_or_default(),
+                message: "has no entity probabilities to draw a reliability diagram of \
+                          (predictions from ner-predict have them)"
+                    .into(),
+            });
+        };
+        let title = args
+            .predictions
+            .as_ref()
+            .map_or(String::new(), |p| p.display().to_string());
+        calibration
+            .draw(&title, path)
+            .map_err(|e| ScoreError::Invalid {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
     }
     Ok(report)
 }
