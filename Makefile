@@ -55,7 +55,7 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bindir vectors-md \
+.PHONY: help setup torch browser bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bindir vectors-md \
 	bench-data bench-train bench-crf bench-quality bench-predict bench-ab clean-data FORCE
 FORCE:
 
@@ -81,7 +81,16 @@ help: ## Show targets and variables.
 	@echo "  RESUME=1    continue an interrupted training run from its checkpoint"
 
 # --- Set-up and build ------------------------------------------------------
-setup: torch build ## Install PyTorch 2.13.0 into CACHE_DIR and build everything (release).
+setup: torch browser build ## Install PyTorch 2.13.0 into CACHE_DIR, Chromium where missing, and build everything (release).
+
+# The page test of ner-serve drives a real headless Chromium: Debian's
+# package, installed with apt-get when no chromium is on the PATH.
+APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
+browser: ## Install Debian's chromium (for ner-serve's page test) when it is missing.
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  echo "Installing Debian's chromium for the page test (apt-get)"; \
+	  DEBIAN_FRONTEND=noninteractive $(APT_GET) update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -q --no-install-recommends chromium; }
 
 torch: $(VENV)/.torch-$(TORCH_VERSION) ## Install only the PyTorch environment.
 

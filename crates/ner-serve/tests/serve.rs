@@ -330,3 +330,95 @@ fn shutdown_finishes_requests_in_flight() {
         .expect("stopped");
     assert!(TcpStream::connect(addr).is_err(), "no longer listening");
 }
+
+/// Headless Chromium, where set-up installed it (`NER_REQUIRE_BROWSER=1`,
+/// set by CI, makes a missing one a failure).
+fn chromium() -> Option<String> {
+    let found = std::env::var("NER_CHROMIUM").ok().or_else(|| {
+        ["chromium", "chromium-browser", "google-chrome"]
+            .iter()
+            .find(|name| {
+                std::process::Command::new("sh")
+                    .args(["-c", &format!("command -v {name}")])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })
+            .map(|name| name.to_string())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("NER_REQUIRE_BROWSER").is_err(),
+            "NER_REQUIRE_BROWSER is set but no chromium is installed (make setup installs it)"
+        );
+        eprintln!("skipped: no chromium (make setup installs it)");
+    }
+    found
+}
+
+/// The page in a real browser: it submits its text on load (`#tag`),
+/// highlights as many spans as the API finds, with their confidence on
+/// hover, and draws them (a screenshot of the page).
+#[test]
+fn the_page_highlights_entities_in_a_real_browser() {
+    let Some(browser) = chromium() else { return };
+    let server = start(ner_fixtures::CHAR_CRF, Limits::default());
+    let url = format!("http://{}/#tag", server.addr);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |extra: &[String]| {
+        let out = std::process::Command::new(&browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--virtual-time-budget=15000",
+                &format!("--user-data-dir={}", dir.path().join("profile").display()),
+            ])
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("chromium runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dom = run(&["--dump-dom".to_string()]);
+    let page = ner_serve::page::PAGE;
+    let text = page
+        .split("<textarea id=\"text\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</textarea>").next())
+        .expect("the page's text");
+    let (_, answer) = json(
+        server.addr,
+        "POST",
+        "/v1/tag",
+        &serde_json::json!({ "text": text }).to_string(),
+    );
+    let entities: usize = answer["sentences"]
+        .as_array()
+        .expect("sentences")
+        .iter()
+        .map(|s| s["entities"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(entities > 0, "{answer}");
+    assert!(dom.contains("data-tagged=\"2\""), "{dom}");
+    assert_eq!(dom.matches("<span class=\"ent ").count(), entities, "{dom}");
+    // Each span's title gives its type and confidence: `title="PER 97.3%"`.
+    assert_eq!(dom.matches("%\">").count(), entities, "{dom}");
+    let shot = dir.path().join("page.png");
+    run(&[
+        format!("--screenshot={}", shot.display()),
+        "--window-size=1000,700".to_string(),
+    ]);
+    let png = std::fs::read(&shot).expect("screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}
