@@ -82,9 +82,12 @@ impl Scores {
         }
         // Per (position, tag): up to n (score, previous tag, its rank).
         let mut cells: Vec<Vec<(f32, u32, u32)>> = Vec::with_capacity(len * k);
-        for j in 0..k {
-            cells.push(vec![(self.start[j] + rows[j], 0, 0)]);
-        }
+        cells.extend(
+            self.start
+                .iter()
+                .zip(&rows[..k])
+                .map(|(&s, &e)| vec![(s + e, 0, 0)]),
+        );
         let by_score = |a: &(f32, u32, u32), b: &(f32, u32, u32)| {
             b.0.partial_cmp(&a.0).unwrap_or(Ordering::Equal)
         };
