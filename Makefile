@@ -55,7 +55,7 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch browser bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bindir vectors-md \
+.PHONY: help setup torch browser bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bench-serve bindir vectors-md \
 	bench-data bench-train bench-crf bench-quality bench-predict bench-ab clean-data FORCE
 FORCE:
 
@@ -424,6 +424,9 @@ bench-ab: data $(TORCH_BINS) $(REPORT_BINS) ## One epoch of AB_TRAIN_MODELS and 
 	@if [ -z "$(BEFORE_BIN)" ]; then echo "error: name the other build: make bench-ab BEFORE_BIN=/path/to/release" >&2; exit 1; fi
 	$(ROOT)/bench/ab.sh $(BEFORE_BIN) $(BIN_DIR) $(DATA) $(ROOT)/pipelines $(MODELS_DIR) $(or $(RUNS),2) \
 	  "$(AB_TRAIN_MODELS)" "$(AB_PREDICT_MODELS)"
+
+bench-serve: data $(foreach m,$(or $(MODELS),bilstm char-bilstm-crf),$(MODELS_DIR)/$(m)/model.safetensors) $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-serve ## ner-serve under 1, 16 and 64 concurrent clients (sentences/s, p50/p99) beside ner-predict's batch throughput, for MODELS (default: bilstm char-bilstm-crf).
+	$(ROOT)/bench/serve.sh $(BIN_DIR) $(MODELS_DIR) $(TEST) $(INTERIM)/test.parquet $(or $(REQUESTS),200) "$(or $(CLIENTS),1 16 64)" $(or $(MODELS),bilstm char-bilstm-crf)
 
 bench-predict: data $(foreach m,$(or $(MODELS),$(COURSE_MODELS)),$(MODELS_DIR)/$(m)/model.safetensors) $(BIN_DIR)/ner-predict ## ner-predict on the test split, end to end, for MODELS (default: the five course models).
 	$(ROOT)/bench/predict.sh $(BIN_DIR) $(INTERIM)/test.parquet $(MODELS_DIR) $(BENCH_RUNS) $(or $(MODELS),$(COURSE_MODELS))

@@ -315,6 +315,7 @@ fn train_score_predict_and_compare_a_tiny_model() {
             "predictions.conll",
             "conlleval.txt",
             "scores.json",
+            "reliability.png",
         ] {
             let path = reports.join(format!("{split}.{file}"));
             assert!(path.exists(), "{} missing", path.display());
@@ -326,7 +327,16 @@ fn train_score_predict_and_compare_a_tiny_model() {
             .expect("polars reads the predictions");
     assert_eq!(
         names(&predictions),
-        ["sentence_id", "tokens", "tags", "pred_tags"]
+        [
+            "sentence_id",
+            "tokens",
+            "tags",
+            "pred_tags",
+            "pred_probs",
+            "entity_probs",
+            "nbest_tags",
+            "nbest_probs"
+        ]
     );
     assert_eq!(predictions.height(), 2);
     let scores: serde_json::Value =
