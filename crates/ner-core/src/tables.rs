@@ -75,14 +75,11 @@ impl Vocab {
         let keys: StringArray = self.entries.iter().map(|(k, _)| Some(k.as_str())).collect();
         let ids: UInt32Array = (0..self.entries.len() as u32).collect();
         let counts: UInt64Array = self.entries.iter().map(|(_, c)| *c).collect();
-        let batch = RecordBatch::try_new(
-            schema.clone(),
+        let batch = record_batch(
+            &schema,
             vec![Arc::new(keys), Arc::new(ids), Arc::new(counts)],
-        )
-        .map_err(|source| Error::Arrow {
-            path: path.to_path_buf(),
-            cause: source,
-        })?;
+            path,
+        )?;
         let mut sink = ParquetSink::create(path, schema)?;
         sink.write(&batch)?;
         sink.commit()
@@ -141,11 +138,7 @@ impl VectorKeys {
         for chunk in self.keys.chunks(1 << 16) {
             let words: StringArray = chunk.iter().map(|(k, _)| Some(k.as_str())).collect();
             let rows: UInt32Array = chunk.iter().map(|(_, r)| *r).collect();
-            let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(words), Arc::new(rows)])
-                .map_err(|source| Error::Arrow {
-                    path: path.to_path_buf(),
-                    cause: source,
-                })?;
+            let batch = record_batch(&schema, vec![Arc::new(words), Arc::new(rows)], path)?;
             sink.write(&batch)?;
         }
         sink.commit()
@@ -510,16 +503,12 @@ impl PredictionRows {
                         .iter()
                         .map(|t| Some(t.as_slice())),
                 ),
-                f32_lists(rows_or_empty(&self.probs, start..end)),
-                f32_lists(rows_or_empty(&self.entity_probs, start..end)),
-                nbest_tags(rows_or_empty(&self.nbest, start..end)),
-                nbest_probs(rows_or_empty(&self.nbest, start..end)),
+                f32_lists(rows_in(&self.probs, start..end)),
+                f32_lists(rows_in(&self.entity_probs, start..end)),
+                nbest_tags(rows_in(&self.nbest, start..end)),
+                nbest_probs(rows_in(&self.nbest, start..end)),
             ];
-            let batch =
-                RecordBatch::try_new(schema.clone(), columns).map_err(|source| Error::Arrow {
-                    path: path.to_path_buf(),
-                    cause: source,
-                })?;
+            let batch = record_batch(&schema, columns, path)?;
             sink.write(&batch)?;
         }
         sink.commit()
@@ -663,29 +652,38 @@ pub fn string_lists<'a, S: AsRef<str> + 'a>(
     Arc::new(builder.finish())
 }
 
-/// `rows[range]`, or as many empty rows when `rows` is empty (not filled in).
-fn rows_or_empty<T: Clone>(rows: &[Vec<T>], range: std::ops::Range<usize>) -> Vec<Vec<T>> {
-    if rows.is_empty() {
-        vec![Vec::new(); range.len()]
-    } else {
-        rows[range].to_vec()
-    }
+/// A record batch of `schema`, its error naming the file it was for.
+fn record_batch(
+    schema: &arrow::datatypes::SchemaRef,
+    columns: Vec<ArrayRef>,
+    path: &Path,
+) -> Result<RecordBatch> {
+    RecordBatch::try_new(schema.clone(), columns).map_err(|source| Error::Arrow {
+        path: path.to_path_buf(),
+        cause: source,
+    })
 }
 
-fn f32_lists(rows: Vec<Vec<f32>>) -> ArrayRef {
+/// The rows `range` of `rows`, an empty one where `rows` has none (a column
+/// not filled in), without copying them.
+fn rows_in<T>(rows: &[Vec<T>], range: std::ops::Range<usize>) -> impl Iterator<Item = &[T]> {
+    range.map(move |i| rows.get(i).map_or(&[][..], Vec::as_slice))
+}
+
+fn f32_lists<'a>(rows: impl Iterator<Item = &'a [f32]>) -> ArrayRef {
     let mut builder = ListBuilder::new(Float32Builder::new()).with_field(Arc::new(Field::new(
         "item",
         DataType::Float32,
         false,
     )));
     for row in rows {
-        builder.values().append_slice(&row);
+        builder.values().append_slice(row);
         builder.append(true);
     }
     Arc::new(builder.finish())
 }
 
-fn nbest_tags(rows: Vec<Vec<(Vec<String>, f64)>>) -> ArrayRef {
+fn nbest_tags<'a>(rows: impl Iterator<Item = &'a [(Vec<String>, f64)]>) -> ArrayRef {
     let inner = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
         "item",
         DataType::Utf8,
@@ -708,7 +706,7 @@ fn nbest_tags(rows: Vec<Vec<(Vec<String>, f64)>>) -> ArrayRef {
     Arc::new(builder.finish())
 }
 
-fn nbest_probs(rows: Vec<Vec<(Vec<String>, f64)>>) -> ArrayRef {
+fn nbest_probs<'a>(rows: impl Iterator<Item = &'a [(Vec<String>, f64)]>) -> ArrayRef {
     let mut builder = ListBuilder::new(Float64Builder::new()).with_field(Arc::new(Field::new(
         "item",
         DataType::Float64,
@@ -716,7 +714,7 @@ fn nbest_probs(rows: Vec<Vec<(Vec<String>, f64)>>) -> ArrayRef {
     )));
     for row in rows {
         for (_, p) in row {
-            builder.values().append_value(p);
+            builder.values().append_value(*p);
         }
         builder.append(true);
     }

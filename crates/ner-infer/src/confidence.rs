@@ -153,11 +153,16 @@ impl<'a> View<'a> {
     }
 }
 
-/// One model's sentence: `path` is the model's own decoding (Viterbi or
-/// argmax); `nbest` paths need a CRF (0 asks for none).
-pub fn single(rules: &Rules, view: &View<'_>, path: Vec<i64>, nbest: usize) -> Decoded {
+/// A path with each tag's probability (from `marginals`, `[t·k + j]`), its
+/// entities with `confidence(path, entity)`, and its n-best list.
+fn decoded(
+    rules: &Rules,
+    path: Vec<i64>,
+    marginals: &[f64],
+    confidence: impl Fn(&[i64], &(usize, usize, String)) -> f64,
+    nbest: Vec<(Vec<i64>, f64)>,
+) -> Decoded {
     let k = rules.tags.len();
-    let marginals = view.marginals();
     let probs = path
         .iter()
         .enumerate()
@@ -167,12 +172,23 @@ pub fn single(rules: &Rules, view: &View<'_>, path: Vec<i64>, nbest: usize) -> D
         .spans(&path)
         .into_iter()
         .map(|span| ScoredSpan {
-            confidence: view.span(rules, &path, &span),
+            confidence: confidence(&path, &span),
             start: span.0,
             end: span.1,
             kind: span.2,
         })
         .collect();
+    Decoded {
+        path,
+        probs,
+        spans,
+        nbest,
+    }
+}
+
+/// One model's sentence: `path` is the model's own decoding (Viterbi or
+/// argmax); `nbest` paths need a CRF (0 asks for none).
+pub fn single(rules: &Rules, view: &View<'_>, path: Vec<i64>, nbest: usize) -> Decoded {
     let nbest = match view {
         View::Crf { scores, rows, .. } if nbest > 0 => scores
             .nbest(rows, nbest)
@@ -184,17 +200,12 @@ pub fn single(rules: &Rules, view: &View<'_>, path: Vec<i64>, nbest: usize) -> D
             .collect(),
         _ => Vec::new(),
     };
-    Decoded {
-        path,
-        probs,
-        spans,
-        nbest,
-    }
+    let confidence = |path: &[i64], span: &(usize, usize, String)| view.span(rules, path, span);
+    decoded(rules, path, &view.marginals(), confidence, nbest)
 }
 
 /// The uniform mixture of the members' views of one sentence.
 pub fn mixture(rules: &Rules, views: &[View<'_>], nbest: usize) -> Decoded {
-    let k = rules.tags.len();
     let n = views.len() as f64;
     let mut mean = views.first().map(View::marginals).unwrap_or_default();
     for view in views.iter().skip(1) {
@@ -211,21 +222,6 @@ pub fn mixture(rules: &Rules, views: &[View<'_>], nbest: usize) -> Decoded {
     let mean_of = |f: &dyn Fn(&View<'_>) -> f64| views.iter().map(f).sum::<f64>() / n;
     let paths = rules.ensemble.nbest(&rows, nbest.max(1));
     let path = paths.first().map(|p| p.0.clone()).unwrap_or_default();
-    let probs = path
-        .iter()
-        .enumerate()
-        .map(|(t, &j)| mean[t * k + j as usize])
-        .collect();
-    let spans = rules
-        .spans(&path)
-        .into_iter()
-        .map(|span| ScoredSpan {
-            confidence: mean_of(&|v| v.span(rules, &path, &span)),
-            start: span.0,
-            end: span.1,
-            kind: span.2,
-        })
-        .collect();
     let nbest = if nbest == 0 {
         Vec::new()
     } else {
@@ -237,12 +233,9 @@ pub fn mixture(rules: &Rules, views: &[View<'_>], nbest: usize) -> Decoded {
             })
             .collect()
     };
-    Decoded {
-        path,
-        probs,
-        spans,
-        nbest,
-    }
+    let confidence =
+        |path: &[i64], span: &(usize, usize, String)| mean_of(&|v| v.span(rules, path, span));
+    decoded(rules, path, &mean, confidence, nbest)
 }
 
 #[cfg(test)]
