@@ -55,7 +55,7 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch browser bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bench-serve bindir vectors-md \
+.PHONY: help setup torch browser java python python-deps spark-tag bench-python bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bench-serve bindir vectors-md \
 	bench-data bench-train bench-crf bench-quality bench-predict bench-ab clean-data FORCE
 FORCE:
 
@@ -81,7 +81,7 @@ help: ## Show targets and variables.
 	@echo "  RESUME=1    continue an interrupted training run from its checkpoint"
 
 # --- Set-up and build ------------------------------------------------------
-setup: torch browser build ## Install PyTorch 2.13.0 into CACHE_DIR, Chromium where missing, and build everything (release).
+setup: torch browser java build python ## Install PyTorch 2.13.0 and the Python packages into CACHE_DIR, Chromium and Java where missing, build everything (release) and the Python package.
 
 # The page test of ner-serve drives a real headless Chromium: Debian's
 # package, installed with apt-get when no chromium is on the PATH.
@@ -91,6 +91,33 @@ browser: ## Install Debian's chromium (for ner-serve's page test) when it is mis
 	  echo "Installing Debian's chromium for the page test (apt-get)"; \
 	  DEBIAN_FRONTEND=noninteractive $(APT_GET) update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -q --no-install-recommends chromium; }
+
+# Spark (ner_toolkit.spark, make spark-tag) runs on a Java 17 runtime: the
+# machine's, or Debian's, installed with apt-get when there is no java.
+java: ## Install Debian's Java 17 runtime (for Spark) when there is no java.
+	@command -v java >/dev/null || { \
+	  echo "Installing Debian's openjdk-17-jre-headless for Spark (apt-get)"; \
+	  DEBIAN_FRONTEND=noninteractive $(APT_GET) update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -q --no-install-recommends openjdk-17-jre-headless; }
+
+# The Python side: the package's build tool, its engines and the tests'
+# runner, from the package index into VENV. polars is the release whose
+# plugin interface matches the Rust polars the plugin is built with.
+PY_PACKAGES := maturin==1.16.0 pyarrow==26.0.1 polars==1.43.2 pyspark==4.3.0 pytest==9.2.0
+PY_STAMP := $(VENV)/.python-$(shell echo '$(PY_PACKAGES)' | sha256sum | cut -c1-12)
+python-deps: $(PY_STAMP) ## Install maturin, pyarrow, polars, pyspark and pytest into the venv.
+$(PY_STAMP): $(VENV)/.torch-$(TORCH_VERSION)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(PY_PACKAGES)
+	touch $@
+
+# The package ner_toolkit (crates/ner-python: pyo3, an abi3 wheel for
+# CPython 3.10+, no libtorch), built with maturin and installed into VENV.
+WHEEL_DIR := $(CACHE_DIR)/wheels
+python: $(PY_STAMP) ## Build the Python package ner_toolkit (maturin, release) and install it into the venv.
+	rm -rf $(WHEEL_DIR) && mkdir -p $(WHEEL_DIR)
+	VIRTUAL_ENV=$(VENV) $(VENV)/bin/maturin build --release --locked --quiet \
+	  -m $(ROOT)/crates/ner-python/Cargo.toml -i $(VENV)/bin/python --out $(WHEEL_DIR)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall $(WHEEL_DIR)/*.whl
 
 torch: $(VENV)/.torch-$(TORCH_VERSION) ## Install only the PyTorch environment.
 
@@ -104,11 +131,13 @@ $(VENV)/.torch-$(TORCH_VERSION):
 build: torch ## Build every binary in release mode.
 	$(CARGO) build --release --locked --workspace
 
-test: torch ## Run the test suite (release profile, the same build as `make build`).
+test: torch python ## Run the test suite: Rust (release profile, the same build as `make build`), then Python (pytest).
 	$(CARGO) test --release --locked --workspace
+	NER_BIN_DIR=$(BIN_DIR) $(VENV)/bin/python -m pytest -q $(ROOT)/crates/ner-python/tests
 
 lint: torch ## cargo fmt --check and clippy with warnings as errors.
 	cargo fmt --all --check
+	cargo fmt --manifest-path $(ROOT)/crates/ner-python/Cargo.toml --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
 
 bindir: ## Print the folder holding the release binaries.
@@ -427,6 +456,18 @@ bench-ab: data $(TORCH_BINS) $(REPORT_BINS) ## One epoch of AB_TRAIN_MODELS and 
 
 bench-serve: data $(foreach m,$(or $(MODELS),bilstm char-bilstm-crf),$(MODELS_DIR)/$(m)/model.safetensors) $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-serve ## ner-serve under 1, 16 and 64 concurrent clients (sentences/s, p50/p99) beside ner-predict's batch throughput, for MODELS (default: bilstm char-bilstm-crf).
 	$(ROOT)/bench/serve.sh $(BIN_DIR) $(MODELS_DIR) $(TEST) $(INTERIM)/test.parquet $(or $(REQUESTS),200) "$(or $(CLIENTS),1 16 64)" $(or $(MODELS),bilstm char-bilstm-crf)
+
+# Tagging on Spark: INPUT is a sentences Parquet file or a folder of shards
+# (ner-convert's schema), OUTPUT a folder of predictions shards, written
+# whole or not at all. SPARK_MASTER=spark://host:7077 for a cluster.
+SPARK_MASTER ?= local[2]
+spark-tag: python java ## Tag INPUT (sentences Parquet file or folder) with MODEL on Spark into OUTPUT (predictions shards); SPARK_MASTER (default local[2]).
+	@test -n "$(INPUT)" && test -n "$(OUTPUT)" || { echo "make spark-tag needs INPUT=<sentences parquet file or folder> OUTPUT=<folder>" >&2; exit 2; }
+	PYSPARK_PYTHON=$(VENV)/bin/python $(VENV)/bin/python -m ner_toolkit.spark \
+	  --model $(MODELS_DIR)/$(MODEL) --master '$(SPARK_MASTER)' $(INPUT) $(OUTPUT)
+
+bench-python: python java data $(foreach m,$(or $(MODELS),bilstm char-bilstm-crf),$(MODELS_DIR)/$(m)/model.safetensors) $(BIN_DIR)/ner-predict ## tag_arrow and the polars plugin against ner-predict (test split), and Spark local[2] on the 100x corpus (SPARK_SCALE), for MODELS.
+	$(ROOT)/bench/python.sh $(VENV)/bin/python $(BIN_DIR) $(MODELS_DIR) $(INTERIM)/test.parquet $(TRAIN) $(or $(SPARK_SCALE),100) $(or $(MODELS),bilstm char-bilstm-crf)
 
 bench-predict: data $(foreach m,$(or $(MODELS),$(COURSE_MODELS)),$(MODELS_DIR)/$(m)/model.safetensors) $(BIN_DIR)/ner-predict ## ner-predict on the test split, end to end, for MODELS (default: the five course models).
 	$(ROOT)/bench/predict.sh $(BIN_DIR) $(INTERIM)/test.parquet $(MODELS_DIR) $(BENCH_RUNS) $(or $(MODELS),$(COURSE_MODELS))

@@ -531,6 +531,58 @@ pub mod predictions {
     }
 }
 
+/// A table tagged in memory (`ner_toolkit`'s `tag_arrow`, the polars
+/// plugin): the caller's columns, then these. Not a file of its own.
+pub mod tagged {
+    use super::*;
+
+    pub use super::predictions::{PRED_PROBS, PRED_TAGS};
+    /// `list<struct>`: the predicted entities, in order, with the fields below.
+    pub const ENTITIES: &str = "entities";
+    /// `utf8`: the entity's tokens joined by single spaces.
+    pub const TEXT: &str = "text";
+    /// `utf8`: its type (`PER`, `LOC`, …).
+    pub const TYPE: &str = "type";
+    /// `u32`: its first token, from 0.
+    pub const START: &str = "start";
+    /// `u32`: one past its last token.
+    pub const END: &str = "end";
+    /// `f64`: the probability the model gives that span, type and end.
+    pub const CONFIDENCE: &str = "confidence";
+
+    /// The fields of one entity.
+    pub fn entity_fields() -> arrow::datatypes::Fields {
+        arrow::datatypes::Fields::from(vec![
+            Field::new(TEXT, DataType::Utf8, false),
+            Field::new(TYPE, DataType::Utf8, false),
+            Field::new(START, DataType::UInt32, false),
+            Field::new(END, DataType::UInt32, false),
+            Field::new(CONFIDENCE, DataType::Float64, false),
+        ])
+    }
+
+    /// The columns added after the caller's.
+    pub fn added_fields() -> Vec<Field> {
+        vec![
+            sentences::string_list(PRED_TAGS),
+            Field::new(
+                PRED_PROBS,
+                DataType::List(Arc::new(Field::new("item", DataType::Float32, false))),
+                false,
+            ),
+            Field::new(
+                ENTITIES,
+                DataType::List(Arc::new(Field::new(
+                    "item",
+                    DataType::Struct(entity_fields()),
+                    false,
+                ))),
+                false,
+            ),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -494,24 +494,43 @@ impl PredictionRows {
         const ROWS: usize = 8192;
         for start in (0..self.len()).step_by(ROWS) {
             let end = (start + ROWS).min(self.len());
-            let columns: Vec<ArrayRef> = vec![
-                Arc::new(UInt32Array::from(self.sentence_ids[start..end].to_vec())),
-                string_lists(self.tokens[start..end].iter().map(|t| Some(t.as_slice()))),
-                string_lists(self.gold[start..end].iter().map(Option::as_deref)),
-                string_lists(
-                    self.predicted[start..end]
-                        .iter()
-                        .map(|t| Some(t.as_slice())),
-                ),
-                f32_lists(rows_in(&self.probs, start..end)),
-                f32_lists(rows_in(&self.entity_probs, start..end)),
-                nbest_tags(rows_in(&self.nbest, start..end)),
-                nbest_probs(rows_in(&self.nbest, start..end)),
-            ];
-            let batch = record_batch(&schema, columns, path)?;
+            let batch = self
+                .record_batch(start..end)
+                .map_err(|cause| Error::Arrow {
+                    path: path.to_path_buf(),
+                    cause,
+                })?;
             sink.write(&batch)?;
         }
         sink.commit()
+    }
+
+    /// The rows `range` as one record batch of the predictions schema, with
+    /// the rows' metadata.
+    pub fn record_batch(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> std::result::Result<RecordBatch, arrow::error::ArrowError> {
+        let schema = predictions::schema(&self.metadata);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from(self.sentence_ids[range.clone()].to_vec())),
+            string_lists(
+                self.tokens[range.clone()]
+                    .iter()
+                    .map(|t| Some(t.as_slice())),
+            ),
+            string_lists(self.gold[range.clone()].iter().map(Option::as_deref)),
+            string_lists(
+                self.predicted[range.clone()]
+                    .iter()
+                    .map(|t| Some(t.as_slice())),
+            ),
+            f32_lists(rows_in(&self.probs, range.clone())),
+            f32_lists(rows_in(&self.entity_probs, range.clone())),
+            nbest_tags(rows_in(&self.nbest, range.clone())),
+            nbest_probs(rows_in(&self.nbest, range)),
+        ];
+        RecordBatch::try_new(schema, columns)
     }
 
     /// Reads a predictions file, checking that every row's lists agree in length.
@@ -670,7 +689,7 @@ fn rows_in<T>(rows: &[Vec<T>], range: std::ops::Range<usize>) -> impl Iterator<I
     range.map(move |i| rows.get(i).map_or(&[][..], Vec::as_slice))
 }
 
-fn f32_lists<'a>(rows: impl Iterator<Item = &'a [f32]>) -> ArrayRef {
+pub fn f32_lists<'a>(rows: impl Iterator<Item = &'a [f32]>) -> ArrayRef {
     let mut builder = ListBuilder::new(Float32Builder::new()).with_field(Arc::new(Field::new(
         "item",
         DataType::Float32,

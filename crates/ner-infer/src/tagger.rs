@@ -141,6 +141,11 @@ impl Tagger {
         &self.card.tags
     }
 
+    /// Whether it decodes with a CRF (and so has n-best paths).
+    pub fn has_crf(&self) -> bool {
+        self.model.crf().is_some()
+    }
+
     /// The source columns the model reads beside the words, in order
     /// (`model.columns`; empty for most models).
     pub fn columns(&self) -> Vec<&str> {

@@ -30,6 +30,7 @@
 //! # Ok::<(), ner_predict::PredictError>(())
 //! ```
 
+pub mod table;
 pub mod tokenize;
 
 use std::fmt;

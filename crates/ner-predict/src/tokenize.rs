@@ -42,6 +42,54 @@ pub fn whitespace(line: &str) -> Vec<String> {
     line.split_whitespace().map(str::to_string).collect()
 }
 
+/// One non-blank line of a text, tokenized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The line's index in the text, from 0.
+    pub index: usize,
+    pub tokens: Vec<String>,
+    /// Per token, its characters `start..end` in the whole text (not bytes).
+    pub offsets: Option<Vec<(usize, usize)>>,
+}
+
+/// Each non-blank line of `text` (split at `\n`), tokenized, with where
+/// each token sits in `text`.
+pub fn lines(text: &str) -> Vec<Line> {
+    let mut out = Vec::new();
+    let mut line_start = 0; // in characters
+    for (index, line) in text.split('\n').enumerate() {
+        let tokens = tokenize(line);
+        if !tokens.is_empty() {
+            let offsets = offsets(line, &tokens).map(|o| {
+                o.into_iter()
+                    .map(|(s, e)| (line_start + s, line_start + e))
+                    .collect()
+            });
+            out.push(Line {
+                index,
+                tokens,
+                offsets,
+            });
+        }
+        line_start += line.chars().count() + 1;
+    }
+    out
+}
+
+/// Where each token sits in `line`, in characters: the tokenizer only
+/// splits, so each token is found after the one before.
+fn offsets(line: &str, tokens: &[String]) -> Option<Vec<(usize, usize)>> {
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut at = 0; // bytes
+    for token in tokens {
+        let found = at + line[at..].find(token.as_str())?;
+        let start = line[..found].chars().count();
+        out.push((start, start + token.chars().count()));
+        at = found + token.len();
+    }
+    Some(out)
+}
+
 fn split_chunk(chunk: &str, out: &mut Vec<String>) {
     // Peel leading punctuation.
     let mut rest = chunk;

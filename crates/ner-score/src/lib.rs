@@ -49,6 +49,9 @@ pub enum ScoreError {
     Artifact(#[from] ner_core::Error),
     #[error("{path}: {message}", path = .path.display())]
     Invalid { path: PathBuf, message: String },
+    /// Tag sequences in memory that cannot be scored ([`score_tags`]).
+    #[error("{0}")]
+    Tags(String),
 }
 
 /// Everything a scoring run found.
@@ -90,8 +93,7 @@ pub fn score_predictions(path: &Path) -> Result<Report, ScoreError> {
             path: path.to_path_buf(),
             message,
         })?;
-    let mut counter = Counter::new();
-    let mut confusion = Confusion::default();
+    let mut pairs = Vec::with_capacity(rows.len());
     for (i, (gold, predicted)) in rows.gold.iter().zip(&rows.predicted).enumerate() {
         let gold = gold.as_ref().ok_or_else(|| ScoreError::Invalid {
             path: path.to_path_buf(),
@@ -100,15 +102,12 @@ pub fn score_predictions(path: &Path) -> Result<Report, ScoreError> {
                 rows.sentence_ids[i]
             ),
         })?;
-        let (gold, predicted) = (
+        pairs.push((
             for_conlleval(gold, scheme, path)?,
             for_conlleval(predicted, scheme, path)?,
-        );
-        for (g, p) in gold.iter().zip(&predicted) {
-            confusion.add(g, p);
-        }
-        counter.sentence(&gold, &predicted);
+        ));
     }
+    let (counter, confusion) = count(&pairs);
     let calibration =
         calibration::Calibration::of(&rows).map_err(|message| ScoreError::Invalid {
             path: path.to_path_buf(),
@@ -119,6 +118,64 @@ pub fn score_predictions(path: &Path) -> Result<Report, ScoreError> {
         confusion,
         calibration,
     })
+}
+
+/// Scores tag sequences in memory: `predicted[s]` against `gold[s]`, both
+/// in `scheme`, as conlleval would score them written one token a line.
+pub fn score_tags(
+    gold: &[Vec<String>],
+    predicted: &[Vec<String>],
+    scheme: TagScheme,
+) -> Result<Report, ScoreError> {
+    if gold.len() != predicted.len() {
+        return Err(ScoreError::Tags(format!(
+            "{} gold sentences and {} predicted sentences",
+            gold.len(),
+            predicted.len()
+        )));
+    }
+    let label = Path::new("<tags>");
+    let mut pairs = Vec::with_capacity(gold.len());
+    for (s, (g, p)) in gold.iter().zip(predicted).enumerate() {
+        if g.len() != p.len() {
+            return Err(ScoreError::Tags(format!(
+                "sentence {s}: {} gold tags and {} predicted tags",
+                g.len(),
+                p.len()
+            )));
+        }
+        for tag in g.iter().chain(p) {
+            if Tag::parse(tag).is_none() {
+                return Err(ScoreError::Tags(format!(
+                    "sentence {s}: {}",
+                    ner_core::scheme::invalid_tag_message(tag)
+                )));
+            }
+        }
+        pairs.push((
+            for_conlleval(g, scheme, label)?,
+            for_conlleval(p, scheme, label)?,
+        ));
+    }
+    let (counter, confusion) = count(&pairs);
+    Ok(Report {
+        counts: counter.counts(),
+        confusion,
+        calibration: None,
+    })
+}
+
+/// conlleval's counts and the tag confusion of (gold, predicted) sentences.
+fn count(pairs: &[(Vec<String>, Vec<String>)]) -> (Counter, Confusion) {
+    let mut counter = Counter::new();
+    let mut confusion = Confusion::default();
+    for (gold, predicted) in pairs {
+        for (g, p) in gold.iter().zip(predicted) {
+            confusion.add(g, p);
+        }
+        counter.sentence(gold, predicted);
+    }
+    (counter, confusion)
 }
 
 /// The tags conlleval should see: BIOES rewritten as IOB2, others as they are.

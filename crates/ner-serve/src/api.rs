@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use ner_infer::Analysis;
-use ner_predict::tokenize::tokenize;
+use ner_predict::tokenize;
 
 /// Bounds on what one request may ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,41 +156,17 @@ pub fn parse(body: &[u8], limits: &Limits, has_crf: bool) -> Result<(Vec<Item>, 
 
 /// Each non-blank line of each text, tokenized, with character offsets.
 fn from_texts(texts: &[String]) -> Vec<Item> {
-    let mut items = Vec::new();
-    for (index, text) in texts.iter().enumerate() {
-        let mut line_start = 0; // in characters
-        for line in text.split('\n') {
-            let tokens = tokenize(line);
-            if !tokens.is_empty() {
-                let offsets = offsets(line, &tokens).map(|o| {
-                    o.into_iter()
-                        .map(|(s, e)| (line_start + s, line_start + e))
-                        .collect()
-                });
-                items.push(Item {
-                    tokens,
-                    text_index: Some(index),
-                    offsets,
-                });
-            }
-            line_start += line.chars().count() + 1;
-        }
-    }
-    items
-}
-
-/// Where each token sits in `line`, in characters: the tokenizer only
-/// splits, so each token is found after the one before.
-fn offsets(line: &str, tokens: &[String]) -> Option<Vec<(usize, usize)>> {
-    let mut out = Vec::with_capacity(tokens.len());
-    let mut at = 0; // bytes
-    for token in tokens {
-        let found = at + line[at..].find(token.as_str())?;
-        let start = line[..found].chars().count();
-        out.push((start, start + token.chars().count()));
-        at = found + token.len();
-    }
-    Some(out)
+    texts
+        .iter()
+        .enumerate()
+        .flat_map(|(index, text)| {
+            tokenize::lines(text).into_iter().map(move |line| Item {
+                tokens: line.tokens,
+                text_index: Some(index),
+                offsets: line.offsets,
+            })
+        })
+        .collect()
 }
 
 /// An entity in the response.
