@@ -101,9 +101,10 @@ java: ## Install Debian's Java 17 runtime (for Spark) when there is no java.
 	  DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -q --no-install-recommends openjdk-17-jre-headless; }
 
 # The Python side: the package's build tool, its engines and the tests'
-# runner, from the package index into VENV. polars is the release whose
+# runner, from the package index into VENV (pyspark's mapInArrow imports
+# pandas). polars is the release whose
 # plugin interface matches the Rust polars the plugin is built with.
-PY_PACKAGES := maturin==1.16.0 pyarrow==26.0.1 polars==1.43.2 pyspark==4.3.0 pytest==9.2.0
+PY_PACKAGES := maturin==1.16.0 pyarrow==26.0.1 polars==1.43.2 pyspark==4.3.0 pandas==3.1.1 pytest==9.2.0
 PY_STAMP := $(VENV)/.python-$(shell echo '$(PY_PACKAGES)' | sha256sum | cut -c1-12)
 python-deps: $(PY_STAMP) ## Install maturin, pyarrow, polars, pyspark and pytest into the venv.
 $(PY_STAMP): $(VENV)/.torch-$(TORCH_VERSION)

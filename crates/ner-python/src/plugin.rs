@@ -72,8 +72,8 @@ fn tag(inputs: &[Series], kwargs: TagKwargs) -> PolarsResult<Series> {
     }
     let mut sentences: Vec<Vec<&str>> = Vec::with_capacity(lists.len());
     let mut inner = Vec::with_capacity(lists.len());
-    for (row, list) in lists.into_iter().enumerate() {
-        match list {
+    for row in 0..lists.len() {
+        match lists.get_as_series(row) {
             Some(series) => inner.push(series),
             None => {
                 polars_bail!(ComputeError: "column '{}', row {}: null where a list of tokens must be", name, row)
@@ -83,7 +83,7 @@ fn tag(inputs: &[Series], kwargs: TagKwargs) -> PolarsResult<Series> {
     for (row, series) in inner.iter().enumerate() {
         let strings = series.str()?;
         let mut tokens = Vec::with_capacity(strings.len());
-        for (t, token) in strings.into_iter().enumerate() {
+        for (t, token) in strings.iter().enumerate() {
             match token {
                 Some("") => {
                     polars_bail!(ComputeError: "column '{}', row {}: item {} is an empty token", name, row, t)

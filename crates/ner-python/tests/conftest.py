@@ -70,6 +70,8 @@ class Trained:
     valid_conll: Path
     predictions: Path  # ner-predict --parquet on `valid`
     entities: Path  # ner-predict --entities on `text`
+    words_model: Path  # a BiLSTM over words alone (no characters)
+    words_predictions: Path  # ner-predict --parquet on `valid` with it
     text: Path  # raw text, one sentence a line
     work: Path
 
@@ -89,6 +91,14 @@ def trained(bins: Path, conll_dir: Path, tmp_path_factory) -> Trained:
     run(bins / "ner-train", "--pipeline", ROOT / "pipelines" / "char-bilstm-crf.toml",
         "--train", work / "train.arrow", "--valid", work / "valid.arrow", "--vocab-dir", work / "vocab",
         "-o", model, "--epochs", "1", "--no-progress")
+    # Without characters a sentence's scores do not depend on the others in
+    # its batch (a character CNN's max-pool sees the batch's padding).
+    words_model = work / "words-model"
+    run(bins / "ner-train", "--pipeline", ROOT / "pipelines" / "bilstm.toml",
+        "--train", work / "train.arrow", "--valid", work / "valid.arrow", "--vocab-dir", work / "vocab",
+        "-o", words_model, "--epochs", "1", "--no-progress")
+    words_predictions = work / "valid.words.predictions.parquet"
+    run(bins / "ner-predict", words_model, work / "valid.parquet", "--parquet", words_predictions)
     predictions = work / "valid.predictions.parquet"
     run(bins / "ner-predict", model, work / "valid.parquet", "--parquet", predictions)
     text = work / "news.txt"
@@ -101,7 +111,8 @@ def trained(bins: Path, conll_dir: Path, tmp_path_factory) -> Trained:
     )
     entities = work / "news.entities.jsonl"
     run(bins / "ner-predict", model, text, "--entities", entities)
-    return Trained(model, work / "valid.parquet", conll_dir / "eng.testa", predictions, entities, text, work)
+    return Trained(model, work / "valid.parquet", conll_dir / "eng.testa", predictions, entities,
+                   words_model, words_predictions, text, work)
 
 
 @pytest.fixture(scope="session")

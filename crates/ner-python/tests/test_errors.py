@@ -18,12 +18,12 @@ def tagger(trained):
 def test_missing_model_files(trained, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nowhere.*config\.json"):
         ner_toolkit.Tagger(tmp_path / "nowhere")
-    for missing in ["best.safetensors", "vocab/words.parquet"]:
-        copy = tmp_path / missing.replace("/", "-")
+    for missing, last in [("best.safetensors", False), ("model.safetensors", True)]:
+        copy = tmp_path / f"without-{missing}"
         shutil.copytree(trained.model, copy)
         (copy / missing).unlink()
-        with pytest.raises(FileNotFoundError, match=missing.split("/")[-1]):
-            ner_toolkit.Tagger(copy)
+        with pytest.raises(FileNotFoundError, match=rf"without-{missing}/{missing}: No such file"):
+            ner_toolkit.Tagger(copy, last=last)
 
 
 def test_changed_vocabulary_is_refused(trained, tmp_path):
