@@ -102,9 +102,9 @@ java: ## Install Debian's Java 17 runtime (for Spark) when there is no java.
 
 # The Python side: the package's build tool, its engines and the tests'
 # runner, from the package index into VENV (pyspark's mapInArrow imports
-# pandas). polars is the release whose
+# pandas, before 3.0 as pyspark 4.3 asks). polars is the release whose
 # plugin interface matches the Rust polars the plugin is built with.
-PY_PACKAGES := maturin==1.16.0 pyarrow==26.0.1 polars==1.43.2 pyspark==4.3.0 pandas==3.1.1 pytest==9.2.0
+PY_PACKAGES := maturin==1.16.0 pyarrow==26.0.1 polars==1.43.2 pyspark==4.3.0 pandas==2.3.3 pytest==9.2.0
 PY_STAMP := $(VENV)/.python-$(shell echo '$(PY_PACKAGES)' | sha256sum | cut -c1-12)
 python-deps: $(PY_STAMP) ## Install maturin, pyarrow, polars, pyspark and pytest into the venv.
 $(PY_STAMP): $(VENV)/.torch-$(TORCH_VERSION)
@@ -140,6 +140,8 @@ lint: torch ## cargo fmt --check and clippy with warnings as errors.
 	cargo fmt --all --check
 	cargo fmt --manifest-path $(ROOT)/crates/ner-python/Cargo.toml --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
+	PYO3_PYTHON=$(VENV)/bin/python cargo clippy --release --locked \
+	  --manifest-path $(ROOT)/crates/ner-python/Cargo.toml --all-targets -- -D warnings
 
 bindir: ## Print the folder holding the release binaries.
 	@echo $(BIN_DIR)
