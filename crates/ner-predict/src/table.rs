@@ -153,23 +153,23 @@ impl StringLists {
     }
 }
 
-/// Tags the column `tokens` of `batch` (with the source columns the models
-/// read, under their names) and returns the analyses, in row order.
+/// Tags `sentences`, the column `tokens` of `batch` (with the source
+/// columns the models read, under their names), and returns the analyses,
+/// in row order.
 pub fn analyze_batch(
     ensemble: &Ensemble,
     batch: &RecordBatch,
     tokens: &str,
+    sentences: &[Vec<&str>],
     options: Options,
 ) -> Result<Vec<Analysis>, TableError> {
-    let token_lists = StringLists::from_batch(batch, tokens)?;
-    let sentences = token_lists.rows();
     let columns = ensemble
         .first()
         .columns()
         .iter()
         .map(|name| {
             let values = StringLists::from_batch(batch, name)?.owned_rows();
-            for (row, (v, t)) in values.iter().zip(&sentences).enumerate() {
+            for (row, (v, t)) in values.iter().zip(sentences).enumerate() {
                 if v.len() != t.len() {
                     return Err(TableError::Value {
                         column: name.to_string(),
@@ -192,7 +192,7 @@ pub fn analyze_batch(
             message: "an empty token".into(),
         });
     }
-    Ok(ensemble.analyze(&sentences, &column_values, options)?)
+    Ok(ensemble.analyze(sentences, &column_values, options)?)
 }
 
 /// `batch` with [`tagged`]'s columns added after its own (replacing
@@ -203,9 +203,9 @@ pub fn tag_batch(
     tokens: &str,
     options: Options,
 ) -> Result<RecordBatch, TableError> {
-    let analyses = analyze_batch(ensemble, batch, tokens, options)?;
     let token_lists = StringLists::from_batch(batch, tokens)?;
     let sentences = token_lists.rows();
+    let analyses = analyze_batch(ensemble, batch, tokens, &sentences, options)?;
     let added = tagged::added_fields();
     let schema = batch.schema();
     let mut fields: Vec<Arc<Field>> = Vec::new();
@@ -282,8 +282,9 @@ pub fn predictions_batch(
 ) -> Result<RecordBatch, TableError> {
     let tagger = ensemble.first();
     let scheme = tagger.scheme()?;
-    let analyses = analyze_batch(ensemble, batch, tokens, options)?;
-    let token_rows = StringLists::from_batch(batch, tokens)?.owned_rows();
+    let token_lists = StringLists::from_batch(batch, tokens)?;
+    let analyses = analyze_batch(ensemble, batch, tokens, &token_lists.rows(), options)?;
+    let token_rows = token_lists.owned_rows();
     let sentence_ids = match batch.column_by_name(sentences::SENTENCE_ID) {
         Some(ids) => sentence_ids(ids)?,
         None => (0..batch.num_rows() as u32).collect(),
@@ -401,4 +402,89 @@ fn gold_tags(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, LargeListBuilder, LargeStringBuilder};
+
+    fn batch(column: ArrayRef) -> RecordBatch {
+        RecordBatch::try_from_iter([("tokens", column)]).expect("batch")
+    }
+
+    fn lists(rows: &[Option<Vec<Option<&str>>>]) -> ArrayRef {
+        let mut builder = ListBuilder::new(StringBuilder::new());
+        for row in rows {
+            match row {
+                Some(items) => {
+                    for item in items {
+                        builder.values().append_option(*item);
+                    }
+                    builder.append(true);
+                }
+                None => builder.append(false),
+            }
+        }
+        Arc::new(builder.finish())
+    }
+
+    #[test]
+    fn token_lists_are_read_in_place_and_checked() {
+        let ok = batch(lists(&[Some(vec![Some("EU"), Some("says")]), Some(vec![])]));
+        let read = StringLists::from_batch(&ok, "tokens").expect("reads");
+        assert_eq!(read.rows(), vec![vec!["EU", "says"], vec![]]);
+
+        let null_row = batch(lists(&[Some(vec![Some("a")]), None]));
+        let err = StringLists::from_batch(&null_row, "tokens").expect_err("null row");
+        assert_eq!(
+            err.to_string(),
+            "column 'tokens', row 1: null where a list of tokens must be"
+        );
+
+        let null_item = batch(lists(&[
+            Some(vec![Some("a"), Some("b")]),
+            Some(vec![Some("c"), None]),
+        ]));
+        let err = StringLists::from_batch(&null_item, "tokens").expect_err("null item");
+        assert_eq!(
+            err.to_string(),
+            "column 'tokens', row 1: item 1 is null, not a string"
+        );
+
+        let numbers = batch(Arc::new(Int64Array::from(vec![1, 2])));
+        let err = StringLists::from_batch(&numbers, "tokens").expect_err("not lists");
+        assert_eq!(
+            err.to_string(),
+            "column 'tokens' is Int64, not a list of strings"
+        );
+
+        let err = StringLists::from_batch(&ok, "words").expect_err("no column");
+        assert_eq!(
+            err.to_string(),
+            "no column 'words' in the input (its columns: [tokens])"
+        );
+    }
+
+    #[test]
+    fn large_lists_of_large_strings_are_cast() {
+        let mut builder = LargeListBuilder::new(LargeStringBuilder::new());
+        builder.values().append_value("Zürich");
+        builder.values().append_value("'s");
+        builder.append(true);
+        let read =
+            StringLists::from_array(&(Arc::new(builder.finish()) as ArrayRef), "t").expect("casts");
+        assert_eq!(read.rows(), vec![vec!["Zürich", "'s"]]);
+    }
+
+    #[test]
+    fn sentence_ids_of_any_integer_type() {
+        let ids: ArrayRef = Arc::new(Int64Array::from(vec![3, 0]));
+        assert_eq!(sentence_ids(&ids).expect("ids"), [3, 0]);
+        let bad: ArrayRef = Arc::new(Int64Array::from(vec![1, -1]));
+        assert_eq!(
+            sentence_ids(&bad).expect_err("negative").to_string(),
+            "column 'sentence_id', row 1: null, negative or above 2^32 - 1"
+        );
+    }
 }

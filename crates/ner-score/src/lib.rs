@@ -389,6 +389,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tags_in_memory_score_as_their_conll_text() {
+        let text = b"a B-PER B-PER\nb I-PER O\nc O B-LOC\n\nd B-LOC B-LOC\n";
+        let from_text = score_conll(Path::new("t"), text, &Options::default()).expect("valid");
+        let s = |tags: &[&str]| tags.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        let gold = [s(&["B-PER", "I-PER", "O"]), s(&["B-LOC"])];
+        let predicted = [s(&["B-PER", "O", "B-LOC"]), s(&["B-LOC"])];
+        let from_tags = score_tags(&gold, &predicted, TagScheme::Iob2).expect("valid");
+        assert_eq!(from_tags.counts, from_text.counts);
+        assert_eq!(from_tags.conlleval(), from_text.conlleval());
+        let err = score_tags(&gold[..1], &predicted, TagScheme::Iob2).expect_err("counts");
+        assert_eq!(
+            err.to_string(),
+            "1 gold sentences and 2 predicted sentences"
+        );
+    }
+
+    #[test]
     fn json_holds_fractions_and_per_type_counts() {
         let input = b"a B-PER B-PER\nb I-PER O\nc B-LOC B-LOC\n";
         let report = score_conll(Path::new("t"), input, &Options::default()).expect("valid");
