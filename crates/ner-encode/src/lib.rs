@@ -173,8 +173,10 @@ pub struct Summary {
     pub n_tokens: usize,
     /// Tokens mapped to `<UNK>`.
     pub n_oov: usize,
-    /// Tokens the vocabulary lacks that got a vector's id.
+    /// Tokens that got a vector's id: those the vocabulary lacks, or with
+    /// `static_vectors` every token with a vector.
     pub n_vectors: usize,
+    pub static_vectors: bool,
     /// Padded word positions over all word positions.
     pub padding_ratio: f64,
     pub order: Order,
@@ -204,7 +206,13 @@ impl fmt::Display for Summary {
             100.0 * self.oov_rate(),
             self.n_oov
         )?;
-        if self.n_vectors > 0 {
+        if self.n_vectors > 0 && self.static_vectors {
+            write!(
+                f,
+                "; {} tokens read their frozen vectors (looked up before the vocabulary)",
+                self.n_vectors
+            )?;
+        } else if self.n_vectors > 0 {
             write!(
                 f,
                 "; {} tokens outside the vocabulary found in the vectors",
@@ -344,6 +352,7 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
         n_tokens,
         n_oov,
         n_vectors,
+        static_vectors: config.vectors.is_some() && config.static_vectors,
         padding_ratio: ratio(padded_positions - n_tokens, padded_positions),
         order: config.order,
     })
