@@ -33,6 +33,7 @@
 pub mod table;
 pub mod tokenize;
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -43,7 +44,7 @@ use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{keys, ArtifactKind, Metadata};
 use ner_core::scheme::{convert as convert_tags, spans, Tag, TagScheme};
 use ner_core::tables::{PredictionRows, SentenceRows};
-use ner_infer::{Analysis, Ensemble, InferError, Options, Tagger};
+use ner_infer::{Analysis, Ensemble, InferError, Options, ScoredSpan, Tagger};
 use ner_model::folder::ModelDir;
 use ner_model::ModelError;
 use serde::Serialize;
@@ -391,6 +392,25 @@ pub struct Entity {
     pub confidence: Option<f64>,
 }
 
+impl Entity {
+    /// `span` of `tokens`, with the probability the model gave it.
+    pub fn scored<S: Borrow<str>>(sentence_id: u32, tokens: &[S], span: &ScoredSpan) -> Self {
+        Entity {
+            sentence_id,
+            text: entity_text(&tokens[span.start..span.end]),
+            kind: span.kind.clone(),
+            start: span.start,
+            end: span.end,
+            confidence: Some(span.confidence),
+        }
+    }
+}
+
+/// An entity's text in every output: its tokens joined by single spaces.
+pub fn entity_text<S: Borrow<str>>(tokens: &[S]) -> String {
+    tokens.join(" ")
+}
+
 /// The entities in one sentence's predicted tags.
 pub fn entities(sentence_id: u32, tokens: &[String], tags: &[String]) -> Vec<Entity> {
     let parsed: Vec<Tag<'_>> = tags
@@ -401,7 +421,7 @@ pub fn entities(sentence_id: u32, tokens: &[String], tags: &[String]) -> Vec<Ent
         .into_iter()
         .map(|span| Entity {
             sentence_id,
-            text: tokens[span.start..span.end].join(" "),
+            text: entity_text(&tokens[span.start..span.end]),
             kind: span.kind,
             start: span.start,
             end: span.end,
@@ -562,14 +582,10 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
         .zip(&analyses)
         .zip(&input.sentence_ids)
         .flat_map(|((tokens, analysis), &id)| {
-            analysis.entities.iter().map(move |e| Entity {
-                sentence_id: id,
-                text: tokens[e.start..e.end].join(" "),
-                kind: e.kind.clone(),
-                start: e.start,
-                end: e.end,
-                confidence: Some(e.confidence),
-            })
+            analysis
+                .entities
+                .iter()
+                .map(move |e| Entity::scored(id, tokens, e))
         })
         .collect();
     n_entities += all_entities.len();

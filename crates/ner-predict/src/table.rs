@@ -248,7 +248,7 @@ fn entities(sentences: &[Vec<&str>], analyses: &[Analysis]) -> ArrayRef {
     for (tokens, analysis) in sentences.iter().zip(analyses) {
         let entry = builder.values();
         for e in &analysis.entities {
-            let text = tokens[e.start..e.end].join(" ");
+            let text = crate::entity_text(&tokens[e.start..e.end]);
             field::<StringBuilder>(entry, 0).append_value(text);
             field::<StringBuilder>(entry, 1).append_value(&e.kind);
             field::<UInt32Builder>(entry, 2).append_value(e.start as u32);

@@ -11,7 +11,7 @@ use pyo3::types::{PyDict, PyList, PyString};
 
 use ner_infer::{Analysis, Ensemble, Options, Tagger as Model};
 use ner_model::folder::{ModelDir, Weights};
-use ner_predict::{table, tokenize};
+use ner_predict::{table, tokenize, Entity};
 
 use crate::errors;
 
@@ -139,6 +139,26 @@ fn token_lists(sentences: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<String>>> {
     Ok(out)
 }
 
+/// An entity as a dict: `text`, `type`, `start`, `end`, with its
+/// characters `char_start`, `char_end` where known, `confidence`.
+fn entity_dict<'py>(
+    py: Python<'py>,
+    e: &Entity,
+    chars: Option<(usize, usize)>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("text", &e.text)?;
+    d.set_item("type", &e.kind)?;
+    d.set_item("start", e.start)?;
+    d.set_item("end", e.end)?;
+    if let Some((start, end)) = chars {
+        d.set_item("char_start", start)?;
+        d.set_item("char_end", end)?;
+    }
+    d.set_item("confidence", e.confidence)?;
+    Ok(d)
+}
+
 fn type_name(value: &Bound<'_, PyAny>) -> String {
     value
         .get_type()
@@ -235,7 +255,7 @@ impl Tagger {
     /// `tags`, `probs` (each tag's marginal), `entities` (`text`, `type`,
     /// `start`, `end`, `confidence`) and, with `nbest` > 0 for a CRF model,
     /// `nbest`: the best paths as `(tags, probability)`.
-    #[pyo3(signature = (sentences, nbest = 0))]
+    #[pyo3(name = "analyze", signature = (sentences, nbest = 0))]
     fn analyze_tokens<'py>(
         &self,
         py: Python<'py>,
@@ -249,13 +269,7 @@ impl Tagger {
             let d = PyDict::new(py);
             let entities = PyList::empty(py);
             for e in &analysis.entities {
-                let ed = PyDict::new(py);
-                ed.set_item("text", tokens[e.start..e.end].join(" "))?;
-                ed.set_item("type", &e.kind)?;
-                ed.set_item("start", e.start)?;
-                ed.set_item("end", e.end)?;
-                ed.set_item("confidence", e.confidence)?;
-                entities.append(ed)?;
+                entities.append(entity_dict(py, &Entity::scored(0, tokens, e), None)?)?;
             }
             d.set_item("tags", &analysis.tags)?;
             d.set_item("probs", &analysis.probs)?;
@@ -277,16 +291,11 @@ impl Tagger {
         let out = PyList::empty(py);
         for (line, analysis) in lines.iter().zip(analyses) {
             for e in &analysis.entities {
-                let d = PyDict::new(py);
-                d.set_item("text", line.tokens[e.start..e.end].join(" "))?;
-                d.set_item("type", &e.kind)?;
-                d.set_item("start", e.start)?;
-                d.set_item("end", e.end)?;
-                if let Some(offsets) = &line.offsets {
-                    d.set_item("char_start", offsets[e.start].0)?;
-                    d.set_item("char_end", offsets[e.end - 1].1)?;
-                }
-                d.set_item("confidence", e.confidence)?;
+                let chars = line
+                    .offsets
+                    .as_ref()
+                    .map(|o| (o[e.start].0, o[e.end - 1].1));
+                let d = entity_dict(py, &Entity::scored(0, &line.tokens, e), chars)?;
                 d.set_item("sentence", line.index)?;
                 out.append(d)?;
             }

@@ -218,7 +218,7 @@ pub fn sentence_json(item: Item, analysis: Analysis) -> SentenceJson {
         .entities
         .iter()
         .map(|e| EntityJson {
-            text: item.tokens[e.start..e.end].join(" "),
+            text: ner_predict::entity_text(&item.tokens[e.start..e.end]),
             kind: e.kind.clone(),
             start: e.start,
             end: e.end,

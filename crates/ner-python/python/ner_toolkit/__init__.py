@@ -29,20 +29,6 @@ __all__ = ["Tagger", "read_conll", "conlleval", "predictions_schema", "__version
 __version__: str = _native.__version__
 
 
-def _analyze(self: Tagger, sentences: Sequence[Sequence[str]], nbest: int = 0) -> list[dict[str, Any]]:
-    """Tags token lists with how sure the model is.
-
-    Per sentence a dict: ``tags``, ``probs`` (each tag's marginal),
-    ``entities`` (``text``, ``type``, ``start``, ``end``, ``confidence``)
-    and ``nbest`` (with ``nbest`` > 0, CRF models: ``(tags, probability)``,
-    best first).
-    """
-    return self.analyze_tokens(sentences, nbest)
-
-
-Tagger.analyze = _analyze  # type: ignore[attr-defined]
-
-
 def read_conll(path: str | os.PathLike[str], scheme: str = "iob2") -> pa.Table:
     """A CoNLL column file as a ``pyarrow.Table`` with ``ner-convert``'s
     sentences schema (and its ``ner.*`` metadata), tags in ``scheme``."""
