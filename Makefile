@@ -150,15 +150,6 @@ lint-python: python-deps ## clippy (warnings as errors) on crates/ner-python.
 bindir: ## Print the folder holding the release binaries.
 	@echo $(BIN_DIR)
 
-ifeq ($(CARGO_BUILD),1)
-# Cargo decides whether anything changed; make then compares modification times.
-$(DATA_BINS) &: FORCE
-	$(CARGO) build --release --locked -p ner-convert -p ner-vocab -p ner-encode -p ner-vectors
-else
-$(DATA_BINS):
-	@echo "error: $@ does not exist; run 'make build' or drop CARGO_BUILD=0" >&2; exit 1
-endif
-
 # --- Data stages --------------------------------------------------------------
 data: $(foreach s,$(SPLITS),$(INTERIM)/$(s).parquet $(PROCESSED)/$(s).arrow) $(VOCAB_FILES) ## convert -> vocab -> encode for train, valid and test.
 
@@ -283,17 +274,22 @@ train_common_args = --device $(DEVICE) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $
 	$(if $(filter 1 yes true,$(RESUME)),--resume)
 train_args = $(train_common_args) $(if $(filter command line environment,$(origin SEED)),--seed $(SEED))
 
-# Built in the PyTorch environment: the two binaries that link libtorch.
+# The two binaries that link libtorch.
 TORCH_BINS := $(BIN_DIR)/ner-train $(BIN_DIR)/ner-gates
-# Prediction, scoring and reports never load libtorch.
+# Prediction, scoring, reports and serving never load libtorch.
 REPORT_BINS := $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score $(BIN_DIR)/ner-report $(BIN_DIR)/ner-curves
+SERVE_BINS := $(BIN_DIR)/ner-serve $(BIN_DIR)/ner-load
+ALL_BINS := $(DATA_BINS) $(TORCH_BINS) $(REPORT_BINS) $(SERVE_BINS)
 ifeq ($(CARGO_BUILD),1)
-$(TORCH_BINS) &: FORCE | torch
-	$(CARGO) build --release --locked -p ner-train -p ner-gates
-$(REPORT_BINS) &: FORCE
-	$(CARGO) build --release --locked -p ner-predict -p ner-score -p ner-report
+# Every binary comes from the one invocation `make build` and `make test`
+# use: one feature set for polars, arrow and the rest, so no dependency is
+# compiled twice (a `-p` subset unifies features differently and rebuilds
+# polars). Cargo decides whether anything changed; make then compares
+# modification times.
+$(ALL_BINS) &: FORCE | torch
+	$(CARGO) build --release --locked --workspace
 else
-$(TORCH_BINS) $(REPORT_BINS):
+$(ALL_BINS):
 	@echo "error: $@ does not exist; run 'make build' or drop CARGO_BUILD=0" >&2; exit 1
 endif
 
@@ -461,8 +457,8 @@ bench-ab: data $(TORCH_BINS) $(REPORT_BINS) ## One epoch of AB_TRAIN_MODELS and 
 	$(ROOT)/bench/ab.sh $(BEFORE_BIN) $(BIN_DIR) $(DATA) $(ROOT)/pipelines $(MODELS_DIR) $(or $(RUNS),2) \
 	  "$(AB_TRAIN_MODELS)" "$(AB_PREDICT_MODELS)"
 
-bench-serve: data $(foreach m,$(or $(MODELS),bilstm char-bilstm-crf),$(MODELS_DIR)/$(m)/model.safetensors) $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-serve ## ner-serve under 1, 16 and 64 concurrent clients (sentences/s, p50/p99) beside ner-predict's batch throughput, for MODELS (default: bilstm char-bilstm-crf).
-	$(ROOT)/bench/serve.sh $(BIN_DIR) $(MODELS_DIR) $(TEST) $(INTERIM)/test.parquet $(or $(REQUESTS),200) "$(or $(CLIENTS),1 16 64)" $(or $(MODELS),bilstm char-bilstm-crf)
+bench-serve: data $(foreach m,$(or $(MODELS),bilstm char-bilstm-crf),$(MODELS_DIR)/$(m)/model.safetensors) $(BIN_DIR)/ner-predict $(SERVE_BINS) ## ner-serve under 1, 16 and 64 concurrent clients (sentences/s, p50/p99) beside ner-predict's batch throughput, for MODELS (default: bilstm char-bilstm-crf).
+	$(ROOT)/bench/serve.sh $(BIN_DIR) $(MODELS_DIR) $(INTERIM)/test.parquet $(or $(REQUESTS),200) "$(or $(CLIENTS),1 16 64)" $(or $(MODELS),bilstm char-bilstm-crf)
 
 # Tagging on Spark: INPUT is a sentences Parquet file or a folder of shards
 # (ner-convert's schema), OUTPUT a folder of predictions shards, written

@@ -66,22 +66,7 @@ pub fn make_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("make runs")
 }
 
-/// The CoNLL-2003 folder, if this machine has it.
-///
-/// `NER_CONLL_DIR` overrides the default `../shared/conll2003`. When the data
-/// is missing the caller skips, unless `NER_REQUIRE_CONLL=1` (as in CI).
+/// The CoNLL-2003 folder, if this machine has it ([`ner_fixtures::conll2003_dir`]).
 pub fn conll2003_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("NER_CONLL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/conll2003"));
-    if dir.join("eng.train").exists() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("NER_REQUIRE_CONLL").as_deref() != Ok("1"),
-        "NER_REQUIRE_CONLL=1 but {} has no eng.train",
-        dir.display()
-    );
-    eprintln!("skipping: no CoNLL-2003 files in {}", dir.display());
-    None
+    ner_fixtures::conll2003_dir(&root())
 }

@@ -268,3 +268,22 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
         .map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
         .collect()
 }
+
+/// The CoNLL-2003 folder, if this machine has it: `NER_CONLL_DIR`, or
+/// `shared/conll2003` beside the checkout at `root`. When the data is
+/// missing the caller skips, unless `NER_REQUIRE_CONLL=1` (as in CI).
+pub fn conll2003_dir(root: &Path) -> Option<PathBuf> {
+    let dir = std::env::var_os("NER_CONLL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/conll2003"));
+    if dir.join("eng.train").exists() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("NER_REQUIRE_CONLL").as_deref() != Ok("1"),
+        "NER_REQUIRE_CONLL=1 but {} has no eng.train",
+        dir.display()
+    );
+    eprintln!("skipping: no CoNLL-2003 files in {}", dir.display());
+    None
+}

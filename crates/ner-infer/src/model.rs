@@ -53,6 +53,8 @@ struct Direction {
     w_ih: Option<Vec<f32>>,
     /// `[gates·hidden, hidden]`.
     w_hh: Vec<f32>,
+    /// `W_hhᵀ`, made once at load rather than in every forward pass.
+    w_hh_t: Vec<f32>,
     /// Added to `x·W_ihᵀ`: `b_ih`, and `b_hh` too for RNN and LSTM.
     bias_x: Vec<f32>,
     /// GRU only: `b_hh`, added to `h·W_hhᵀ` (the candidate gates it by `r`).
@@ -76,10 +78,19 @@ impl Direction {
         let w_hh = w.tensor(&format!("{prefix}weight_hh_{suffix}"), &[rows, hidden])?;
         let b_ih = w.tensor(&format!("{prefix}bias_ih_{suffix}"), &[rows])?;
         let b_hh = w.tensor(&format!("{prefix}bias_hh_{suffix}"), &[rows])?;
+        let w_hh_t = Recurrence {
+            cell,
+            hidden,
+            w_hh: &w_hh,
+            w_hh_t: None,
+            b_hh: &[],
+        }
+        .transposed();
         Ok(if cell.is_gru() {
             Direction {
                 w_ih,
                 w_hh,
+                w_hh_t,
                 bias_x: b_ih,
                 b_hh,
             }
@@ -87,6 +98,7 @@ impl Direction {
             Direction {
                 w_ih,
                 w_hh,
+                w_hh_t,
                 bias_x: b_ih.iter().zip(&b_hh).map(|(a, b)| a + b).collect(),
                 b_hh: Vec::new(),
             }
@@ -104,6 +116,7 @@ impl Direction {
             cell,
             hidden,
             w_hh: &self.w_hh,
+            w_hh_t: Some(&self.w_hh_t),
             b_hh: &self.b_hh,
         }
     }

@@ -506,6 +506,7 @@ impl CharLstm<'_> {
                 cell: Cell::Lstm,
                 hidden: h,
                 w_hh: w.w_hh,
+                w_hh_t: None,
                 b_hh: &[],
             };
             let out = crate::recurrent::scatter_rows(

@@ -17,7 +17,7 @@
 //!
 //! // Two sentences of 2 and 1 tokens, an RNN of one hidden unit.
 //! let packing = Packing::new(&[2, 1]);
-//! let layer = Recurrence { cell: Cell::Rnn, hidden: 1, w_hh: &[0.5], b_hh: &[] };
+//! let layer = Recurrence { cell: Cell::Rnn, hidden: 1, w_hh: &[0.5], w_hh_t: None, b_hh: &[] };
 //! let out = layer.forward(&packing, &[0.1, 0.2, 0.3], false).out;
 //! assert_eq!(out.len(), 3);
 //! assert!((out[0] - 0.1f32.tanh()).abs() < 1e-6);

@@ -192,12 +192,15 @@ pub fn scatter_rows(x: &[f32], positions: &[usize], rows: usize, dim: usize) -> 
 }
 
 /// A layer direction's weights: `w_hh` `[gates·hidden, hidden]`, and `b_hh`
-/// (`gates·hidden` values) for the GRU only.
+/// (`gates·hidden` values) for the GRU only. The forward pass reads
+/// `W_hhᵀ` ([`Recurrence::transposed`]): `w_hh_t` where the caller keeps
+/// it (a model loaded once for many calls), made per call otherwise.
 #[derive(Debug, Clone, Copy)]
 pub struct Recurrence<'a> {
     pub cell: Cell,
     pub hidden: usize,
     pub w_hh: &'a [f32],
+    pub w_hh_t: Option<&'a [f32]>,
     pub b_hh: &'a [f32],
 }
 
@@ -269,6 +272,18 @@ impl Recurrence<'_> {
         self.forward_impl(packing, xg, keep)
     }
 
+    /// `W_hhᵀ` `[hidden, gates·hidden]`, so each step's product reads rows.
+    pub fn transposed(&self) -> Vec<f32> {
+        let (h, g) = (self.hidden, self.cell.gates() * self.hidden);
+        let mut w_hh_t = vec![0f32; h * g];
+        for (i, row) in self.w_hh.chunks_exact(h).enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                w_hh_t[j * g + i] = v;
+            }
+        }
+        w_hh_t
+    }
+
     /// # Safety
     /// The CPU must support AVX2.
     #[cfg(target_arch = "x86_64")]
@@ -287,13 +302,14 @@ impl Recurrence<'_> {
         let mut out = vec![0f32; packing.tokens() * h];
         let mut saved = vec![0f32; if keep { packing.tokens() * s } else { 0 }];
         let mut gates = vec![0f32; packing.order.len() * g];
-        // W_hhᵀ `[hidden, gates·hidden]`, so each step's product reads rows.
-        let mut w_hh_t = vec![0f32; h * g];
-        for (i, row) in self.w_hh.chunks_exact(h).enumerate() {
-            for (j, &v) in row.iter().enumerate() {
-                w_hh_t[j * g + i] = v;
+        let made;
+        let w_hh_t: &[f32] = match self.w_hh_t {
+            Some(t) => t,
+            None => {
+                made = self.transposed();
+                &made
             }
-        }
+        };
         let mut c = vec![0f32; packing.order.len() * h];
         // A step's input gates where they are filled in (the GRU keeps them
         // apart from `h·W_hhᵀ`; the other cells add the product to them).
@@ -715,6 +731,7 @@ pub(crate) mod tests {
                     cell,
                     hidden,
                     w_hh,
+                    w_hh_t: None,
                     b_hh,
                 };
                 let out = layer.forward(&packing, xg, false).out;
@@ -724,6 +741,7 @@ pub(crate) mod tests {
                 cell,
                 hidden,
                 w_hh: &w_hh,
+                w_hh_t: None,
                 b_hh: &b_hh,
             };
             let forward = layer.forward(&packing, &xg, true);

@@ -7,7 +7,8 @@
 //! per line ([`tokenize`], CoNLL-2003 style, or whitespace with
 //! `pretokenized`). Out: any of a predictions Parquet file
 //! ([`ner_core::schema::predictions`]), a CoNLL file `token gold pred` that
-//! `conlleval` and `ner-score --conll` read, and JSON lines of entity spans.
+//! `conlleval` and `ner-score --conll` read, JSON lines of entity spans, and
+//! JSON lines of tagged sentences ([`json`], what `ner-serve` answers).
 //!
 //! Every tag and entity carries its probability (`pred_probs`,
 //! `entity_probs`, the entities' `confidence`; [`ner_infer::confidence`]),
@@ -30,6 +31,7 @@
 //! # Ok::<(), ner_predict::PredictError>(())
 //! ```
 
+pub mod json;
 pub mod table;
 pub mod tokenize;
 
@@ -104,6 +106,9 @@ pub struct Outputs {
     pub parquet: Option<PathBuf>,
     pub conll: Option<PathBuf>,
     pub entities: Option<PathBuf>,
+    /// JSON lines, a tagged sentence each ([`json::SentenceJson`]: tags,
+    /// probabilities, entities and the n best paths).
+    pub sentences: Option<PathBuf>,
 }
 
 /// Everything a prediction run needs.
@@ -593,6 +598,22 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
         write_text(path, |out| {
             for entity in &all_entities {
                 let line = serde_json::to_string(entity).map_err(std::io::Error::other)?;
+                writeln!(out, "{line}")?;
+            }
+            Ok(())
+        })?;
+    }
+    if let Some(path) = &outputs.sentences {
+        write_text(path, |out| {
+            for ((tokens, analysis), &id) in
+                input.tokens.iter().zip(&analyses).zip(&input.sentence_ids)
+            {
+                let origin = json::Origin {
+                    sentence_id: Some(id),
+                    ..json::Origin::default()
+                };
+                let line = json::sentence(tokens.clone(), origin, analysis.clone());
+                let line = serde_json::to_string(&line).map_err(std::io::Error::other)?;
                 writeln!(out, "{line}")?;
             }
             Ok(())

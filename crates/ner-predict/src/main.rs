@@ -42,6 +42,10 @@ struct Args {
     /// confidence); `-` for stdout.
     #[arg(long, value_name = "FILE")]
     entities: Option<PathBuf>,
+    /// Write JSON lines of tagged sentences (sentence_id, tokens, tags,
+    /// probs, entities, and nbest with --nbest); `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    sentences: Option<PathBuf>,
     /// auto or cpu: prediction runs on the CPU, without libtorch (cuda is
     /// refused; ner-train uses the GPU).
     #[arg(long, default_value = "cpu")]
@@ -53,7 +57,8 @@ struct Args {
     #[arg(long)]
     threads: Option<usize>,
     /// Also give the K best tag sequences with their probabilities (CRF
-    /// models; the Parquet output's nbest_tags and nbest_probs).
+    /// models; the Parquet output's nbest_tags and nbest_probs, the
+    /// sentences' nbest).
     #[arg(long, value_name = "K", default_value_t = 0)]
     nbest: usize,
     /// Another model folder of the same tags, decoding with MODEL as one
@@ -91,6 +96,7 @@ fn run(args: Args) -> Result<Summary, PredictError> {
             parquet: args.parquet,
             conll: args.conll,
             entities: args.entities,
+            sentences: args.sentences,
         },
     };
     predict(&config)

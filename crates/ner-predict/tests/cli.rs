@@ -8,7 +8,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use ner_fixtures::{Fixture, BIGRU};
+use ner_fixtures::{Fixture, BIGRU, CHAR_CRF};
 
 /// A folder with the corpus (`train.txt`, `train.parquet`), its
 /// vocabularies and a model folder `model/`.
@@ -119,6 +119,58 @@ fn predicts_every_format_into_every_output() {
     ));
     assert!(stdout.starts_with("EU "), "{stdout}");
     assert_eq!(stdout.lines().next().map(|l| l.split(' ').count()), Some(2));
+}
+
+/// `--sentences` lines: per sentence its id, tokens, tags and their
+/// probabilities, the entities of the entities output, and with
+/// `--nbest K` the K best paths, the first the 1-best, most probable first.
+#[test]
+fn sentence_lines_carry_the_n_best_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let model = Fixture::new(d).model(CHAR_CRF).expect("fixture model");
+    let args = [
+        "train.txt",
+        "--sentences",
+        "s.jsonl",
+        "--entities",
+        "e.jsonl",
+        "--nbest",
+        "3",
+    ];
+    ok(&predict_with(d, model.root(), &args, b""));
+    let read = |name: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(path(d, name))
+            .expect("read")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect()
+    };
+    let sentences = read("s.jsonl");
+    assert_eq!(sentences.len(), 3);
+    let mut entities = Vec::new();
+    for (i, s) in sentences.iter().enumerate() {
+        assert_eq!(s["sentence_id"], i);
+        let n = s["tokens"].as_array().expect("tokens").len();
+        assert_eq!(s["tags"].as_array().expect("tags").len(), n);
+        assert_eq!(s["probs"].as_array().expect("probs").len(), n);
+        let nbest = s["nbest"].as_array().expect("nbest");
+        assert_eq!(nbest.len(), 3, "{s}");
+        assert_eq!(nbest[0]["tags"], s["tags"]);
+        let p: Vec<f64> = nbest
+            .iter()
+            .map(|path| path["probability"].as_f64().expect("probability"))
+            .collect();
+        assert!(p.windows(2).all(|w| w[0] >= w[1]) && p.iter().sum::<f64>() <= 1.0 + 1e-9);
+        for e in s["entities"].as_array().expect("entities") {
+            let mut e = e.clone();
+            e["sentence_id"] = s["sentence_id"].clone();
+            entities.push(e);
+        }
+    }
+    let lines = read("e.jsonl");
+    assert_eq!(lines.len(), entities.len());
+    assert!(lines.iter().all(|e| entities.contains(e)), "{lines:?}");
 }
 
 #[test]

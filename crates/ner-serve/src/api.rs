@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use ner_infer::Analysis;
+use ner_predict::json::{self, SentenceJson};
 use ner_predict::tokenize;
 
 /// Bounds on what one request may ask.
@@ -169,43 +170,6 @@ fn from_texts(texts: &[String]) -> Vec<Item> {
         .collect()
 }
 
-/// An entity in the response.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EntityJson {
-    pub text: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Tokens `start..end`.
-    pub start: usize,
-    pub end: usize,
-    /// Characters `char_start..char_end` of the request's text.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub char_start: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub char_end: Option<usize>,
-    pub confidence: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PathJson {
-    pub tags: Vec<String>,
-    pub probability: f64,
-}
-
-/// One tagged sentence of the response.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SentenceJson {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text_index: Option<usize>,
-    pub tokens: Vec<String>,
-    pub tags: Vec<String>,
-    /// The probability of each tag.
-    pub probs: Vec<f32>,
-    pub entities: Vec<EntityJson>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub nbest: Vec<PathJson>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TagResponse {
     pub model: String,
@@ -214,31 +178,17 @@ pub struct TagResponse {
 
 /// A sentence and its analysis as the response writes them.
 pub fn sentence_json(item: Item, analysis: Analysis) -> SentenceJson {
-    let entities = analysis
-        .entities
-        .iter()
-        .map(|e| EntityJson {
-            text: ner_predict::entity_text(&item.tokens[e.start..e.end]),
-            kind: e.kind.clone(),
-            start: e.start,
-            end: e.end,
-            char_start: item.offsets.as_ref().map(|o| o[e.start].0),
-            char_end: item.offsets.as_ref().map(|o| o[e.end - 1].1),
-            confidence: e.confidence,
-        })
-        .collect();
-    SentenceJson {
-        text_index: item.text_index,
-        tokens: item.tokens,
-        tags: analysis.tags,
-        probs: analysis.probs,
-        entities,
-        nbest: analysis
-            .nbest
-            .into_iter()
-            .map(|(tags, probability)| PathJson { tags, probability })
-            .collect(),
-    }
+    let Item {
+        tokens,
+        text_index,
+        offsets,
+    } = item;
+    let origin = json::Origin {
+        sentence_id: None,
+        text_index,
+        offsets: offsets.as_deref(),
+    };
+    json::sentence(tokens, origin, analysis)
 }
 
 #[cfg(test)]

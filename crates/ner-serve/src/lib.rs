@@ -10,6 +10,7 @@
 //!   entities ([`page`]).
 //!
 //! Requests that arrive together are tagged as one batch ([`batcher`]).
+//! [`load`] is the bounded load generator of `make bench-serve`.
 //! Every refusal is a JSON `{"error": ...}` with a 4xx status (413 with the
 //! `limit` it broke for [`api::Limits`]); a failure inside the tagger is a
 //! 500 for that request only. [`serve`] stops taking connections when its
@@ -17,6 +18,7 @@
 
 pub mod api;
 pub mod batcher;
+pub mod load;
 pub mod page;
 
 use std::sync::Arc;

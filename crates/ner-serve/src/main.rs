@@ -24,16 +24,20 @@ struct Args {
     /// Use model.safetensors (last epoch) instead of best.safetensors.
     #[arg(long)]
     last: bool,
-    /// Threads tagging a batch [default: one per CPU].
+    /// Batches tagged at once, one thread each [default: one per CPU].
     #[arg(long)]
     threads: Option<usize>,
     /// Sentences per batch at most.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = Batching::new(1).max_batch)]
     max_batch: usize,
     /// How long a request waits for others to batch with, in microseconds
     /// (0: only those already queued).
     #[arg(long, default_value_t = 0)]
     max_wait_us: u64,
+    /// A batch takes more than one free thread only when each gets at
+    /// least this many sentences.
+    #[arg(long, default_value_t = Batching::new(1).min_split)]
+    min_split: usize,
     #[arg(long, default_value_t = Limits::default().max_body_bytes)]
     max_body_bytes: usize,
     #[arg(long, default_value_t = Limits::default().max_sentences)]
@@ -81,6 +85,7 @@ async fn run(args: Args) -> Result<(), String> {
         max_batch: args.max_batch,
         max_wait: Duration::from_micros(args.max_wait_us),
         threads,
+        min_split: args.min_split,
     };
     let state = AppState::new(tagger, &dir, limits, batching)?;
     let address = format!("{}:{}", args.host, args.port);

@@ -53,6 +53,7 @@ fn start(pipeline: &str, limits: Limits) -> Server {
                 max_batch: 64,
                 max_wait: Duration::from_micros(500),
                 threads: 2,
+                min_split: 4,
             };
             let state = AppState::new(tagger, &model, limits, batching).expect("state");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -239,6 +240,74 @@ fn tags_like_ner_predict_and_refuses_bad_requests() {
     assert_eq!(json(addr, "GET", "/health", "").0, 200);
 }
 
+/// The CoNLL-2003 test split through the server, in requests of 500
+/// sentences: per sentence the tags and entities of `ner-predict
+/// --sentences`, and their probabilities up to the float rounding that
+/// another batching gives.
+#[test]
+fn a_real_split_gets_the_answers_of_ner_predict() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let Some(conll) = ner_fixtures::conll2003_dir(&root) else {
+        return;
+    };
+    let server = start(ner_fixtures::BIGRU, Limits::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ner_predict::Config::new(&server.model, conll.join("eng.testb"));
+    config.outputs.sentences = Some(dir.path().join("s.jsonl"));
+    ner_predict::predict(&config).expect("predict");
+    let want: Vec<Value> = std::fs::read_to_string(dir.path().join("s.jsonl"))
+        .expect("sentences")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(want.len(), 3_453);
+    let mut got = Vec::new();
+    for chunk in want.chunks(500) {
+        let tokens: Vec<&Value> = chunk.iter().map(|s| &s["tokens"]).collect();
+        let body = serde_json::json!({ "sentences": tokens }).to_string();
+        let (status, answer) = json(server.addr, "POST", "/v1/tag", &body);
+        assert_eq!(status, 200, "{answer}");
+        got.extend(answer["sentences"].as_array().expect("sentences").clone());
+    }
+    assert_eq!(got.len(), want.len());
+    let close = |a: &Value, b: &Value| {
+        let (a, b) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(0.0));
+        (a - b).abs() <= 1e-5
+    };
+    let mut n_entities = 0;
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        for key in ["tokens", "tags"] {
+            assert_eq!(g[key], w[key], "sentence {i}: {key}");
+        }
+        let pairs = |key: &str| {
+            let (g, w) = (g[key].as_array(), w[key].as_array());
+            g.zip(w)
+                .map(|(g, w)| (g.len() == w.len(), g.iter().zip(w).collect::<Vec<_>>()))
+        };
+        let (same_len, probs) = pairs("probs").expect("probs");
+        assert!(
+            same_len && probs.iter().all(|(g, w)| close(g, w)),
+            "sentence {i}: probs"
+        );
+        let (same_len, entities) = pairs("entities").expect("entities");
+        assert!(same_len, "sentence {i}: entities");
+        for (g, w) in entities {
+            for key in ["text", "type", "start", "end"] {
+                assert_eq!(g[key], w[key], "sentence {i}: entity {key}");
+            }
+            assert!(
+                close(&g["confidence"], &w["confidence"]),
+                "sentence {i}: confidence"
+            );
+            n_entities += 1;
+        }
+    }
+    assert!(
+        n_entities > 0,
+        "the fixture model finds entities in the split"
+    );
+}
+
 #[test]
 fn limits_are_named_and_concurrent_clients_get_their_own_answers() {
     let limits = Limits {
@@ -420,5 +489,38 @@ fn the_page_highlights_entities_in_a_real_browser() {
         png.starts_with(b"\x89PNG") && png.len() > 10_000,
         "{} bytes",
         png.len()
+    );
+}
+
+/// The load generator of `make bench-serve` against a real server: every
+/// request answered and timed; a refused request stops the run, named.
+#[test]
+fn the_load_generator_counts_and_times_every_request() {
+    let server = start(ner_fixtures::BIGRU, Limits::default());
+    let sentences: Vec<Vec<String>> = ["EU rejects German call", "Peter Blackburn", "BRUSSELS"]
+        .iter()
+        .map(|s| s.split(' ').map(String::from).collect())
+        .collect();
+    let prepared = ner_serve::load::single_sentence_requests("127.0.0.1", &sentences);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let report = runtime
+        .block_on(ner_serve::load::run(server.addr, prepared, 4, 10))
+        .expect("load");
+    assert_eq!((report.requests, report.sentences), (40, 40));
+    assert_eq!(report.latencies.len(), 40);
+    assert!(report.latencies.windows(2).all(|w| w[0] <= w[1]));
+    assert!(report.percentile(0.5) <= report.percentile(0.99));
+
+    let bad = ner_serve::load::single_sentence_requests("127.0.0.1", &[vec![String::new()]]);
+    let err = runtime
+        .block_on(ner_serve::load::run(server.addr, bad, 1, 3))
+        .expect_err("an empty token is refused");
+    let message = err.to_string();
+    assert!(
+        message.starts_with("client 0, request 0: status 400") && message.contains("empty"),
+        "{message}"
     );
 }

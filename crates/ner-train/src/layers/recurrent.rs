@@ -304,6 +304,7 @@ impl Stack {
                 cell,
                 hidden,
                 w_hh,
+                w_hh_t: None,
                 b_hh,
             };
             layer.forward(packing, xg, train)
@@ -376,6 +377,7 @@ pub(crate) fn backward(segments: Vec<Segment>, cell: Cell, hidden: usize) {
             cell,
             hidden,
             w_hh,
+            w_hh_t: None,
             b_hh,
         };
         layer.backward(packing, forward, d_out)
