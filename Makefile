@@ -81,7 +81,7 @@ help: ## Show targets and variables.
 	@echo "  RESUME=1    continue an interrupted training run from its checkpoint"
 
 # --- Set-up and build ------------------------------------------------------
-setup: torch browser java build python ## Install PyTorch 2.13.0 and the Python packages into CACHE_DIR, Chromium and Java where missing, build everything (release) and the Python package.
+setup: build browser java python ## Install PyTorch 2.13.0 and the Python packages into CACHE_DIR, Chromium and Java where missing, build everything (release) and the Python package.
 
 # The page test of ner-serve drives a real headless Chromium: Debian's
 # package, installed with apt-get when no chromium is on the PATH.
@@ -120,17 +120,21 @@ python: $(PY_STAMP) ## Build the Python package ner_toolkit (maturin, release) a
 	  -m $(ROOT)/crates/ner-python/Cargo.toml -i $(VENV)/bin/python --out $(WHEEL_DIR)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall $(WHEEL_DIR)/*.whl
 
-torch: $(VENV)/.torch-$(TORCH_VERSION) ## Install only the PyTorch environment.
+TORCH_STAMP := $(VENV)/.torch-$(TORCH_VERSION)
+torch: $(TORCH_STAMP) ## Install only the PyTorch environment.
 
-$(VENV)/.torch-$(TORCH_VERSION):
-	@echo "Installing PyTorch $(TORCH_VERSION) into $(VENV) (about 4.7 GB, once)"
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check torch==$(TORCH_VERSION)
-	$(VENV)/bin/python -c 'import torch, sys; v = torch.__version__.split("+")[0]; sys.exit(0 if v == "$(TORCH_VERSION)" else f"torch {v} installed, $(TORCH_VERSION) needed")'
-	touch $@
+# Under a lock: a background install started by a build (PREFETCH_TORCH)
+# and this rule wait for each other instead of both writing the venv.
+$(TORCH_STAMP):
+	@mkdir -p $(CACHE_DIR)
+	flock $(CACHE_DIR)/.torch.lock bash -euo pipefail -c 'test -f $@ && exit 0; \
+	  echo "Installing PyTorch $(TORCH_VERSION) into $(VENV) (about 4.7 GB, once)"; \
+	  $(PYTHON) -m venv $(VENV); \
+	  $(VENV)/bin/python -m pip install --quiet --disable-pip-version-check torch==$(TORCH_VERSION); \
+	  $(VENV)/bin/python -c "import torch, sys; v = torch.__version__.split(\"+\")[0]; sys.exit(0 if v == \"$(TORCH_VERSION)\" else f\"torch {v} installed, $(TORCH_VERSION) needed\")"; \
+	  touch $@'
 
-build: torch ## Build every binary in release mode.
-	$(CARGO) build --release --locked --workspace
+build: $$(ALL_BINS) ## Build every binary in release mode (PyTorch installs meanwhile where missing).
 
 test: torch python ## Run the test suite: Rust (release profile, the same build as `make build`), then Python (pytest).
 	$(CARGO) test --release --locked --workspace
@@ -279,14 +283,30 @@ TORCH_BINS := $(BIN_DIR)/ner-train $(BIN_DIR)/ner-gates
 # Prediction, scoring, reports and serving never load libtorch.
 REPORT_BINS := $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score $(BIN_DIR)/ner-report $(BIN_DIR)/ner-curves
 SERVE_BINS := $(BIN_DIR)/ner-serve $(BIN_DIR)/ner-load
-ALL_BINS := $(DATA_BINS) $(TORCH_BINS) $(REPORT_BINS) $(SERVE_BINS)
+NOTORCH_BINS := $(DATA_BINS) $(REPORT_BINS) $(SERVE_BINS)
+ALL_BINS := $(NOTORCH_BINS) $(TORCH_BINS)
+# The crates that link libtorch; the rest of the workspace builds without it.
+TORCH_CRATES := ner-train ner-gates ner-parity
+# Goals that end up linking libtorch: on a fresh machine they start
+# installing PyTorch in the background while the libtorch-free part
+# compiles (the `torch` recipe holds a lock, so the two never both install).
+TORCH_GOALS := setup build test lint train seeds ensemble compare gates bench-train bench-crf bench-quality bench-ab
+PREFETCH_TORCH := $(filter $(TORCH_GOALS),$(MAKECMDGOALS))
+TORCH_LOG := $(CACHE_DIR)/torch-install.log
+# Not spelled $(MAKE) in the recipe: `make -n` would run that line.
+TORCH_SUBMAKE = $(MAKE) --no-print-directory torch
 ifeq ($(CARGO_BUILD),1)
-# Every binary comes from the one invocation `make build` and `make test`
-# use: one feature set for polars, arrow and the rest, so no dependency is
-# compiled twice (a `-p` subset unifies features differently and rebuilds
-# polars). Cargo decides whether anything changed; make then compares
-# modification times.
-$(ALL_BINS) &: FORCE | torch
+# Both rules build the workspace, all of it or all but TORCH_CRATES, with one
+# feature set (crates/ner-feature-pins), so no dependency compiles twice; a
+# `-p` subset would unify features differently and compile polars again.
+# Cargo decides whether anything changed; make then compares modification
+# times.
+$(NOTORCH_BINS) &: FORCE
+	$(if $(PREFETCH_TORCH),@test -f $(TORCH_STAMP) || { mkdir -p $(CACHE_DIR); \
+	  echo "Installing PyTorch $(TORCH_VERSION) in the background while cargo builds (log: $(TORCH_LOG))"; \
+	  $(TORCH_SUBMAKE) > $(TORCH_LOG) 2>&1 & })
+	$(CARGO) build --release --locked --workspace $(foreach c,$(TORCH_CRATES),--exclude $(c))
+$(TORCH_BINS) &: FORCE | torch
 	$(CARGO) build --release --locked --workspace
 else
 $(ALL_BINS):
