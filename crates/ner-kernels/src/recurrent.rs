@@ -357,9 +357,9 @@ impl Recurrence<'_> {
             }
             if let Some(prev) = prev {
                 if n < PACKED_PRODUCT_ROWS {
-                    gemm_acc(n, h, g, prev, &w_hh_t, gates);
+                    gemm_acc(n, h, g, prev, w_hh_t, gates);
                 } else {
-                    matmul(n, h, g, prev, &w_hh_t, 1.0, gates);
+                    matmul(n, h, g, prev, w_hh_t, 1.0, gates);
                 }
             }
             for r in 0..n {
