@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use ner_kernels::crf::Scores;
 use ner_kernels::math::linear;
 use ner_kernels::{
-    CharBatch, CharClasses, CharCnn, CharLstm, InputGates, LstmDirection, Packing, Recurrence,
-    CASING_CLASSES,
+    transpose_w_hh, CharBatch, CharClasses, CharCnn, CharLstm, InputGates, LstmDirection, Packing,
+    Recurrence, CASING_CLASSES,
 };
 use ner_model::card::TaggerSpec;
 use ner_model::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
@@ -78,14 +78,7 @@ impl Direction {
         let w_hh = w.tensor(&format!("{prefix}weight_hh_{suffix}"), &[rows, hidden])?;
         let b_ih = w.tensor(&format!("{prefix}bias_ih_{suffix}"), &[rows])?;
         let b_hh = w.tensor(&format!("{prefix}bias_hh_{suffix}"), &[rows])?;
-        let w_hh_t = Recurrence {
-            cell,
-            hidden,
-            w_hh: &w_hh,
-            w_hh_t: None,
-            b_hh: &[],
-        }
-        .transposed();
+        let w_hh_t = transpose_w_hh(&w_hh, hidden);
         Ok(if cell.is_gru() {
             Direction {
                 w_ih,

@@ -33,5 +33,6 @@ pub use chars::{
     CASING_CLASSES,
 };
 pub use recurrent::{
-    gather_rows, scatter_rows, Cell, Forward, Gradients, GruGates, InputGates, Packing, Recurrence,
+    gather_rows, scatter_rows, transpose_w_hh, Cell, Forward, Gradients, GruGates, InputGates,
+    Packing, Recurrence,
 };

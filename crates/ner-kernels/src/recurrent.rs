@@ -191,10 +191,23 @@ pub fn scatter_rows(x: &[f32], positions: &[usize], rows: usize, dim: usize) -> 
     out
 }
 
+/// `W_hhᵀ` `[hidden, gates·hidden]` of `w_hh` `[gates·hidden, hidden]`,
+/// so each step's product reads rows.
+pub fn transpose_w_hh(w_hh: &[f32], hidden: usize) -> Vec<f32> {
+    let g = w_hh.len() / hidden.max(1);
+    let mut w_hh_t = vec![0f32; w_hh.len()];
+    for (i, row) in w_hh.chunks_exact(hidden).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            w_hh_t[j * g + i] = v;
+        }
+    }
+    w_hh_t
+}
+
 /// A layer direction's weights: `w_hh` `[gates·hidden, hidden]`, and `b_hh`
 /// (`gates·hidden` values) for the GRU only. The forward pass reads
-/// `W_hhᵀ` ([`Recurrence::transposed`]): `w_hh_t` where the caller keeps
-/// it (a model loaded once for many calls), made per call otherwise.
+/// `W_hhᵀ` ([`transpose_w_hh`]): `w_hh_t` where the caller keeps it (a
+/// model loaded once for many calls), made per call otherwise.
 #[derive(Debug, Clone, Copy)]
 pub struct Recurrence<'a> {
     pub cell: Cell,
@@ -272,18 +285,6 @@ impl Recurrence<'_> {
         self.forward_impl(packing, xg, keep)
     }
 
-    /// `W_hhᵀ` `[hidden, gates·hidden]`, so each step's product reads rows.
-    pub fn transposed(&self) -> Vec<f32> {
-        let (h, g) = (self.hidden, self.cell.gates() * self.hidden);
-        let mut w_hh_t = vec![0f32; h * g];
-        for (i, row) in self.w_hh.chunks_exact(h).enumerate() {
-            for (j, &v) in row.iter().enumerate() {
-                w_hh_t[j * g + i] = v;
-            }
-        }
-        w_hh_t
-    }
-
     /// # Safety
     /// The CPU must support AVX2.
     #[cfg(target_arch = "x86_64")]
@@ -306,7 +307,7 @@ impl Recurrence<'_> {
         let w_hh_t: &[f32] = match self.w_hh_t {
             Some(t) => t,
             None => {
-                made = self.transposed();
+                made = transpose_w_hh(self.w_hh, h);
                 &made
             }
         };
