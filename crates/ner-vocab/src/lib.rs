@@ -15,8 +15,9 @@
 //! - characters are counted over the original (never lower-cased) tokens;
 //! - tags: `O` first, then by entity type, then prefix `B`, `I`, `E`, `S`.
 //!
-//! Counting runs as polars lazy queries over slices of the Parquet file
-//! (memory bounded by the slice and the vocabulary). The stage never
+//! Counting runs in polars (eager: its Parquet reader, `explode` and
+//! grouping) over slices of the Parquet file (memory bounded by the slice
+//! and the vocabulary). The stage never
 //! reads the validation or test splits and never touches tensors.
 //!
 //! ```no_run
@@ -238,49 +239,54 @@ pub fn count(config: &Config) -> Result<Vocabularies, VocabError> {
     })
 }
 
-/// Sentences counted per polars query: memory stays bounded by this and the
+/// Sentences counted per slice: memory stays bounded by this and the
 /// number of distinct items, whatever the corpus size.
 pub const CHUNK_ROWS: usize = 1 << 16;
 
 /// `(value, count)` of every distinct item of a list column, in order of
-/// first appearance, counted by polars lazy queries over slices of
-/// [`CHUNK_ROWS`] sentences of the Parquet file, merged in file order.
+/// first appearance, counted by polars over slices of [`CHUNK_ROWS`]
+/// sentences of the Parquet file, merged in file order.
 pub fn count_column(path: &Path, column: &str) -> PolarsResult<Vec<(String, u64)>> {
     count_column_in_slices(path, column, CHUNK_ROWS)
 }
 
 /// [`count_column`] with slices of `chunk_rows` sentences.
+///
+/// Each slice is read with polars' Parquet reader (that one column only),
+/// exploded to one row per item and grouped by value; the groups, ordered
+/// by their first row, give the items in order of first appearance and
+/// their sizes the counts. Eager polars only: the stage needs no query
+/// engine, and the build no lazy or streaming polars.
 pub fn count_column_in_slices(
     path: &Path,
     column: &str,
     chunk_rows: usize,
 ) -> PolarsResult<Vec<(String, u64)>> {
     let chunk_rows = chunk_rows.max(1);
-    let scan = || LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, Default::default());
     let n_rows =
         parquet_num_rows(path).map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut merged: Vec<(String, u64)> = Vec::new();
     for offset in (0..n_rows).step_by(chunk_rows) {
-        let counted = scan()?
-            .slice(offset as i64, chunk_rows as IdxSize)
-            .select([col(column)])
-            .explode(
-                cols([column]),
-                ExplodeOptions {
-                    empty_as_null: false,
-                    keep_nulls: false,
-                },
-            )
-            .group_by_stable([col(column)])
-            .agg([len().cast(DataType::UInt64).alias("count")])
-            .collect()?;
-        let items = counted.column(column)?.str()?;
-        let counts = counted.column("count")?.u64()?;
-        for (item, count) in items.iter().zip(counts.iter()) {
-            let (Some(item), Some(count)) = (item, count) else {
+        let slice = ParquetReader::new(std::fs::File::open(path)?)
+            .with_columns(Some(vec![column.to_string()]))
+            .with_slice(Some((offset, chunk_rows)))
+            .finish()?;
+        let items = slice
+            .column(column)?
+            .as_materialized_series()
+            .explode(ExplodeOptions {
+                empty_as_null: false,
+                keep_nulls: false,
+            })?;
+        let items = items.str()?;
+        let mut groups = items.group_tuples(true, true)?;
+        groups.sort_by_first_idx();
+        for group in groups.iter() {
+            let Some(item) = items.get(group.first() as usize) else {
                 continue;
             };
+            let count = group.len() as u64;
             match index.get(item) {
                 Some(&slot) => merged[slot].1 += count,
                 None => {
