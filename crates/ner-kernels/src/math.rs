@@ -159,9 +159,12 @@ unsafe fn gemm_acc_avx2(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &
     gemm_acc_impl::<true>(m, k, n, a, b, c);
 }
 
-/// Blocks of 4 rows × 16 columns held in registers over the whole `k`,
-/// then one block 8 columns wide; remaining rows one at a time, remaining
-/// columns scalar.
+/// Blocks of 4 rows × 16 columns held in registers over the whole `k`;
+/// the last 1–3 rows (the late steps of a batch of mixed lengths) in blocks
+/// of 3 × 16, 2 × 32 or 1 × 64, so that every block keeps at least six
+/// independent sums in flight instead of waiting on one FMA after another.
+/// Then blocks 16 and 8 wide, remaining columns scalar. Every element of `c`
+/// gets the same sums in the same order whatever its block.
 #[inline(always)]
 fn gemm_acc_impl<const FMA: bool>(
     m: usize,
@@ -172,35 +175,53 @@ fn gemm_acc_impl<const FMA: bool>(
     c: &mut [f32],
 ) {
     let (a, b, c) = (&a[..m * k], &b[..k * n], &mut c[..m * n]);
-    let wide = n - n % 16;
-    let narrow = n - n % 8;
     let mut r = 0;
     while r < m {
-        let rows = if m - r >= 4 { 4 } else { 1 };
-        for c0 in (0..wide).step_by(16) {
-            if rows == 4 {
-                gemm_block::<FMA, 4, 16>(k, n, a, b, c, r, c0);
-            } else {
-                gemm_block::<FMA, 1, 16>(k, n, a, b, c, r, c0);
-            }
-        }
-        if narrow > wide {
-            if rows == 4 {
-                gemm_block::<FMA, 4, 8>(k, n, a, b, c, r, wide);
-            } else {
-                gemm_block::<FMA, 1, 8>(k, n, a, b, c, r, wide);
-            }
-        }
-        for i in r..r + rows {
-            for j in narrow..n {
-                let mut acc = 0f32;
-                for p in 0..k {
-                    acc = madd::<FMA>(a[i * k + p], b[p * n + j], acc);
-                }
-                c[i * n + j] += acc;
-            }
+        let rows = (m - r).min(4);
+        match rows {
+            4 => gemm_rows::<FMA, 4, 16>(k, n, a, b, c, r),
+            3 => gemm_rows::<FMA, 3, 16>(k, n, a, b, c, r),
+            2 => gemm_rows::<FMA, 2, 32>(k, n, a, b, c, r),
+            _ => gemm_rows::<FMA, 1, 64>(k, n, a, b, c, r),
         }
         r += rows;
+    }
+}
+
+/// `c[r..r+R, :] += a[r..r+R, :] · b`: blocks `W` wide, then 16 and 8
+/// wide where `W` is wider, then the remaining columns one at a time.
+#[inline(always)]
+fn gemm_rows<const FMA: bool, const R: usize, const W: usize>(
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    r: usize,
+) {
+    let mut c0 = 0;
+    while c0 + W <= n {
+        gemm_block::<FMA, R, W>(k, n, a, b, c, r, c0);
+        c0 += W;
+    }
+    if W > 16 {
+        while c0 + 16 <= n {
+            gemm_block::<FMA, R, 16>(k, n, a, b, c, r, c0);
+            c0 += 16;
+        }
+    }
+    if c0 + 8 <= n {
+        gemm_block::<FMA, R, 8>(k, n, a, b, c, r, c0);
+        c0 += 8;
+    }
+    for i in r..r + R {
+        for j in c0..n {
+            let mut acc = 0f32;
+            for p in 0..k {
+                acc = madd::<FMA>(a[i * k + p], b[p * n + j], acc);
+            }
+            c[i * n + j] += acc;
+        }
     }
 }
 
@@ -397,6 +418,11 @@ mod tests {
             (3, 2, 1),
             (5, 9, 200),
             (7, 4, 27),
+            (2, 5, 100),
+            (3, 6, 90),
+            (6, 128, 512),
+            (7, 11, 130),
+            (1, 7, 72),
         ] {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.41).sin()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.23).cos()).collect();
@@ -405,6 +431,23 @@ mod tests {
             let ab = product(m, k, n, &a, |p, j| b[p * n + j]);
             for (ij, want) in ab.iter().map(|v| 0.5 + v).enumerate() {
                 assert!((c[ij] - want).abs() < 1e-4, "{m}×{k}×{n}: {ij}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_row_of_the_small_product_does_not_depend_on_its_neighbours() {
+        // A sentence gets the same bits alone or in a batch of any size.
+        let (k, n) = (37, 200);
+        for m in 1..=9 {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.29).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.17).cos()).collect();
+            let mut c = vec![0.25f32; m * n];
+            gemm_acc(m, k, n, &a, &b, &mut c);
+            for i in 0..m {
+                let mut alone = vec![0.25f32; n];
+                gemm_acc(1, k, n, &a[i * k..(i + 1) * k], &b, &mut alone);
+                assert_eq!(&c[i * n..(i + 1) * n], &alone[..], "row {i} of {m}");
             }
         }
     }
