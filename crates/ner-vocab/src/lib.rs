@@ -17,8 +17,8 @@
 //!
 //! Counting runs in polars (eager: its Parquet reader, `explode` and
 //! grouping) over slices of the Parquet file (memory bounded by the slice
-//! and the vocabulary). The stage never
-//! reads the validation or test splits and never touches tensors.
+//! and the vocabulary). The stage never reads the validation or test splits
+//! and never touches tensors.
 //!
 //! ```no_run
 //! use ner_vocab::{build, Config};
@@ -280,8 +280,8 @@ pub fn count_column_in_slices(
                 keep_nulls: false,
             })?;
         let items = items.str()?;
-        let mut groups = items.group_tuples(true, true)?;
-        groups.sort_by_first_idx();
+        // `sorted`: the groups come ordered by their first row.
+        let groups = items.group_tuples(true, true)?;
         for group in groups.iter() {
             let Some(item) = items.get(group.first() as usize) else {
                 continue;
