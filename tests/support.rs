@@ -3,18 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The checkout's root folder.
-///
-/// Read at run time: the cargo target folder is shared between checkouts, so
-/// a test binary built in another checkout may be reused for this one.
+/// The checkout's root folder ([`ner_fixtures::checkout_root`]).
 pub fn root() -> PathBuf {
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    manifest_dir
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    ner_fixtures::checkout_root()
 }
 
 /// The folder of the binaries built with this test (`target/<profile>`).

@@ -269,6 +269,23 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// The checkout's root folder: the nearest folder holding `Cargo.lock`
+/// above the manifest of the package under test.
+///
+/// Read at run time (`cargo test` sets `CARGO_MANIFEST_DIR`): the target
+/// folder is shared between checkouts, so a test binary built in another
+/// checkout may be reused for this one, with that checkout's paths compiled in.
+pub fn checkout_root() -> PathBuf {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").exists())
+        .unwrap_or(&manifest_dir)
+        .to_path_buf()
+}
+
 /// The CoNLL-2003 folder, if this machine has it: `NER_CONLL_DIR`, or
 /// `shared/conll2003` beside the checkout at `root`. When the data is
 /// missing the caller skips, unless `NER_REQUIRE_CONLL=1` (as in CI).

@@ -246,7 +246,7 @@ fn tags_like_ner_predict_and_refuses_bad_requests() {
 /// another batching gives.
 #[test]
 fn a_real_split_gets_the_answers_of_ner_predict() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = ner_fixtures::checkout_root();
     let Some(conll) = ner_fixtures::conll2003_dir(&root) else {
         return;
     };
