@@ -236,11 +236,11 @@ impl<'a> Parser<'a> {
 
     /// Reads one line; returns the sentence it ends, if any.
     fn line(&mut self, line_no: usize, line: &str) -> Result<Option<RawSentence>, ConvertError> {
-        let fields: Vec<&str> = line.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
-        if fields.is_empty() {
+        let fields = || line.split([' ', '\t']).filter(|f| !f.is_empty());
+        let Some(first) = fields().next() else {
             return Ok(self.current.take());
-        }
-        if fields[0] == DOCSTART {
+        };
+        if first == DOCSTART {
             let ended = self.current.take();
             if self.started {
                 self.doc_id += 1;
@@ -249,33 +249,32 @@ impl<'a> Parser<'a> {
             self.n_documents = self.doc_id + 1;
             return Ok(ended);
         }
-        let layout = match &self.layout {
-            Some(layout) => layout.clone(),
-            None => {
-                let layout = self.layout_from(line_no, fields.len())?;
-                self.layout = Some(layout.clone());
-                layout
-            }
+        let n_fields = fields().count();
+        if self.layout.is_none() {
+            self.layout = Some(self.layout_from(line_no, n_fields)?);
+        }
+        let Some(layout) = &self.layout else {
+            unreachable!("the layout was just set");
         };
-        if fields.len() != layout.n_columns {
+        let (n_columns, tag_index, n_extra) =
+            (layout.n_columns, layout.tag_index, layout.extra_names.len());
+        if n_fields != n_columns {
             return Err(self.error(
                 line_no,
                 format!(
-                    "expected {} columns (as on line {}), found {}",
-                    layout.n_columns,
+                    "expected {n_columns} columns (as on line {}), found {n_fields}",
                     layout.first_line,
-                    fields.len()
                 ),
             ));
         }
-        let tag_text = fields[layout.tag_index];
+        let tag_text = fields().nth(tag_index).unwrap_or_default();
         let Some(tag) = Tag::parse(tag_text) else {
             return Err(self.error(
                 line_no,
                 format!(
                     "{} (column {})",
                     invalid_tag_message(tag_text),
-                    layout.tag_index + 1
+                    tag_index + 1
                 ),
             ));
         };
@@ -297,17 +296,16 @@ impl<'a> Parser<'a> {
             line: u32::try_from(line_no).unwrap_or(u32::MAX),
             tokens: Vec::new(),
             tags: Vec::new(),
-            extra: vec![Vec::new(); layout.extra_names.len()],
+            extra: vec![Vec::new(); n_extra],
         });
         sentence.tags.push(tag_text.to_string());
         if !self.keep_columns {
             return Ok(None);
         }
-        sentence.tokens.push(fields[0].to_string());
-        let extra_fields = fields
-            .iter()
+        sentence.tokens.push(first.to_string());
+        let extra_fields = fields()
             .enumerate()
-            .filter(|&(i, _)| i != 0 && i != layout.tag_index)
+            .filter(|&(i, _)| i != 0 && i != tag_index)
             .map(|(_, f)| f);
         for (column, field) in sentence.extra.iter_mut().zip(extra_fields) {
             column.push(field.to_string());

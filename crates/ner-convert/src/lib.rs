@@ -33,7 +33,7 @@ use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow::datatypes::SchemaRef;
 use ner_core::artifact::{sha256_file, ParquetSink};
 use ner_core::schema::{keys, sentences, ArtifactKind, Metadata};
-use ner_core::scheme::{convert as convert_tags, spans, SchemeDetector, Tag, TagScheme};
+use ner_core::scheme::{span_tags, spans, write_tags, SchemeDetector, Tag, TagScheme};
 
 pub use conll::{parse, ColumnLayout, RawCorpus, RawSentence, ReadOptions, SentenceReader};
 
@@ -261,16 +261,22 @@ impl Tally {
         output: TagScheme,
     ) -> Vec<String> {
         let parsed = parsed_tags(sentence);
-        for span in spans(&parsed) {
-            *self.entities.entry(span.kind).or_insert(0) += 1;
+        let spans = spans(&parsed);
+        for span in &spans {
+            match self.entities.get_mut(&span.kind) {
+                Some(n) => *n += 1,
+                None => {
+                    self.entities.insert(span.kind.clone(), 1);
+                }
+            }
         }
-        self.n_repaired += convert_tags(&parsed, input)
+        self.n_repaired += span_tags(parsed.len(), &spans, input)
             .iter()
-            .zip(&sentence.tags)
+            .zip(&parsed)
             .filter(|(a, b)| a != b)
             .count();
         self.n_tokens += sentence.tokens.len();
-        convert_tags(&parsed, output)
+        write_tags(parsed.len(), &spans, output)
     }
 }
 

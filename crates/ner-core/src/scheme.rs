@@ -224,16 +224,16 @@ pub fn spans(tags: &[Tag<'_>]) -> Vec<Span> {
     out
 }
 
-/// Writes spans as tags of `scheme` for a sentence of `len` tokens.
+/// The tags of `scheme` that spell `spans` in a sentence of `len` tokens.
 ///
 /// Spans must not overlap (those returned by [`spans`] never do).
-pub fn write_tags(len: usize, spans: &[Span], scheme: TagScheme) -> Vec<String> {
-    let mut tags = vec!["O".to_string(); len];
+pub fn span_tags(len: usize, spans: &[Span], scheme: TagScheme) -> Vec<Tag<'_>> {
+    let mut tags = vec![Tag::O; len];
     let mut prev_end: Option<(usize, &str)> = None;
     for span in spans {
         let touches_same_kind = prev_end == Some((span.start, span.kind.as_str()));
+        let single = span.end - span.start == 1;
         for (offset, tag) in tags[span.start..span.end].iter_mut().enumerate() {
-            let single = span.end - span.start == 1;
             let last = span.start + offset + 1 == span.end;
             let prefix = match scheme {
                 TagScheme::Iob2 => {
@@ -257,11 +257,26 @@ pub fn write_tags(len: usize, spans: &[Span], scheme: TagScheme) -> Vec<String> 
                     (false, _, false) => Prefix::I,
                 },
             };
-            *tag = format!("{}-{}", prefix.as_char(), span.kind);
+            *tag = Tag::Entity {
+                prefix,
+                kind: &span.kind,
+            };
         }
         prev_end = Some((span.end, span.kind.as_str()));
     }
     tags
+}
+
+/// Writes spans as tags of `scheme` for a sentence of `len` tokens
+/// ([`span_tags`] as text).
+pub fn write_tags(len: usize, spans: &[Span], scheme: TagScheme) -> Vec<String> {
+    span_tags(len, spans, scheme)
+        .iter()
+        .map(|tag| match tag {
+            Tag::O => "O".to_string(),
+            Tag::Entity { prefix, kind } => format!("{}-{kind}", prefix.as_char()),
+        })
+        .collect()
 }
 
 /// Guesses the scheme of a corpus from its tags.

@@ -323,8 +323,8 @@ impl SentenceRows {
             tags: Vec::new(),
             columns: vec![Vec::new(); columns.len()],
         };
-        for chunk in chunks.by_ref() {
-            let chunk = chunk?;
+        for batch in chunks.by_ref() {
+            let chunk = SentenceRows::from_batch(&batch?, &rows.metadata);
             rows.sentence_ids.extend(chunk.sentence_ids);
             rows.tokens.extend(chunk.tokens);
             rows.tags.extend(chunk.tags);
@@ -335,77 +335,20 @@ impl SentenceRows {
         Ok(rows)
     }
 
-    fn from_batch(
-        batch: &RecordBatch,
-        metadata: &Metadata,
-        path: &Path,
-        columns: &[String],
-    ) -> Result<Self> {
-        let ids: &UInt32Array = column(batch, sentences::SENTENCE_ID, path)?;
-        let tokens: &ListArray = column(batch, sentences::TOKENS, path)?;
-        let tags: &ListArray = column(batch, sentences::TAGS, path)?;
-        let extra: Vec<&ListArray> = columns
-            .iter()
-            .map(|name| {
-                if batch.schema().field_with_name(name).is_err() {
-                    let present: Vec<String> = batch
-                        .schema()
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().clone())
-                        .collect();
-                    return Err(Error::invalid(
-                        path,
-                        format!(
-                            "has no column '{name}' (its columns: {})",
-                            present.join(", ")
-                        ),
-                    ));
-                }
-                column(batch, name, path)
-            })
-            .collect::<Result<_>>()?;
-        let mut rows = SentenceRows {
+    /// Owned copies of a batch's sentences.
+    fn from_batch(batch: &SentenceBatch, metadata: &Metadata) -> Self {
+        let owned = |list: &StrLists, row: usize| list.row(row).map(str::to_string).collect();
+        SentenceRows {
             metadata: metadata.clone(),
-            sentence_ids: Vec::with_capacity(batch.num_rows()),
-            tokens: Vec::with_capacity(batch.num_rows()),
-            tags: Vec::with_capacity(batch.num_rows()),
-            columns: vec![Vec::with_capacity(batch.num_rows()); columns.len()],
-        };
-        for row in 0..batch.num_rows() {
-            let sentence_tokens = string_list(tokens, row, path, sentences::TOKENS)?;
-            let sentence_tags = string_list(tags, row, path, sentences::TAGS)?;
-            if sentence_tokens.len() != sentence_tags.len() || sentence_tokens.is_empty() {
-                return Err(Error::invalid(
-                    path,
-                    format!(
-                        "sentence {}: {} tokens and {} tags",
-                        ids.value(row),
-                        sentence_tokens.len(),
-                        sentence_tags.len()
-                    ),
-                ));
-            }
-            for ((name, list), values) in columns.iter().zip(&extra).zip(&mut rows.columns) {
-                let sentence_values = string_list(list, row, path, name)?;
-                if sentence_values.len() != sentence_tokens.len() {
-                    return Err(Error::invalid(
-                        path,
-                        format!(
-                            "sentence {}: {} tokens and {} values of '{name}'",
-                            ids.value(row),
-                            sentence_tokens.len(),
-                            sentence_values.len()
-                        ),
-                    ));
-                }
-                values.push(sentence_values);
-            }
-            rows.sentence_ids.push(ids.value(row));
-            rows.tokens.push(sentence_tokens);
-            rows.tags.push(sentence_tags);
+            sentence_ids: batch.sentence_ids.values().to_vec(),
+            tokens: (0..batch.len()).map(|s| owned(&batch.tokens, s)).collect(),
+            tags: (0..batch.len()).map(|s| owned(&batch.tags, s)).collect(),
+            columns: batch
+                .columns
+                .iter()
+                .map(|list| (0..batch.len()).map(|s| owned(list, s)).collect())
+                .collect(),
         }
-        Ok(rows)
     }
 
     pub fn len(&self) -> usize {
@@ -447,14 +390,137 @@ impl SentenceChunks {
 }
 
 impl Iterator for SentenceChunks {
-    type Item = Result<SentenceRows>;
+    type Item = Result<SentenceBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let batch = self.batches.next()?;
-        let path = self.batches.path().to_path_buf();
-        Some(batch.and_then(|b| {
-            SentenceRows::from_batch(&b, self.batches.metadata(), &path, &self.columns)
-        }))
+        Some(batch.and_then(|b| SentenceBatch::new(&b, self.batches.path(), &self.columns)))
+    }
+}
+
+/// A sentence per row of `list<utf8>` column, read in place: each row's
+/// strings are slices of the Arrow buffers, nothing is copied.
+#[derive(Debug, Clone)]
+pub struct StrLists {
+    offsets: arrow::buffer::OffsetBuffer<i32>,
+    values: StringArray,
+}
+
+impl StrLists {
+    fn new(list: &ListArray, path: &Path, name: &str) -> Result<Self> {
+        let values = list
+            .values()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| {
+                Error::invalid(path, format!("column '{name}' is not a list of strings"))
+            })?
+            .clone();
+        Ok(StrLists {
+            offsets: list.offsets().clone(),
+            values,
+        })
+    }
+
+    /// Items in row `row`.
+    pub fn row_len(&self, row: usize) -> usize {
+        (self.offsets[row + 1] - self.offsets[row]) as usize
+    }
+
+    /// The items of row `row` (a null item reads as "").
+    pub fn row(&self, row: usize) -> impl ExactSizeIterator<Item = &str> + '_ {
+        let range = self.offsets[row] as usize..self.offsets[row + 1] as usize;
+        range.map(|i| {
+            if self.values.is_null(i) {
+                ""
+            } else {
+                self.values.value(i)
+            }
+        })
+    }
+}
+
+/// One record batch of a sentences file, checked (a token per tag and per
+/// value of every column asked for, no empty sentence) and read in place.
+#[derive(Debug, Clone)]
+pub struct SentenceBatch {
+    pub sentence_ids: UInt32Array,
+    pub tokens: StrLists,
+    pub tags: StrLists,
+    /// The source columns asked for ([`SentenceChunks::with_columns`]).
+    pub columns: Vec<StrLists>,
+}
+
+impl SentenceBatch {
+    fn new(batch: &RecordBatch, path: &Path, columns: &[String]) -> Result<Self> {
+        let ids: &UInt32Array = column(batch, sentences::SENTENCE_ID, path)?;
+        let tokens = StrLists::new(
+            column(batch, sentences::TOKENS, path)?,
+            path,
+            sentences::TOKENS,
+        )?;
+        let tags = StrLists::new(column(batch, sentences::TAGS, path)?, path, sentences::TAGS)?;
+        let extra: Vec<StrLists> = columns
+            .iter()
+            .map(|name| {
+                if batch.schema().field_with_name(name).is_err() {
+                    let present: Vec<String> = batch
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect();
+                    return Err(Error::invalid(
+                        path,
+                        format!(
+                            "has no column '{name}' (its columns: {})",
+                            present.join(", ")
+                        ),
+                    ));
+                }
+                StrLists::new(column(batch, name, path)?, path, name)
+            })
+            .collect::<Result<_>>()?;
+        for row in 0..batch.num_rows() {
+            let n = tokens.row_len(row);
+            if n != tags.row_len(row) || n == 0 {
+                return Err(Error::invalid(
+                    path,
+                    format!(
+                        "sentence {}: {n} tokens and {} tags",
+                        ids.value(row),
+                        tags.row_len(row)
+                    ),
+                ));
+            }
+            for (name, values) in columns.iter().zip(&extra) {
+                if values.row_len(row) != n {
+                    return Err(Error::invalid(
+                        path,
+                        format!(
+                            "sentence {}: {n} tokens and {} values of '{name}'",
+                            ids.value(row),
+                            values.row_len(row)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(SentenceBatch {
+            sentence_ids: ids.clone(),
+            tokens,
+            tags,
+            columns: extra,
+        })
+    }
+
+    /// Sentences in the batch.
+    pub fn len(&self) -> usize {
+        self.sentence_ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sentence_ids.is_empty()
     }
 }
 

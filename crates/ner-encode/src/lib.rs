@@ -41,7 +41,7 @@ use ner_core::rng::SplitMix64;
 use ner_core::schema::vectors::VectorsDir;
 use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{batches, keys, vocab, ArtifactKind, Metadata};
-use ner_core::tables::{SentenceChunks, SentenceRows, TokenIds, VectorKeys, Vocab};
+use ner_core::tables::{SentenceBatch, SentenceChunks, TokenIds, VectorKeys, Vocab};
 
 /// Errors of the encode stage.
 #[derive(Debug, thiserror::Error)]
@@ -237,7 +237,10 @@ struct Encoded {
     sentence_id: u32,
     words: Vec<i64>,
     tags: Vec<i64>,
-    chars: Vec<Vec<i64>>,
+    /// Every token's character ids, one after the other.
+    chars: Vec<i64>,
+    /// Where token `t`'s characters end in `chars`.
+    char_ends: Vec<usize>,
     /// Per source column, an id per token.
     columns: Vec<Vec<i64>>,
 }
@@ -358,9 +361,17 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
     })
 }
 
+impl Encoded {
+    /// Token `t`'s character ids.
+    fn token_chars(&self, t: usize) -> &[i64] {
+        let start = if t == 0 { 0 } else { self.char_ends[t - 1] };
+        &self.chars[start..self.char_ends[t]]
+    }
+}
+
 fn encode_rows(
     config: &Config,
-    rows: &SentenceRows,
+    rows: &SentenceBatch,
     token_ids: &TokenIds,
     tags: &Vocab,
     columns: &[(PathBuf, Vocab)],
@@ -371,38 +382,41 @@ fn encode_rows(
     let mut n_oov = 0;
     let mut out = Vec::with_capacity(rows.len());
     for s in 0..rows.len() {
+        let n = rows.tokens.row_len(s);
+        let sentence_id = rows.sentence_ids.value(s);
         let mut encoded = Encoded {
-            sentence_id: rows.sentence_ids[s],
-            words: Vec::with_capacity(rows.tokens[s].len()),
-            tags: Vec::with_capacity(rows.tokens[s].len()),
-            chars: Vec::with_capacity(rows.tokens[s].len()),
+            sentence_id,
+            words: Vec::with_capacity(n),
+            tags: Vec::with_capacity(n),
+            chars: Vec::with_capacity(8 * n),
+            char_ends: Vec::with_capacity(n),
             // Values the training split never had are <UNK>.
             columns: column_index
                 .iter()
                 .zip(&rows.columns)
                 .map(|(index, values)| {
-                    values[s]
-                        .iter()
-                        .map(|v| index.get(v.as_str()).map_or(unk, |&id| i64::from(id)))
+                    values
+                        .row(s)
+                        .map(|v| index.get(v).map_or(unk, |&id| i64::from(id)))
                         .collect()
                 })
                 .collect(),
         };
-        for (token, tag) in rows.tokens[s].iter().zip(&rows.tags[s]) {
+        for (token, tag) in rows.tokens.row(s).zip(rows.tags.row(s)) {
             let id = token_ids.word(token);
             n_oov += usize::from(id == unk);
             encoded.words.push(id);
-            let tag_id = tag_index.get(tag.as_str()).ok_or_else(|| {
+            let tag_id = tag_index.get(tag).ok_or_else(|| {
                 EncodeError::Mismatch(format!(
-                    "{}: sentence {} has tag '{tag}', which is not in {} (tags seen in training: {})",
+                    "{}: sentence {sentence_id} has tag '{tag}', which is not in {} (tags seen in training: {})",
                     config.input.display(),
-                    rows.sentence_ids[s],
                     config.vocab.tags.display(),
                     tags.entries.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(" ")
                 ))
             })?;
             encoded.tags.push(i64::from(*tag_id));
-            encoded.chars.push(token_ids.chars(token).collect());
+            encoded.chars.extend(token_ids.chars(token));
+            encoded.char_ends.push(encoded.chars.len());
         }
         out.push(encoded);
     }
@@ -440,7 +454,7 @@ fn padded_batch(
     let width = rows.iter().map(|r| r.words.len()).max().unwrap_or(0);
     let char_width = rows
         .iter()
-        .flat_map(|r| r.chars.iter().map(Vec::len))
+        .flat_map(|r| (0..r.words.len()).map(|t| r.token_chars(t).len()))
         .max()
         .unwrap_or(0)
         .max(1);
@@ -454,7 +468,8 @@ fn padded_batch(
         word_ids.extend(std::iter::repeat_n(batches::WORD_PAD, pad));
         tag_ids.extend_from_slice(&row.tags);
         tag_ids.extend(std::iter::repeat_n(batches::LABEL_PAD, pad));
-        for word in &row.chars {
+        for t in 0..row.words.len() {
+            let word = row.token_chars(t);
             char_ids.extend_from_slice(word);
             char_ids.extend(std::iter::repeat_n(
                 batches::CHAR_PAD,
