@@ -87,8 +87,8 @@ fn conll2003_counts_vocabularies_and_batches() {
     let mut slot: HashMap<String, usize> = HashMap::new();
     for sentence in &corpus.corpus.sentences {
         for token in &sentence.tokens {
-            let i = *slot.entry(token.clone()).or_insert_with(|| {
-                first_seen.push((token.clone(), 0));
+            let i = *slot.entry(token.to_string()).or_insert_with(|| {
+                first_seen.push((token.to_string(), 0));
                 first_seen.len() - 1
             });
             first_seen[i].1 += 1;

@@ -25,11 +25,124 @@ pub struct RawSentence {
     pub doc_id: u32,
     /// 1-based line of the first token.
     pub line: u32,
-    pub tokens: Vec<String>,
+    pub tokens: Cells,
     /// Tags as written in the file, already checked by [`Tag::parse`].
-    pub tags: Vec<String>,
+    pub tags: Cells,
     /// The other columns, `extra[c][t]` for column `c` and token `t`.
-    pub extra: Vec<Vec<String>>,
+    pub extra: Vec<Cells>,
+}
+
+/// One column of a sentence: its cells end to end in one string, so a
+/// sentence costs a few allocations rather than one per cell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cells {
+    text: String,
+    /// `ends[i]`: the byte where cell `i` ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Cells {
+    pub fn push(&mut self, cell: &str) {
+        self.text.push_str(cell);
+        self.ends.push(self.text.len());
+    }
+
+    /// Pushes one cell made of `parts` end to end.
+    pub fn push_parts(&mut self, parts: &[&str]) {
+        for part in parts {
+            self.text.push_str(part);
+        }
+        self.ends.push(self.text.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Bytes of all the cells together.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Cell `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.text[start..end])
+    }
+
+    pub fn iter(&self) -> CellIter<'_> {
+        CellIter {
+            cells: self,
+            next: 0,
+            start: 0,
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_string).collect()
+    }
+}
+
+impl std::ops::Index<usize> for Cells {
+    type Output = str;
+
+    fn index(&self, i: usize) -> &str {
+        match self.get(i) {
+            Some(cell) => cell,
+            None => panic!("cell {i} of {}", self.len()),
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Cells {
+    type Item = &'a str;
+    type IntoIter = CellIter<'a>;
+
+    fn into_iter(self) -> CellIter<'a> {
+        self.iter()
+    }
+}
+
+/// The cells of a [`Cells`], in order.
+#[derive(Debug, Clone)]
+pub struct CellIter<'a> {
+    cells: &'a Cells,
+    next: usize,
+    start: usize,
+}
+
+impl<'a> Iterator for CellIter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let end = *self.cells.ends.get(self.next)?;
+        let cell = &self.cells.text[self.start..end];
+        self.next += 1;
+        self.start = end;
+        Some(cell)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.cells.len() - self.next;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for CellIter<'_> {}
+
+impl<S: AsRef<str>> FromIterator<S> for Cells {
+    fn from_iter<I: IntoIterator<Item = S>>(cells: I) -> Self {
+        let mut out = Cells::default();
+        for cell in cells {
+            out.push(cell.as_ref());
+        }
+        out
+    }
 }
 
 /// A whole column file.
@@ -294,21 +407,21 @@ impl<'a> Parser<'a> {
         let sentence = self.current.get_or_insert_with(|| RawSentence {
             doc_id: self.doc_id,
             line: u32::try_from(line_no).unwrap_or(u32::MAX),
-            tokens: Vec::new(),
-            tags: Vec::new(),
-            extra: vec![Vec::new(); n_extra],
+            tokens: Cells::default(),
+            tags: Cells::default(),
+            extra: vec![Cells::default(); n_extra],
         });
-        sentence.tags.push(tag_text.to_string());
+        sentence.tags.push(tag_text);
         if !self.keep_columns {
             return Ok(None);
         }
-        sentence.tokens.push(first.to_string());
+        sentence.tokens.push(first);
         let extra_fields = fields()
             .enumerate()
             .filter(|&(i, _)| i != 0 && i != tag_index)
             .map(|(_, f)| f);
         for (column, field) in sentence.extra.iter_mut().zip(extra_fields) {
-            column.push(field.to_string());
+            column.push(field);
         }
         Ok(None)
     }

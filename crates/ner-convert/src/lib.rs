@@ -29,13 +29,15 @@ use std::sync::Arc;
 use std::fs::File;
 use std::io::BufReader;
 
-use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
-use arrow::datatypes::SchemaRef;
+use arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringBuilder, UInt32Array};
+use arrow::datatypes::{DataType, Field, SchemaRef};
 use ner_core::artifact::{sha256_file, ParquetSink};
 use ner_core::schema::{keys, sentences, ArtifactKind, Metadata};
-use ner_core::scheme::{span_tags, spans, write_tags, SchemeDetector, Tag, TagScheme};
+use ner_core::scheme::{span_tags, spans, SchemeDetector, Tag, TagScheme};
 
-pub use conll::{parse, ColumnLayout, RawCorpus, RawSentence, ReadOptions, SentenceReader};
+pub use conll::{
+    parse, CellIter, Cells, ColumnLayout, RawCorpus, RawSentence, ReadOptions, SentenceReader,
+};
 
 /// Errors of the convert stage; every one names the file.
 #[derive(Debug, thiserror::Error)]
@@ -169,7 +171,11 @@ pub fn convert_bytes(config: &Config, bytes: &[u8]) -> Result<Converted, Convert
     let tags: Vec<Vec<String>> = corpus
         .sentences
         .iter()
-        .map(|sentence| tally.convert(sentence, input_scheme, config.output_scheme))
+        .map(|sentence| {
+            tally
+                .convert(sentence, input_scheme, config.output_scheme)
+                .to_vec()
+        })
         .collect();
     let summary = Summary {
         input: config.input.clone(),
@@ -254,12 +260,7 @@ struct Tally {
 
 impl Tally {
     /// `sentence`'s tags in the `output` scheme, counted.
-    fn convert(
-        &mut self,
-        sentence: &RawSentence,
-        input: TagScheme,
-        output: TagScheme,
-    ) -> Vec<String> {
+    fn convert(&mut self, sentence: &RawSentence, input: TagScheme, output: TagScheme) -> Cells {
         let parsed = parsed_tags(sentence);
         let spans = spans(&parsed);
         for span in &spans {
@@ -276,13 +277,20 @@ impl Tally {
             .filter(|(a, b)| a != b)
             .count();
         self.n_tokens += sentence.tokens.len();
-        write_tags(parsed.len(), &spans, output)
+        let mut tags = Cells::default();
+        for tag in span_tags(parsed.len(), &spans, output) {
+            match tag {
+                Tag::O => tags.push("O"),
+                Tag::Entity { prefix, kind } => tags.push_parts(&[prefix.tag_start(), kind]),
+            }
+        }
+        tags
     }
 }
 
 /// A sentence's tags, parsed (the reader has already checked them).
 fn parsed_tags(sentence: &RawSentence) -> Vec<Tag<'_>> {
-    sentence.tags.iter().filter_map(|t| Tag::parse(t)).collect()
+    sentence.tags.iter().filter_map(Tag::parse).collect()
 }
 
 /// Converts sentences and writes them in batches, counting what it writes.
@@ -292,7 +300,7 @@ struct SentencesWriter<'a> {
     detected: bool,
     metadata: Metadata,
     sink: Option<(ParquetSink, SchemaRef)>,
-    pending: Vec<(RawSentence, Vec<String>)>,
+    pending: Vec<(RawSentence, Cells)>,
     tally: Tally,
     n_sentences: usize,
 }
@@ -419,7 +427,7 @@ fn write_batch(
     schema: &SchemaRef,
     path: &Path,
     first_id: usize,
-    rows: &[(RawSentence, Vec<String>)],
+    rows: &[(RawSentence, Cells)],
 ) -> Result<(), ConvertError> {
     let ids: Vec<u32> = (first_id..first_id + rows.len())
         .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
@@ -428,14 +436,12 @@ fn write_batch(
         Arc::new(UInt32Array::from(ids)),
         Arc::new(rows.iter().map(|(s, _)| s.doc_id).collect::<UInt32Array>()),
         Arc::new(rows.iter().map(|(s, _)| s.line).collect::<UInt32Array>()),
-        string_lists(rows.iter().map(|(s, _)| s.tokens.as_slice())),
-        string_lists(rows.iter().map(|(_, tags)| tags.as_slice())),
+        cell_lists(rows.iter().map(|(s, _)| &s.tokens)),
+        cell_lists(rows.iter().map(|(_, tags)| tags)),
     ];
     let n_extra = rows.first().map_or(0, |(s, _)| s.extra.len());
     for c in 0..n_extra {
-        columns.push(string_lists(
-            rows.iter().map(|(s, _)| s.extra[c].as_slice()),
-        ));
+        columns.push(cell_lists(rows.iter().map(|(s, _)| &s.extra[c])));
     }
     let batch =
         RecordBatch::try_new(schema.clone(), columns).map_err(|source| ner_core::Error::Arrow {
@@ -444,6 +450,25 @@ fn write_batch(
         })?;
     sink.write(&batch)?;
     Ok(())
+}
+
+/// A `list<utf8>` column of one column of cells per row.
+fn cell_lists<'a>(rows: impl Iterator<Item = &'a Cells> + Clone) -> ArrayRef {
+    let (n_values, n_bytes) = rows.clone().fold((0, 0), |(n, b), cells| {
+        (n + cells.len(), b + cells.text_len())
+    });
+    let mut builder = ListBuilder::with_capacity(
+        StringBuilder::with_capacity(n_values, n_bytes),
+        rows.size_hint().0,
+    )
+    .with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
+    for cells in rows {
+        for cell in cells {
+            builder.values().append_value(cell);
+        }
+        builder.append(true);
+    }
+    Arc::new(builder.finish())
 }
 
 /// A `list<utf8>` column with non-null items, as the schema declares.

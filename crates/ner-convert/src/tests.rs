@@ -283,3 +283,18 @@ fn buffered_and_reread_conversions_write_the_same_file() {
     });
     assert_eq!((declared.1, declared.2), (3, 2));
 }
+
+#[test]
+fn cells_keep_each_cell() {
+    let mut cells: Cells = ["EU", "", "rejects"].into_iter().collect();
+    cells.push_parts(&["B-", "PER"]);
+    assert_eq!(cells.len(), 4);
+    assert_eq!(cells.text_len(), "EUrejectsB-PER".len());
+    assert_eq!(cells.to_vec(), ["EU", "", "rejects", "B-PER"]);
+    assert_eq!((&cells[1], &cells[3]), ("", "B-PER"));
+    assert_eq!(cells.get(4), None);
+    let mut iter = cells.iter();
+    iter.next();
+    assert_eq!(iter.len(), 3);
+    assert_eq!(iter.collect::<Vec<_>>(), ["", "rejects", "B-PER"]);
+}

@@ -77,6 +77,16 @@ impl Prefix {
             Prefix::S => 'S',
         }
     }
+
+    /// `"B-"`, `"I-"`, `"E-"` or `"S-"`: how a tag with this prefix starts.
+    pub fn tag_start(self) -> &'static str {
+        match self {
+            Prefix::B => "B-",
+            Prefix::I => "I-",
+            Prefix::E => "E-",
+            Prefix::S => "S-",
+        }
+    }
 }
 
 /// A parsed tag: `O`, or a prefix and an entity type.

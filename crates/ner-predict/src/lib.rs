@@ -322,7 +322,7 @@ fn read_conll(
                 .corpus
                 .sentences
                 .iter()
-                .map(|s| s.extra[c].clone())
+                .map(|s| s.extra[c].to_vec())
                 .collect()
         })
         .collect();
@@ -331,8 +331,8 @@ fn read_conll(
         tokens: converted
             .corpus
             .sentences
-            .into_iter()
-            .map(|s| s.tokens)
+            .iter()
+            .map(|s| s.tokens.to_vec())
             .collect(),
         gold: converted.tags.into_iter().map(Some).collect(),
         columns,
