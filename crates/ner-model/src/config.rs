@@ -202,6 +202,10 @@ pub enum Schedule {
     /// Multiply by `plateau_factor` after `plateau_patience` epochs without a
     /// better validation score.
     Plateau,
+    /// Down in a straight line over the run: `lr * (epochs - epoch + 1) /
+    /// epochs`, so epoch 1 trains at `lr` and the last at `lr / epochs`
+    /// (budgeted training: a short run that ends at a small rate).
+    Linear,
 }
 
 /// Which validation score picks `best.safetensors`.
@@ -264,6 +268,22 @@ pub struct TrainConfig {
     /// averaging; 0: off). Early steps use `min(average, (1 + t) / (10 + t))`.
     #[serde(default)]
     pub average: f64,
+}
+
+impl TrainConfig {
+    /// The learning rate epoch `epoch` (from 1) starts at, for the schedules
+    /// that set it from the epoch; `None` for those that keep the current
+    /// one (`constant`, and `plateau`, which lowers it after validation).
+    pub fn epoch_lr(&self, epoch: usize) -> Option<f64> {
+        match self.schedule {
+            Schedule::Decay => Some(self.lr / (1.0 + self.lr_decay * (epoch - 1) as f64)),
+            Schedule::Linear => {
+                let epochs = self.epochs.max(epoch);
+                Some(self.lr * (epochs + 1 - epoch) as f64 / epochs as f64)
+            }
+            Schedule::Constant | Schedule::Plateau => None,
+        }
+    }
 }
 
 fn momentum() -> f64 {
@@ -382,13 +402,17 @@ impl Pipeline {
 mod tests {
     use super::*;
 
-    #[test]
-    fn shipped_pipelines_parse() {
-        // At run time: a test binary from another checkout may be reused.
+    /// Read at run time: a test binary from another checkout may be reused.
+    fn pipelines_dir() -> std::path::PathBuf {
         let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
-        let dir = manifest.join("../../pipelines");
+        manifest.join("../../pipelines")
+    }
+
+    #[test]
+    fn shipped_pipelines_parse() {
+        let dir = pipelines_dir();
         for (name, cell) in [
             ("bigru-no-reset", Cell::GruNoReset),
             ("bigru-no-update", Cell::GruNoUpdate),
@@ -412,6 +436,32 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn schedules_set_the_rate_of_each_epoch() {
+        let mut train = Pipeline::read(&pipelines_dir().join("rnn.toml"))
+            .expect("rnn")
+            .train;
+        assert_eq!(train.epoch_lr(3), None, "constant");
+        train.schedule = Schedule::Linear;
+        train.epochs = 4;
+        train.lr = 0.002;
+        let close = |train: &TrainConfig, epoch: usize, want: f64| {
+            let got = train.epoch_lr(epoch).expect("the schedule sets it");
+            assert!((got - want).abs() < 1e-15, "epoch {epoch}: {got} != {want}");
+        };
+        close(&train, 1, 0.002);
+        close(&train, 2, 0.0015);
+        close(&train, 3, 0.001);
+        close(&train, 4, 0.0005);
+        // An epoch past the planned ones (a run resumed with more) trains
+        // at lr / epoch.
+        close(&train, 6, 0.002 / 6.0);
+        train.schedule = Schedule::Decay;
+        train.lr_decay = 0.05;
+        close(&train, 1, 0.002);
+        close(&train, 3, 0.002 / 1.1);
     }
 
     #[test]

@@ -410,8 +410,8 @@ impl<'a> Run<'a> {
                 return false;
             }
         }
-        if train.schedule == Schedule::Decay {
-            self.progress.lr = train.lr / (1.0 + train.lr_decay * (epoch - 1) as f64);
+        if let Some(lr) = train.epoch_lr(epoch) {
+            self.progress.lr = lr;
         }
         self.progress.order = (0..self.train_batches.len()).collect();
         if train.shuffle {
