@@ -452,7 +452,8 @@ fn write_batch(
     Ok(())
 }
 
-/// A `list<utf8>` column of one column of cells per row.
+/// A `list<utf8>` column, one row per `Cells`, with non-null items as the
+/// schema declares.
 fn cell_lists<'a>(rows: impl Iterator<Item = &'a Cells> + Clone) -> ArrayRef {
     let (n_values, n_bytes) = rows.clone().fold((0, 0), |(n, b), cells| {
         (n + cells.len(), b + cells.text_len())
@@ -469,11 +470,6 @@ fn cell_lists<'a>(rows: impl Iterator<Item = &'a Cells> + Clone) -> ArrayRef {
         builder.append(true);
     }
     Arc::new(builder.finish())
-}
-
-/// A `list<utf8>` column with non-null items, as the schema declares.
-pub fn string_lists<'a>(rows: impl Iterator<Item = &'a [String]>) -> ArrayRef {
-    ner_core::tables::string_lists(rows.map(Some))
 }
 
 #[cfg(test)]

@@ -69,15 +69,6 @@ pub enum Prefix {
 }
 
 impl Prefix {
-    fn as_char(self) -> char {
-        match self {
-            Prefix::B => 'B',
-            Prefix::I => 'I',
-            Prefix::E => 'E',
-            Prefix::S => 'S',
-        }
-    }
-
     /// `"B-"`, `"I-"`, `"E-"` or `"S-"`: how a tag with this prefix starts.
     pub fn tag_start(self) -> &'static str {
         match self {
@@ -145,7 +136,7 @@ pub fn tag_set<'a>(tags: impl IntoIterator<Item = Tag<'a>>, scheme: TagScheme) -
     for kind in kinds {
         for prefix in [Prefix::B, Prefix::I, Prefix::E, Prefix::S] {
             if scheme.allows(prefix) {
-                out.push(format!("{}-{kind}", prefix.as_char()));
+                out.push(format!("{}{kind}", prefix.tag_start()));
             }
         }
     }
@@ -284,7 +275,7 @@ pub fn write_tags(len: usize, spans: &[Span], scheme: TagScheme) -> Vec<String> 
         .iter()
         .map(|tag| match tag {
             Tag::O => "O".to_string(),
-            Tag::Entity { prefix, kind } => format!("{}-{kind}", prefix.as_char()),
+            Tag::Entity { prefix, kind } => format!("{}{kind}", prefix.tag_start()),
         })
         .collect()
 }

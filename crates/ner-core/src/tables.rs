@@ -815,14 +815,10 @@ fn f32_list(list: &ListArray, row: usize, path: &Path, name: &str) -> Result<Vec
     Ok(floats.values().to_vec())
 }
 
+/// Row `row` of a `list<utf8>` column, owned ([`StrLists`]' rules).
 fn string_list(list: &ListArray, row: usize, path: &Path, name: &str) -> Result<Vec<String>> {
-    let values = list.value(row);
-    let strings = values
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .ok_or_else(|| Error::invalid(path, format!("column '{name}' is not a list of strings")))?;
-    Ok(strings
-        .iter()
-        .map(|s| s.unwrap_or_default().to_string())
+    Ok(StrLists::new(list, path, name)?
+        .row(row)
+        .map(str::to_string)
         .collect())
 }
