@@ -27,6 +27,10 @@ struct Args {
     /// Batches tagged at once, one thread each [default: one per CPU].
     #[arg(long)]
     threads: Option<usize>,
+    /// Threads that read requests and write answers (the async runtime's
+    /// workers), beside the tagging threads.
+    #[arg(long, default_value_t = 2)]
+    io_threads: usize,
     /// Sentences per batch at most.
     #[arg(long, default_value_t = Batching::new(1).max_batch)]
     max_batch: usize,
@@ -102,7 +106,7 @@ async fn run(args: Args) -> Result<(), String> {
 fn main() -> ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(args.io_threads.max(1))
         .enable_all()
         .build()
     {
