@@ -1,5 +1,6 @@
 //! `ner-serve MODEL_DIR`: see the library for the routes.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -29,8 +30,8 @@ struct Args {
     threads: Option<usize>,
     /// Threads that read requests and write answers (the async runtime's
     /// workers), beside the tagging threads.
-    #[arg(long, default_value_t = 2)]
-    io_threads: usize,
+    #[arg(long, default_value = "2")]
+    io_threads: NonZeroUsize,
     /// Sentences per batch at most.
     #[arg(long, default_value_t = Batching::new(1).max_batch)]
     max_batch: usize,
@@ -106,7 +107,7 @@ async fn run(args: Args) -> Result<(), String> {
 fn main() -> ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.io_threads.max(1))
+        .worker_threads(args.io_threads.get())
         .enable_all()
         .build()
     {
