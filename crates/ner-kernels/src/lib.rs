@@ -26,6 +26,7 @@
 pub mod chars;
 pub mod crf;
 pub mod math;
+mod product;
 pub mod recurrent;
 
 pub use chars::{
