@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 
 use ner_kernels::crf::Scores;
-use ner_kernels::math::linear;
+use ner_kernels::math::{linear, linear_t, transpose};
 use ner_kernels::{
     transpose_w_hh, CharBatch, CharClasses, CharCnn, CharLstm, InputGates, LstmDirection, Packing,
     Recurrence, CASING_CLASSES,
@@ -51,6 +51,8 @@ struct Direction {
     /// `[gates·hidden, in]`; `None` for one-hot layer 0, whose table holds
     /// `x·W_ihᵀ` already.
     w_ih: Option<Vec<f32>>,
+    /// `W_ihᵀ`, made once at load: the input projection's unpacked product.
+    w_ih_t: Option<Vec<f32>>,
     /// `[gates·hidden, hidden]`.
     w_hh: Vec<f32>,
     /// `W_hhᵀ`, made once at load rather than in every forward pass.
@@ -79,9 +81,14 @@ impl Direction {
         let b_ih = w.tensor(&format!("{prefix}bias_ih_{suffix}"), &[rows])?;
         let b_hh = w.tensor(&format!("{prefix}bias_hh_{suffix}"), &[rows])?;
         let w_hh_t = transpose_w_hh(&w_hh, hidden);
+        let w_ih_t = w_ih
+            .as_deref()
+            .zip(input)
+            .map(|(w, dim)| transpose(rows, dim, w));
         Ok(if cell.is_gru() {
             Direction {
                 w_ih,
+                w_ih_t,
                 w_hh,
                 w_hh_t,
                 bias_x: b_ih,
@@ -90,6 +97,7 @@ impl Direction {
         } else {
             Direction {
                 w_ih,
+                w_ih_t,
                 w_hh,
                 w_hh_t,
                 bias_x: b_ih.iter().zip(&b_hh).map(|(a, b)| a + b).collect(),
@@ -100,8 +108,8 @@ impl Direction {
 
     /// `x·W_ihᵀ + bias_x` for `rows` inputs `x` (`[rows, in]`).
     fn input_gates(&self, x: &[f32], rows: usize, input: usize) -> Vec<f32> {
-        let w_ih = self.w_ih.as_deref().unwrap_or(&[]);
-        linear(rows, input, x, w_ih, &self.bias_x)
+        let w_ih_t = self.w_ih_t.as_deref().unwrap_or(&[]);
+        linear_t(rows, input, x, w_ih_t, &self.bias_x)
     }
 
     fn recurrence(&self, cell: Cell, hidden: usize) -> Recurrence<'_> {
@@ -151,7 +159,7 @@ enum CharNet {
         embedding: Vec<f32>,
         dim: usize,
         hidden: usize,
-        dirs: [Direction; 2],
+        dirs: Box<[Direction; 2]>,
     },
 }
 
@@ -315,7 +323,7 @@ impl Model {
                     embedding: weights.tensor("chars.embedding.weight", &[n_chars, char_dim])?,
                     dim: char_dim,
                     hidden: char_hidden,
-                    dirs: [direction(0)?, direction(1)?],
+                    dirs: Box::new([direction(0)?, direction(1)?]),
                 })
             }
         };

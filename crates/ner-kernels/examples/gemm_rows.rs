@@ -1,9 +1,9 @@
 //! Speed of the recurrent step's product by row count: `cargo run --release
 //! -p ner-kernels --example gemm_rows [K] [N]` (default 128 × 512, one
-//! LSTM direction of hidden 128). Prints GFLOP/s of `gemm_acc` and of the
-//! packed product `matmul` (what a step of 64 rows or more runs) for 1–4, 8,
-//! 16, 24, 32, 48, 64 and 128 rows, the best of 5 rounds of 10⁹ operations
-//! each.
+//! LSTM direction of hidden 128). Prints GFLOP/s of `gemm_acc`, which runs
+//! every step, beside `matrixmultiply`'s packed product `matmul`, for 1–4,
+//! 8, 16, 24, 32, 48, 64 and 128 rows, the best of 5 rounds of 10⁹
+//! operations each.
 use std::hint::black_box;
 use std::time::Instant;
 

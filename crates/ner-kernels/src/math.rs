@@ -33,6 +33,28 @@ pub fn linear(m: usize, k: usize, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
     out
 }
 
+/// [`linear`] given `w_t` = `wᵀ` (`[k, n]`), for weights transposed once
+/// and used for many batches: the unpacked [`gemm_acc`], which packs
+/// nothing per call.
+pub fn linear_t(m: usize, k: usize, x: &[f32], w_t: &[f32], b: &[f32]) -> Vec<f32> {
+    let n = b.len();
+    let mut out = b.repeat(m);
+    gemm_acc(m, k, n, x, w_t, &mut out);
+    out
+}
+
+/// `[n, k]` → `[k, n]`, row-major.
+pub fn transpose(n: usize, k: usize, w: &[f32]) -> Vec<f32> {
+    assert_eq!(w.len(), n * k, "{n}×{k}");
+    let mut t = vec![0f32; n * k];
+    for (j, row) in w.chunks_exact(k.max(1)).enumerate() {
+        for (p, &v) in row.iter().enumerate() {
+            t[p * n + j] = v;
+        }
+    }
+    t
+}
+
 /// `c = a · b + beta · c`: `a` is `[m, k]`, `b` is `[k, n]`, `c` is
 /// `[m, n]`, all row-major and contiguous.
 pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, c: &mut [f32]) {

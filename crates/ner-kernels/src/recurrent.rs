@@ -14,14 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::math::{gemm_acc, gru_cell, lstm_cell, matmul, matmul_at, tanh, tanh_in_place};
-
-/// Rows from which a step's product `h·W_hhᵀ` packs its operands
-/// (`matrixmultiply`) instead of running the unpacked register-blocked
-/// product: a training batch (32 sentences) never reaches it, a prediction
-/// batch (512) does for its first steps, where re-reading the unpacked
-/// weights for every block of 4 rows costs more than packing them once.
-const PACKED_PRODUCT_ROWS: usize = 64;
+use crate::math::{gemm_acc, gru_cell, lstm_cell, matmul_at, tanh, tanh_in_place};
 
 /// The recurrent cell, as pipelines name it (`model.cell`).
 ///
@@ -357,11 +350,7 @@ impl Recurrence<'_> {
                 }
             }
             if let Some(prev) = prev {
-                if n < PACKED_PRODUCT_ROWS {
-                    gemm_acc(n, h, g, prev, w_hh_t, gates);
-                } else {
-                    matmul(n, h, g, prev, w_hh_t, 1.0, gates);
-                }
+                gemm_acc(n, h, g, prev, w_hh_t, gates);
             }
             for r in 0..n {
                 let gr = &mut gates[r * g..(r + 1) * g];
