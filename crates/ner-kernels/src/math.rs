@@ -164,7 +164,8 @@ fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const ROUND: f32 = 12_582_912.0; // 1.5 · 2²³: adding it rounds to an integer
     let x = x.clamp(-87.3, 88.3);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let rounded = x * LOG2E + ROUND;
+    let n = rounded - ROUND;
     let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
     let mut p = 1.987_569_1e-4;
     p = p * r + 1.398_199_9e-3;
@@ -173,7 +174,12 @@ fn exp(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5;
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    // `n` as an integer: `rounded` lies in [2²³, 2²⁴), where a float's
+    // bits count in steps of 1, so its bits are ROUND's plus n. (`n as
+    // i32`, the same number, would not vectorise: Rust's conversion
+    // saturates, which compiles to one scalar conversion per lane.)
+    let n_int = rounded.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
+    e * f32::from_bits(((n_int + 127) << 23) as u32)
 }
 
 #[inline(always)]
@@ -266,6 +272,29 @@ mod tests {
         assert_eq!(sigmoid(-1e30), 0.0f32.max(sigmoid(-1e30)));
         assert!(sigmoid(1e30) == 1.0 && tanh(1e30) == 1.0 && tanh(-1e30) == -1.0);
         assert!(exp(-1e30) >= 0.0 && exp(1e30).is_finite());
+    }
+
+    #[test]
+    fn exp_takes_its_exponent_from_the_bits_exactly() {
+        // The former form, with the exponent converted by `as i32`: the
+        // same bits everywhere, clamps included.
+        fn converted(x: f32) -> f32 {
+            let x = x.clamp(-87.3, 88.3);
+            let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+            let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+            let mut p = 1.987_569_1e-4;
+            p = p * r + 1.398_199_9e-3;
+            p = p * r + 8.333_452e-3;
+            p = p * r + 4.166_579_6e-2;
+            p = p * r + 1.666_666_5e-1;
+            p = p * r + 0.5;
+            let e = p * r * r + r + 1.0;
+            e * f32::from_bits(((n as i32 + 127) << 23) as u32)
+        }
+        let xs = (-1_000_000..=1_000_000).flat_map(|i| [i as f32 * 1e-4, i as f32 * 0.1]);
+        for x in xs.chain([f32::MIN, -88.0, -87.3, 88.3, 89.0, f32::MAX]) {
+            assert_eq!(exp(x).to_bits(), converted(x).to_bits(), "{x}");
+        }
     }
 
     /// `a·b` by the definition: `a` `[m, k]`, `b(p, j)` element `(p, j)`
