@@ -68,12 +68,15 @@ fn columns_one_by_one<const FMA: bool>(
 /// One register-blocked product per instruction set: `$lanes` floats per
 /// vector, blocks of `R` rows × `V` vectors. `gemm_acc` takes rows in
 /// blocks as `$blocks` lists them (rows left → `R`, `V`), then the columns
-/// left after the `V`-vector blocks one vector at a time, then one by one.
+/// left after the `V`-vector blocks one vector at a time, then one
+/// `narrower` vector at a time (AVX-512's tail of 8, as in hidden 200),
+/// then one by one.
 macro_rules! register_blocked {
     (
         $module:ident, $features:literal, $lanes:literal,
         $zero:ident, $load:ident, $store:ident, $splat:ident, $fma:ident, $add:ident,
         [$($rows:literal => ($r:literal, $v:literal)),+ $(,)?]
+        $(, narrower: $narrower:ident, $narrow_lanes:literal)?
     ) => {
         #[cfg(target_arch = "x86_64")]
         #[allow(unsafe_code)]
@@ -144,6 +147,14 @@ macro_rules! register_blocked {
                     unsafe { block::<R, 1>(k, n, a, b, c, r, c0) };
                     c0 += $lanes;
                 }
+                $(
+                    while c0 + $narrow_lanes <= n {
+                        // SAFETY: as above, for one narrower vector; this
+                        // module's instruction set includes the narrower's.
+                        unsafe { super::$narrower::block::<R, 1>(k, n, a, b, c, r, c0) };
+                        c0 += $narrow_lanes;
+                    }
+                )?
                 for i in r..r + R {
                     super::columns_one_by_one::<true>(k, n, a, b, c, i, c0);
                 }
@@ -158,7 +169,7 @@ macro_rules! register_blocked {
             /// As [`rows`], and `c0 + lanes·V ≤ n`.
             #[target_feature(enable = $features)]
             #[inline]
-            unsafe fn block<const R: usize, const V: usize>(
+            pub(super) unsafe fn block<const R: usize, const V: usize>(
                 k: usize,
                 n: usize,
                 a: &[f32],
@@ -206,7 +217,8 @@ register_blocked!(
     _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps,
     _mm512_add_ps,
     [12 => (12, 2), 11 => (11, 2), 10 => (10, 2), 9 => (9, 2), 8 => (8, 2), 7 => (7, 2),
-     6 => (6, 2), 5 => (5, 2), 4 => (4, 2), 3 => (3, 4), 2 => (2, 4), 1 => (1, 8)]
+     6 => (6, 2), 5 => (5, 2), 4 => (4, 2), 3 => (3, 4), 2 => (2, 4), 1 => (1, 8)],
+    narrower: avx2, 8
 );
 
 // 16 vector registers: up to 6 rows × 2 vectors of sums, two of `b`, one
@@ -272,7 +284,15 @@ mod tests {
         // width. Shapes around every block of both paths.
         #[cfg(target_arch = "x86_64")]
         for m in [1, 2, 3, 4, 5, 7, 8, 11, 12, 13, 25, 32, 63] {
-            for (k, n) in [(128, 512), (512, 128), (7, 100), (3, 17), (33, 48)] {
+            for (k, n) in [
+                (128, 512),
+                (512, 128),
+                (800, 200),
+                (7, 100),
+                (3, 17),
+                (33, 48),
+                (9, 57),
+            ] {
                 let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.41).sin()).collect();
                 let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.23).cos()).collect();
                 let mut want = vec![0.5f32; m * n];
