@@ -1,6 +1,8 @@
-//! The arithmetic of the taggers: one matrix product (`matrixmultiply`, which
-//! picks AVX/FMA kernels at run time) and the gate functions, written so the
-//! compiler vectorises them.
+//! The arithmetic of the taggers: the packed matrix product
+//! (`matrixmultiply`, which picks AVX/FMA kernels at run time) for the large
+//! products, the unpacked [`gemm_acc`] of `crate::product` for a recurrent
+//! step and for weights transposed once ([`linear_t`]), and the gate
+//! functions, written so the compiler vectorises them.
 
 /// `c = a · wᵀ + beta · c`: `a` is `[m, k]`, `w` is `[n, k]` (libtorch's
 /// layout for a layer's weights), `c` is `[m, n]`, all row-major and
