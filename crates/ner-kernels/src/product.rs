@@ -298,27 +298,25 @@ mod tests {
                 let mut want = vec![0.5f32; m * n];
                 fma_in_order(m, k, n, &a, &b, &mut want);
                 let mut paths = 0;
+                let mut check = |path: &str, run: &dyn Fn(&mut [f32])| {
+                    let mut c = vec![0.5f32; m * n];
+                    run(&mut c);
+                    assert_eq!(c, want, "{path}, {m}×{k}×{n}");
+                    paths += 1;
+                };
                 if std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
                 {
-                    let mut c = vec![0.5f32; m * n];
                     #[allow(unsafe_code)]
                     // SAFETY: the CPU has AVX2 and FMA, checked just above.
-                    unsafe {
-                        avx2::gemm_acc(m, k, n, &a, &b, &mut c)
-                    };
-                    assert_eq!(c, want, "AVX2, {m}×{k}×{n}");
-                    paths += 1;
+                    check("AVX2", &|c| unsafe { avx2::gemm_acc(m, k, n, &a, &b, c) });
                 }
                 if std::arch::is_x86_feature_detected!("avx512f") {
-                    let mut c = vec![0.5f32; m * n];
                     #[allow(unsafe_code)]
                     // SAFETY: the CPU has AVX-512F, checked just above.
-                    unsafe {
-                        avx512::gemm_acc(m, k, n, &a, &b, &mut c)
-                    };
-                    assert_eq!(c, want, "AVX-512, {m}×{k}×{n}");
-                    paths += 1;
+                    check("AVX-512", &|c| unsafe {
+                        avx512::gemm_acc(m, k, n, &a, &b, c)
+                    });
                 }
                 if paths > 0 {
                     let mut c = vec![0.5f32; m * n];

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::math::{gemm_acc, gru_cell, lstm_cell, matmul_at, tanh, tanh_in_place};
+use crate::math::{gemm_acc, gru_cell, lstm_cell, matmul_at, tanh, tanh_in_place, transpose};
 
 /// The recurrent cell, as pipelines name it (`model.cell`).
 ///
@@ -187,14 +187,7 @@ pub fn scatter_rows(x: &[f32], positions: &[usize], rows: usize, dim: usize) -> 
 /// `W_hhᵀ` `[hidden, gates·hidden]` of `w_hh` `[gates·hidden, hidden]`,
 /// so each step's product reads rows.
 pub fn transpose_w_hh(w_hh: &[f32], hidden: usize) -> Vec<f32> {
-    let g = w_hh.len() / hidden.max(1);
-    let mut w_hh_t = vec![0f32; w_hh.len()];
-    for (i, row) in w_hh.chunks_exact(hidden).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            w_hh_t[j * g + i] = v;
-        }
-    }
-    w_hh_t
+    transpose(w_hh.len() / hidden.max(1), hidden, w_hh)
 }
 
 /// A layer direction's weights: `w_hh` `[gates·hidden, hidden]`, and `b_hh`
