@@ -314,6 +314,28 @@ struct Parser<'a> {
     doc_id: u32,
     started: bool,
     n_documents: u32,
+    /// The byte ranges of the current line's fields (kept between lines).
+    fields: Vec<(usize, usize)>,
+}
+
+/// The byte ranges of `line`'s fields: the runs between spaces and tabs
+/// (ASCII, so never inside a UTF-8 character).
+fn split_fields(line: &str, fields: &mut Vec<(usize, usize)>) {
+    fields.clear();
+    let mut start = None;
+    for (i, &b) in line.as_bytes().iter().enumerate() {
+        match (b == b' ' || b == b'\t', start) {
+            (true, Some(s)) => {
+                fields.push((s, i));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        fields.push((s, line.len()));
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -336,6 +358,7 @@ impl<'a> Parser<'a> {
             doc_id: 0,
             started: false,
             n_documents: 0,
+            fields: Vec::new(),
         }
     }
 
@@ -349,8 +372,9 @@ impl<'a> Parser<'a> {
 
     /// Reads one line; returns the sentence it ends, if any.
     fn line(&mut self, line_no: usize, line: &str) -> Result<Option<RawSentence>, ConvertError> {
-        let fields = || line.split([' ', '\t']).filter(|f| !f.is_empty());
-        let Some(first) = fields().next() else {
+        split_fields(line, &mut self.fields);
+        let field = |&(start, end): &(usize, usize)| &line[start..end];
+        let Some(first) = self.fields.first().map(field) else {
             return Ok(self.current.take());
         };
         if first == DOCSTART {
@@ -362,7 +386,7 @@ impl<'a> Parser<'a> {
             self.n_documents = self.doc_id + 1;
             return Ok(ended);
         }
-        let n_fields = fields().count();
+        let n_fields = self.fields.len();
         if self.layout.is_none() {
             self.layout = Some(self.layout_from(line_no, n_fields)?);
         }
@@ -380,7 +404,7 @@ impl<'a> Parser<'a> {
                 ),
             ));
         }
-        let tag_text = fields().nth(tag_index).unwrap_or_default();
+        let tag_text = self.fields.get(tag_index).map_or("", field);
         let Some(tag) = Tag::parse(tag_text) else {
             return Err(self.error(
                 line_no,
@@ -416,12 +440,14 @@ impl<'a> Parser<'a> {
             return Ok(None);
         }
         sentence.tokens.push(first);
-        let extra_fields = fields()
+        let extra_fields = self
+            .fields
+            .iter()
             .enumerate()
             .filter(|&(i, _)| i != 0 && i != tag_index)
-            .map(|(_, f)| f);
-        for (column, field) in sentence.extra.iter_mut().zip(extra_fields) {
-            column.push(field);
+            .map(|(_, f)| field(f));
+        for (column, cell) in sentence.extra.iter_mut().zip(extra_fields) {
+            column.push(cell);
         }
         Ok(None)
     }

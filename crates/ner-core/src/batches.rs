@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use arrow::array::{Array, ListArray, PrimitiveArray, RecordBatch};
-use arrow::datatypes::{ArrowPrimitiveType, Int64Type, UInt32Type};
+use arrow::datatypes::{ArrowPrimitiveType, Int32Type, Int64Type, UInt32Type};
 
 use crate::artifact::column;
 use crate::error::{Error, Result};
@@ -26,7 +26,7 @@ pub struct BatchView<'a> {
     /// Padded word width (characters) of this batch.
     pub char_width: usize,
     /// `[rows, width, char_width]`.
-    pub char_ids: &'a [i64],
+    pub char_ids: &'a [i32],
     /// Each source column's ids, `[rows, width]`, in the order the batches'
     /// metadata names them.
     pub columns: Vec<&'a [i64]>,
@@ -39,13 +39,13 @@ impl<'a> BatchView<'a> {
         let rows = batch.num_rows();
         let sentence_ids = primitive::<UInt32Type>(batch, batches::SENTENCE_ID, path)?;
         let lengths = primitive::<UInt32Type>(batch, batches::LENGTH, path)?;
-        let (width, word_ids) = uniform_ids(
+        let (width, word_ids) = uniform_ids::<Int64Type>(
             column(batch, batches::WORD_IDS, path)?,
             rows,
             path,
             batches::WORD_IDS,
         )?;
-        let (tag_width, tag_ids) = uniform_ids(
+        let (tag_width, tag_ids) = uniform_ids::<Int64Type>(
             column(batch, batches::TAG_IDS, path)?,
             rows,
             path,
@@ -65,7 +65,7 @@ impl<'a> BatchView<'a> {
                     "column 'char_ids' is not as wide as 'word_ids'",
                 ));
             }
-            uniform_ids(per_token, rows * width, path, batches::CHAR_IDS)?
+            uniform_ids::<Int32Type>(per_token, rows * width, path, batches::CHAR_IDS)?
         };
         if tag_width != width {
             return Err(Error::invalid(
@@ -76,8 +76,12 @@ impl<'a> BatchView<'a> {
         let mut columns = Vec::new();
         for name in batches::column_names(&Metadata::from_map(batch.schema().metadata())) {
             let column_name = batches::column_ids(&name);
-            let (column_width, ids) =
-                uniform_ids(column(batch, &column_name, path)?, rows, path, &column_name)?;
+            let (column_width, ids) = uniform_ids::<Int64Type>(
+                column(batch, &column_name, path)?,
+                rows,
+                path,
+                &column_name,
+            )?;
             if column_width != width {
                 return Err(Error::invalid(
                     path,
@@ -157,18 +161,28 @@ fn uniform_offsets(
     Ok((width, start))
 }
 
-fn uniform_ids<'a>(
+fn uniform_ids<'a, T: ArrowPrimitiveType>(
     list: &'a ListArray,
     rows: usize,
     path: &Path,
     name: &str,
-) -> Result<(usize, &'a [i64])> {
+) -> Result<(usize, &'a [T::Native])> {
     let (width, start) = uniform_offsets(list, rows, path, name)?;
     let values = list
         .values()
         .as_any()
-        .downcast_ref::<PrimitiveArray<Int64Type>>()
-        .ok_or_else(|| Error::invalid(path, format!("column '{name}' does not hold int64 ids")))?;
+        .downcast_ref::<PrimitiveArray<T>>()
+        .ok_or_else(|| {
+            Error::invalid(
+                path,
+                format!(
+                    "column '{name}' holds {} where this build reads {} ids \
+                     (batches from an older ner-encode: encode them again)",
+                    list.values().data_type(),
+                    T::DATA_TYPE
+                ),
+            )
+        })?;
     let ids = values
         .values()
         .get(start..start + rows * width)

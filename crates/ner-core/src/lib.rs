@@ -7,7 +7,8 @@
 //! IOB2 and BIOES), [`conlleval`] (the CoNLL scorer, rule for rule),
 //! [`metrics`] (accuracy, macro F1, confusion), [`artifact`] (atomic
 //! Parquet and Arrow IPC writers, checked readers, a memory-mapped IPC reader,
-//! SHA-256 fingerprints) and [`rng`] (a seeded shuffle that never changes).
+//! SHA-256 fingerprints), [`rng`] (a seeded shuffle that never changes) and
+//! [`hash`] (the fast hash maps of the token look-ups).
 //!
 //! It deliberately knows nothing of tensors, training or any one corpus.
 //!
@@ -26,6 +27,7 @@ pub mod batches;
 pub mod cli;
 pub mod conlleval;
 pub mod error;
+pub mod hash;
 pub mod metrics;
 pub mod rng;
 pub mod runs;

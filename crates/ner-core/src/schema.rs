@@ -420,19 +420,30 @@ pub mod batches {
     pub const WORD_IDS: &str = "word_ids";
     /// `list<i64>`: tag ids, padded with [`LABEL_PAD`].
     pub const TAG_IDS: &str = "tag_ids";
-    /// `list<list<i64>>`: per token, character ids padded with [`CHAR_PAD`] to
+    /// `list<list<i32>>`: per token, character ids padded with [`CHAR_PAD`] to
     /// the longest word of the batch; padding tokens are all [`CHAR_PAD`].
+    /// 32-bit, as they are most of a batch's bytes (the other ids are 64-bit).
     pub const CHAR_IDS: &str = "char_ids";
 
     pub const WORD_PAD: i64 = 0;
     /// The label of padding positions, ignored by the loss (PyTorch's `ignore_index`).
     pub const LABEL_PAD: i64 = -100;
-    pub const CHAR_PAD: i64 = 0;
+    pub const CHAR_PAD: i32 = 0;
 
+    /// `list<i64>`: a list of word, tag or column ids.
     pub fn id_list(name: &str) -> Field {
         Field::new(
             name,
             DataType::List(Arc::new(Field::new("item", DataType::Int64, false))),
+            false,
+        )
+    }
+
+    /// An element of [`CHAR_IDS`]: one token's `list<i32>`.
+    pub fn char_token_field() -> Field {
+        Field::new(
+            "item",
+            DataType::List(Arc::new(Field::new("item", DataType::Int32, false))),
             false,
         )
     }
@@ -464,7 +475,11 @@ pub mod batches {
             Field::new(LENGTH, DataType::UInt32, false),
             id_list(WORD_IDS),
             id_list(TAG_IDS),
-            Field::new(CHAR_IDS, DataType::List(Arc::new(id_list("item"))), false),
+            Field::new(
+                CHAR_IDS,
+                DataType::List(Arc::new(char_token_field())),
+                false,
+            ),
         ];
         fields.extend(
             column_names(metadata)

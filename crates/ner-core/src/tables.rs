@@ -1,7 +1,6 @@
 //! Typed access to the Parquet artifacts: vocabularies, sentences and
 //! predictions.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,6 +13,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use crate::artifact::{column, read_parquet, ParquetBatches, ParquetSink};
 use crate::error::{Error, Result};
+use crate::hash::FastMap;
 use crate::schema::{keys, predictions, sentences, vectors, vocab, ArtifactKind, Metadata};
 
 /// The project's metadata of a Parquet file, read from the footer alone.
@@ -61,7 +61,7 @@ impl Vocab {
     }
 
     /// Key to id.
-    pub fn index(&self) -> HashMap<&str, u32> {
+    pub fn index(&self) -> FastMap<&str, u32> {
         self.entries
             .iter()
             .enumerate()
@@ -182,12 +182,14 @@ impl VectorKeys {
 /// prediction all use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenIds {
-    words: HashMap<String, i64>,
-    chars: HashMap<char, i64>,
+    words: FastMap<String, i64>,
+    /// ASCII characters' ids by code, the others' in `chars`.
+    ascii: [i64; 128],
+    chars: FastMap<char, i64>,
     lowercase: bool,
     max_word_chars: usize,
     /// Each vector key's word id (`first + row`).
-    vectors: HashMap<String, i64>,
+    vectors: FastMap<String, i64>,
     /// Look the vectors up before the vocabulary (static vectors).
     vectors_first: bool,
 }
@@ -208,22 +210,26 @@ impl TokenIds {
                 .collect::<Vec<_>>()
         };
         // Character keys are single characters; the specials are longer.
-        let chars = ids(chars)
-            .into_iter()
-            .filter_map(|(key, id)| {
-                let mut it = key.chars();
-                match (it.next(), it.next()) {
-                    (Some(c), None) => Some((c, id)),
-                    _ => None,
+        let mut ascii = [i64::from(vocab::UNK_ID); 128];
+        let mut others = FastMap::default();
+        for (key, id) in ids(chars) {
+            let mut it = key.chars();
+            if let (Some(c), None) = (it.next(), it.next()) {
+                match ascii.get_mut(c as usize) {
+                    Some(slot) => *slot = id,
+                    None => {
+                        others.insert(c, id);
+                    }
                 }
-            })
-            .collect();
+            }
+        }
         TokenIds {
             words: ids(words).into_iter().collect(),
-            chars,
+            ascii,
+            chars: others,
             lowercase,
             max_word_chars: max_word_chars.unwrap_or(usize::MAX),
-            vectors: HashMap::new(),
+            vectors: FastMap::default(),
             vectors_first: false,
         }
     }
@@ -281,12 +287,17 @@ impl TokenIds {
 
     /// The character ids of a token, capped at `max_word_chars`.
     pub fn chars<'a>(&'a self, token: &'a str) -> impl Iterator<Item = i64> + 'a {
-        token.chars().take(self.max_word_chars).map(|c| {
-            self.chars
-                .get(&c)
-                .copied()
-                .unwrap_or(i64::from(vocab::UNK_ID))
-        })
+        token
+            .chars()
+            .take(self.max_word_chars)
+            .map(|c| match self.ascii.get(c as usize) {
+                Some(&id) => id,
+                None => self
+                    .chars
+                    .get(&c)
+                    .copied()
+                    .unwrap_or(i64::from(vocab::UNK_ID)),
+            })
     }
 
     /// Characters kept per word.

@@ -27,16 +27,16 @@
 //! # Ok::<(), ner_encode::EncodeError>(())
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, ListArray, RecordBatch, UInt32Array};
+use arrow::array::{ArrayRef, Int32Array, Int64Array, ListArray, RecordBatch, UInt32Array};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field};
 use ner_core::artifact::{sha256_file, IpcSink};
+use ner_core::hash::FastMap;
 use ner_core::rng::SplitMix64;
 use ner_core::schema::vectors::VectorsDir;
 use ner_core::schema::vocab::VocabDir;
@@ -238,7 +238,7 @@ struct Encoded {
     words: Vec<i64>,
     tags: Vec<i64>,
     /// Every token's character ids, one after the other.
-    chars: Vec<i64>,
+    chars: Vec<i32>,
     /// Where token `t`'s characters end in `chars`.
     char_ends: Vec<usize>,
     /// Per source column, an id per token.
@@ -363,7 +363,7 @@ pub fn encode(config: &Config) -> Result<Summary, EncodeError> {
 
 impl Encoded {
     /// Token `t`'s character ids.
-    fn token_chars(&self, t: usize) -> &[i64] {
+    fn token_chars(&self, t: usize) -> &[i32] {
         let start = if t == 0 { 0 } else { self.char_ends[t - 1] };
         &self.chars[start..self.char_ends[t]]
     }
@@ -377,7 +377,7 @@ fn encode_rows(
     columns: &[(PathBuf, Vocab)],
 ) -> Result<(Vec<Encoded>, usize), EncodeError> {
     let tag_index = tags.index();
-    let column_index: Vec<HashMap<&str, u32>> = columns.iter().map(|(_, v)| v.index()).collect();
+    let column_index: Vec<FastMap<&str, u32>> = columns.iter().map(|(_, v)| v.index()).collect();
     let unk = i64::from(vocab::UNK_ID);
     let mut n_oov = 0;
     let mut out = Vec::with_capacity(rows.len());
@@ -415,7 +415,11 @@ fn encode_rows(
                 ))
             })?;
             encoded.tags.push(i64::from(*tag_id));
-            encoded.chars.extend(token_ids.chars(token));
+            // Below the character vocabulary's size, which Unicode keeps far
+            // below 2^31.
+            encoded
+                .chars
+                .extend(token_ids.chars(token).map(|id| id as i32));
             encoded.char_ends.push(encoded.chars.len());
         }
         out.push(encoded);
@@ -504,9 +508,14 @@ fn padded_batch(
             None,
         )
     };
-    let per_token = uniform(char_ids, n * width, char_width)?;
+    let per_token = ListArray::try_new(
+        Arc::new(Field::new("item", DataType::Int32, false)),
+        OffsetBuffer::from_lengths(std::iter::repeat_n(char_width, n * width)),
+        Arc::new(Int32Array::from(char_ids)),
+        None,
+    )?;
     let chars = ListArray::try_new(
-        Arc::new(batches::id_list("item")),
+        Arc::new(batches::char_token_field()),
         OffsetBuffer::from_lengths(std::iter::repeat_n(width, n)),
         Arc::new(per_token),
         None,

@@ -196,8 +196,13 @@ fn batches_are_views_into_the_mapped_file() {
     for batch in mapped.batches() {
         let batch = batch.expect("batch");
         let view = BatchView::new(&batch, &config.output).expect("view");
-        for ids in [view.word_ids, view.tag_ids, view.char_ids] {
-            let range = ids.as_ptr_range();
+        let ranges = [view.word_ids.as_ptr_range(), view.tag_ids.as_ptr_range()]
+            .map(|r| r.start.cast::<u8>()..r.end.cast::<u8>());
+        let chars = view.char_ids.as_ptr_range();
+        for range in ranges
+            .into_iter()
+            .chain([chars.start.cast::<u8>()..chars.end.cast::<u8>()])
+        {
             assert!(
                 bytes.start <= range.start.cast() && range.end.cast() <= bytes.end,
                 "array data must lie inside the mapping"
@@ -215,6 +220,60 @@ fn batches_are_views_into_the_mapped_file() {
         Some(sha256_file(&fx.vocab.words).expect("hash"))
     );
     assert_eq!(metadata.get(keys::ORDER), Some("shuffle"));
+}
+
+#[test]
+fn batches_with_64_bit_char_ids_are_refused_with_a_way_out() {
+    let fx = Fixture::new();
+    let config = fx.config("train", TRAIN);
+    encode(&config).expect("encode");
+    let mapped = MappedIpc::open(&config.output, ArtifactKind::Batches).expect("open");
+    let batch = mapped.batches().next().expect("a batch").expect("batch");
+    let view = BatchView::new(&batch, &config.output).expect("view");
+    // The char ids as a build before 32-bit character ids wrote them.
+    let wide: Vec<i64> = view.char_ids.iter().map(|&c| i64::from(c)).collect();
+    let item = Arc::new(Field::new("item", DataType::Int64, false));
+    let per_token = ListArray::try_new(
+        item.clone(),
+        OffsetBuffer::from_lengths(std::iter::repeat_n(
+            view.char_width,
+            view.rows() * view.width,
+        )),
+        Arc::new(Int64Array::from(wide)),
+        None,
+    )
+    .expect("per token");
+    let token = Arc::new(Field::new("item", DataType::List(item), false));
+    let chars = ListArray::try_new(
+        token.clone(),
+        OffsetBuffer::from_lengths(std::iter::repeat_n(view.width, view.rows())),
+        Arc::new(per_token),
+        None,
+    )
+    .expect("chars");
+    let index = batch
+        .schema()
+        .index_of(batches::CHAR_IDS)
+        .expect("char_ids");
+    let mut fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields[index] = Field::new(batches::CHAR_IDS, DataType::List(token), false);
+    let mut columns = batch.columns().to_vec();
+    columns[index] = Arc::new(chars);
+    let old = RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns)
+        .expect("old batch");
+    let err = BatchView::new(&old, &config.output).expect_err("int64 char ids");
+    let message = err.to_string();
+    assert!(
+        message.contains(&config.output.display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains("'char_ids' holds Int64"), "{message}");
+    assert!(message.contains("encode them again"), "{message}");
 }
 
 #[test]

@@ -39,7 +39,9 @@ impl BatchTensors {
             tag_ids: Tensor::from_slice(view.tag_ids)
                 .view([rows, width])
                 .to_device(device),
+            // Stored as int32; the layers index with int64.
             char_ids: Tensor::from_slice(view.char_ids)
+                .to_kind(Kind::Int64)
                 .view([rows, width, view.char_width as i64])
                 .to_device(device),
             columns: view
