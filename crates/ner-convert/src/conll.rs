@@ -515,3 +515,25 @@ fn default_names(n_columns: usize, tag_column: usize) -> Vec<String> {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod split_tests {
+    use super::split_fields;
+
+    fn fields(line: &str) -> Vec<&str> {
+        let mut ranges = Vec::new();
+        split_fields(line, &mut ranges);
+        ranges.iter().map(|&(s, e)| &line[s..e]).collect()
+    }
+
+    #[test]
+    fn fields_are_the_runs_between_spaces_and_tabs() {
+        assert_eq!(
+            fields("Zürich NNP\t\tI-NP  B-LOC"),
+            ["Zürich", "NNP", "I-NP", "B-LOC"]
+        );
+        assert_eq!(fields("  naïve\u{a0}x O "), ["naïve\u{a0}x", "O"]);
+        assert!(fields(" \t ").is_empty());
+        assert!(fields("").is_empty());
+    }
+}
