@@ -177,7 +177,7 @@ fn uniform_ids<'a, T: ArrowPrimitiveType>(
                 path,
                 format!(
                     "column '{name}' holds {} where this build reads {} ids \
-                     (batches from an older ner-encode: encode them again)",
+                     (batches from another ner-encode version: encode them again)",
                     list.values().data_type(),
                     T::DATA_TYPE
                 ),

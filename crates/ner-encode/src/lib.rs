@@ -32,9 +32,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int32Array, Int64Array, ListArray, RecordBatch, UInt32Array};
+use arrow::array::{ArrayRef, ListArray, PrimitiveArray, RecordBatch, UInt32Array};
 use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{DataType, Field};
+use arrow::datatypes::{ArrowPrimitiveType, Field, Int32Type, Int64Type};
 use ner_core::artifact::{sha256_file, IpcSink};
 use ner_core::hash::FastMap;
 use ner_core::rng::SplitMix64;
@@ -496,24 +496,8 @@ fn padded_batch(
             ids
         })
         .collect();
-    let item = Arc::new(Field::new("item", DataType::Int64, false));
-    let uniform = |values: Vec<i64>,
-                   lists: usize,
-                   width: usize|
-     -> Result<ListArray, arrow::error::ArrowError> {
-        ListArray::try_new(
-            item.clone(),
-            OffsetBuffer::from_lengths(std::iter::repeat_n(width, lists)),
-            Arc::new(Int64Array::from(values)),
-            None,
-        )
-    };
-    let per_token = ListArray::try_new(
-        Arc::new(Field::new("item", DataType::Int32, false)),
-        OffsetBuffer::from_lengths(std::iter::repeat_n(char_width, n * width)),
-        Arc::new(Int32Array::from(char_ids)),
-        None,
-    )?;
+    let uniform = uniform_lists::<Int64Type>;
+    let per_token = uniform_lists::<Int32Type>(char_ids, n * width, char_width)?;
     let chars = ListArray::try_new(
         Arc::new(batches::char_token_field()),
         OffsetBuffer::from_lengths(std::iter::repeat_n(width, n)),
@@ -535,6 +519,20 @@ fn padded_batch(
         columns.push(Arc::new(uniform(ids, n, width)?));
     }
     RecordBatch::try_new(schema.clone(), columns)
+}
+
+/// `lists` lists of `width` values each, cut from `values` in order.
+fn uniform_lists<T: ArrowPrimitiveType>(
+    values: Vec<T::Native>,
+    lists: usize,
+    width: usize,
+) -> Result<ListArray, arrow::error::ArrowError> {
+    ListArray::try_new(
+        Arc::new(Field::new("item", T::DATA_TYPE, false)),
+        OffsetBuffer::from_lengths(std::iter::repeat_n(width, lists)),
+        Arc::new(PrimitiveArray::<T>::new(values.into(), None)),
+        None,
+    )
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
 use super::*;
+use arrow::array::Array;
+use arrow::datatypes::DataType;
 use ner_core::artifact::MappedIpc;
 use ner_core::batches::BatchView;
 
@@ -186,6 +188,12 @@ fn shuffle_is_seeded_and_bucket_cuts_padding() {
     assert!(bucketed.padding_ratio < 0.1, "{}", bucketed.padding_ratio);
 }
 
+/// Where `ids` lie in memory, in bytes.
+fn byte_range<T>(ids: &[T]) -> std::ops::Range<*const u8> {
+    let range = ids.as_ptr_range();
+    range.start.cast()..range.end.cast()
+}
+
 #[test]
 fn batches_are_views_into_the_mapped_file() {
     let fx = Fixture::new();
@@ -196,13 +204,11 @@ fn batches_are_views_into_the_mapped_file() {
     for batch in mapped.batches() {
         let batch = batch.expect("batch");
         let view = BatchView::new(&batch, &config.output).expect("view");
-        let ranges = [view.word_ids.as_ptr_range(), view.tag_ids.as_ptr_range()]
-            .map(|r| r.start.cast::<u8>()..r.end.cast::<u8>());
-        let chars = view.char_ids.as_ptr_range();
-        for range in ranges
-            .into_iter()
-            .chain([chars.start.cast::<u8>()..chars.end.cast::<u8>()])
-        {
+        for range in [
+            byte_range(view.word_ids),
+            byte_range(view.tag_ids),
+            byte_range(view.char_ids),
+        ] {
             assert!(
                 bytes.start <= range.start.cast() && range.end.cast() <= bytes.end,
                 "array data must lie inside the mapping"
@@ -232,18 +238,13 @@ fn batches_with_64_bit_char_ids_are_refused_with_a_way_out() {
     let view = BatchView::new(&batch, &config.output).expect("view");
     // The char ids as a build before 32-bit character ids wrote them.
     let wide: Vec<i64> = view.char_ids.iter().map(|&c| i64::from(c)).collect();
-    let item = Arc::new(Field::new("item", DataType::Int64, false));
-    let per_token = ListArray::try_new(
-        item.clone(),
-        OffsetBuffer::from_lengths(std::iter::repeat_n(
-            view.char_width,
-            view.rows() * view.width,
-        )),
-        Arc::new(Int64Array::from(wide)),
-        None,
+    let per_token = uniform_lists::<arrow::datatypes::Int64Type>(
+        wide,
+        view.rows() * view.width,
+        view.char_width,
     )
     .expect("per token");
-    let token = Arc::new(Field::new("item", DataType::List(item), false));
+    let token = Arc::new(Field::new("item", per_token.data_type().clone(), false));
     let chars = ListArray::try_new(
         token.clone(),
         OffsetBuffer::from_lengths(std::iter::repeat_n(view.width, view.rows())),
