@@ -1,29 +1,25 @@
-//! Requests arriving together are tagged together. Up to `threads` batches
-//! run at once, each on its own blocking thread: when a thread is free, the
-//! batching task takes every request queued (waiting up to `max_wait` for
-//! more, up to `max_batch` sentences) and runs them as one call of the
-//! tagger, then hands each request its own sentences back. So under load
-//! the next batch forms while the others run, and no core waits for the
-//! queue; a batch large enough (`min_split` sentences per thread) also
-//! takes the threads that are free at that moment.
+//! Requests arriving together are tagged together. Each lane
+//! ([`crate::lanes`]) has its own batcher, a task that takes every request
+//! queued in the lane (waiting up to `max_wait` for more, up to
+//! `max_batch` sentences) and tags them as one call of the tagger, right
+//! there on the lane's thread, then hands each request its own sentences
+//! back. While it tags, the lane's next requests queue and form its next
+//! batch. A batch large enough (`min_split` sentences per thread) also
+//! takes the threads of the lanes that are not tagging at that moment.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ner_infer::{Analysis, Options, Tagger};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 
 /// One request's sentences and where its answer goes.
 struct Job {
     sentences: Vec<Vec<String>>,
     nbest: usize,
     reply: oneshot::Sender<Result<Vec<Analysis>, String>>,
-}
-
-/// The handle requests use.
-#[derive(Debug, Clone)]
-pub struct Batcher {
-    jobs: mpsc::Sender<Job>,
 }
 
 /// How batches are formed.
@@ -33,7 +29,8 @@ pub struct Batching {
     pub max_batch: usize,
     /// How long the first request of a batch waits for others.
     pub max_wait: Duration,
-    /// Batches running at once, and the threads one batch may take.
+    /// Lanes, so batches tagged at once; and the threads one batch may
+    /// take.
     pub threads: usize,
     /// A batch takes more than one thread only when each gets at least
     /// this many sentences.
@@ -41,8 +38,8 @@ pub struct Batching {
 }
 
 impl Batching {
-    /// `threads` workers, batches of up to 512 sentences formed from what is
-    /// queued, split over free threads from 64 sentences per thread.
+    /// `threads` lanes, batches of up to 512 sentences formed from what is
+    /// queued, split over idle lanes' threads from 64 sentences per thread.
     pub fn new(threads: usize) -> Self {
         Batching {
             max_batch: 512,
@@ -53,11 +50,45 @@ impl Batching {
     }
 }
 
+/// What every lane's batcher shares: the tagger, the rule, and how many
+/// lanes are tagging right now.
+#[derive(Debug)]
+pub struct Tagging {
+    tagger: Arc<Tagger>,
+    batching: Batching,
+    busy: AtomicUsize,
+}
+
+impl Tagging {
+    pub fn new(tagger: Arc<Tagger>, batching: Batching) -> Self {
+        Tagging {
+            tagger,
+            batching,
+            busy: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn batching(&self) -> Batching {
+        self.batching
+    }
+
+    pub fn tagger(&self) -> &Tagger {
+        &self.tagger
+    }
+}
+
+/// A lane's handle to its batcher.
+#[derive(Debug, Clone)]
+pub struct Batcher {
+    jobs: mpsc::Sender<Job>,
+}
+
 impl Batcher {
-    /// Starts the batching task on the current runtime.
-    pub fn start(tagger: Arc<Tagger>, batching: Batching) -> Batcher {
+    /// Starts a batcher on the current runtime, which should be its lane's
+    /// (it tags on the runtime's thread).
+    pub fn start(tagging: Arc<Tagging>) -> Batcher {
         let (jobs, queue) = mpsc::channel(4096);
-        tokio::spawn(run(tagger, queue, batching));
+        tokio::spawn(run(tagging, queue));
         Batcher { jobs }
     }
 
@@ -82,21 +113,14 @@ impl Batcher {
     }
 }
 
-async fn run(tagger: Arc<Tagger>, mut queue: mpsc::Receiver<Job>, batching: Batching) {
-    let workers = Arc::new(Semaphore::new(batching.threads.max(1)));
-    loop {
-        // Wait for a free thread first, so that what queues meanwhile
-        // joins this batch.
-        let Ok(first_thread) = Arc::clone(&workers).acquire_owned().await else {
-            return;
-        };
-        let Some(first) = queue.recv().await else {
-            return;
-        };
+async fn run(tagging: Arc<Tagging>, mut queue: mpsc::Receiver<Job>) {
+    let batching = tagging.batching;
+    let max_batch = batching.max_batch.max(1);
+    while let Some(first) = queue.recv().await {
         let mut size = first.sentences.len();
         let mut jobs = vec![first];
         let deadline = tokio::time::Instant::now() + batching.max_wait;
-        while size < batching.max_batch {
+        while size < max_batch {
             let next = match queue.try_recv() {
                 Ok(job) => Some(job),
                 Err(_) if batching.max_wait.is_zero() => None,
@@ -109,23 +133,16 @@ async fn run(tagger: Arc<Tagger>, mut queue: mpsc::Receiver<Job>, batching: Batc
             size += job.sentences.len();
             jobs.push(job);
         }
-        let mut threads = vec![first_thread];
-        while size >= (threads.len() + 1) * batching.min_split.max(1) {
-            match Arc::clone(&workers).try_acquire_owned() {
-                Ok(permit) => threads.push(permit),
-                Err(_) => break,
-            }
-        }
-        let tagger = Arc::clone(&tagger);
-        let max_batch = batching.max_batch.max(1);
-        tokio::task::spawn_blocking(move || {
-            tag_batch(&tagger, jobs, threads.len(), max_batch);
-            drop(threads);
-        });
+        let others = tagging.busy.fetch_add(1, Ordering::SeqCst);
+        let idle = batching.threads.saturating_sub(others + 1);
+        let threads = (size / batching.min_split.max(1)).clamp(1, 1 + idle);
+        tag_batch(&tagging.tagger, jobs, threads, max_batch);
+        tagging.busy.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// Runs one batch on `threads` threads and answers each of its requests.
+/// Runs one batch on `threads` threads and answers each of its requests;
+/// a panic in the tagger fails this batch's requests, not the lane.
 fn tag_batch(tagger: &Tagger, mut jobs: Vec<Job>, threads: usize, max_batch: usize) {
     let counts: Vec<usize> = jobs.iter().map(|j| j.sentences.len()).collect();
     let nbest = jobs.iter().map(|j| j.nbest).max().unwrap_or(0);
@@ -140,8 +157,11 @@ fn tag_batch(tagger: &Tagger, mut jobs: Vec<Job>, threads: usize, max_batch: usi
         threads,
         nbest,
     };
-    match tagger.analyze(&sentences, &[], options) {
-        Ok(analyses) => {
+    let analysed = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        tagger.analyze(&sentences, &[], options)
+    }));
+    match analysed {
+        Ok(Ok(analyses)) => {
             let mut analyses = analyses.into_iter();
             for (job, n) in jobs.into_iter().zip(counts) {
                 let mut own: Vec<Analysis> = analyses.by_ref().take(n).collect();
@@ -151,9 +171,16 @@ fn tag_batch(tagger: &Tagger, mut jobs: Vec<Job>, threads: usize, max_batch: usi
                 let _ = job.reply.send(Ok(own));
             }
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             for job in jobs {
                 let _ = job.reply.send(Err(e.to_string()));
+            }
+        }
+        Err(_) => {
+            for job in jobs {
+                let _ = job
+                    .reply
+                    .send(Err("the tagger failed on this batch".to_string()));
             }
         }
     }

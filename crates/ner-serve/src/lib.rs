@@ -9,7 +9,9 @@
 //!   chosen epoch; `GET /`: a page to type text into and look at the
 //!   entities ([`page`]).
 //!
-//! Requests that arrive together are tagged as one batch ([`batcher`]).
+//! The server runs one lane per thread, each reading, tagging and
+//! answering its own connections ([`lanes`]); requests that arrive
+//! together in a lane are tagged as one batch ([`batcher`]).
 //! [`load`] is the bounded load generator of `make bench-serve`.
 //! Every refusal is a JSON `{"error": ...}` with a 4xx status (413 with the
 //! `limit` it broke for [`api::Limits`]); a failure inside the tagger is a
@@ -18,6 +20,7 @@
 
 pub mod api;
 pub mod batcher;
+pub mod lanes;
 pub mod load;
 pub mod page;
 
@@ -34,21 +37,20 @@ use ner_model::config::OutputLayer;
 use ner_model::folder::ModelDir;
 
 use api::{ApiError, Limits, TagResponse};
-use batcher::{Batcher, Batching};
+use batcher::{Batcher, Batching, Tagging};
 
-/// What the handlers share.
+/// The server's model and rules, built once and shared by its lanes.
 #[derive(Debug, Clone)]
-pub struct AppState {
-    tagger: Arc<Tagger>,
-    batcher: Batcher,
+pub struct App {
+    tagging: Arc<Tagging>,
     limits: Limits,
     /// `GET /v1/model`, built once.
     model: Arc<serde_json::Value>,
 }
 
-impl AppState {
-    /// Starts the batcher on the current runtime. Refuses a model that
-    /// reads source columns beside the words (requests carry none).
+impl App {
+    /// Refuses a model that reads source columns beside the words
+    /// (requests carry none).
     pub fn new(
         tagger: Tagger,
         dir: &ModelDir,
@@ -62,14 +64,27 @@ impl AppState {
             ));
         }
         let model = Arc::new(model_json(&tagger, dir));
-        let tagger = Arc::new(tagger);
-        Ok(AppState {
-            batcher: Batcher::start(Arc::clone(&tagger), batching),
-            tagger,
+        Ok(App {
+            tagging: Arc::new(Tagging::new(Arc::new(tagger), batching)),
             limits,
             model,
         })
     }
+
+    /// A lane's routes, its batcher started on the current runtime.
+    fn lane_router(&self) -> Router {
+        router(AppState {
+            batcher: Batcher::start(Arc::clone(&self.tagging)),
+            app: self.clone(),
+        })
+    }
+}
+
+/// What one lane's handlers share.
+#[derive(Debug, Clone)]
+struct AppState {
+    app: App,
+    batcher: Batcher,
 }
 
 /// The model card, the vocabulary sizes and the chosen epoch's metrics.
@@ -105,10 +120,10 @@ impl IntoResponse for ApiError {
 }
 
 /// The routes over `state`.
-pub fn router(state: AppState) -> Router {
+fn router(state: AppState) -> Router {
     // The body limit is checked by the handler (a JSON answer naming it);
     // axum's own stops reading a little past it.
-    let read_limit = state.limits.max_body_bytes.saturating_add(1);
+    let read_limit = state.app.limits.max_body_bytes.saturating_add(1);
     Router::new()
         .route("/", get(|| async { Html(page::PAGE) }))
         .route(
@@ -132,7 +147,7 @@ pub fn router(state: AppState) -> Router {
 async fn model(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        state.model.to_string(),
+        state.app.model.to_string(),
     )
         .into_response()
 }
@@ -145,15 +160,16 @@ async fn tag(
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(
                 "max_body_bytes",
-                state.limits.max_body_bytes,
+                state.app.limits.max_body_bytes,
                 "the body is larger than max_body_bytes",
             )
         } else {
             ApiError::bad_request(format!("could not read the body: {e}"))
         }
     })?;
-    let has_crf = state.tagger.card.pipeline.model.output == OutputLayer::Crf;
-    let (items, nbest) = api::parse(&body, &state.limits, has_crf)?;
+    let tagger = state.app.tagging.tagger();
+    let has_crf = tagger.card.pipeline.model.output == OutputLayer::Crf;
+    let (items, nbest) = api::parse(&body, &state.app.limits, has_crf)?;
     let sentences: Vec<Vec<String>> = items.iter().map(|i| i.tokens.clone()).collect();
     let analyses = state
         .batcher
@@ -166,7 +182,7 @@ async fn tag(
             max: None,
         })?;
     Ok(Json(TagResponse {
-        model: state.tagger.card.name.clone(),
+        model: tagger.card.name.clone(),
         sentences: items
             .into_iter()
             .zip(analyses)
@@ -175,14 +191,14 @@ async fn tag(
     }))
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then finishes
-/// the requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+/// Serves `app` on `listener` in `app`'s `threads` lanes
+/// ([`lanes`]) until `shutdown` resolves, then finishes the requests in
+/// flight. Blocks the calling thread, which accepts the connections.
+pub fn serve(
+    listener: std::net::TcpListener,
+    app: App,
+    shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let lanes = app.tagging.batching().threads;
+    lanes::run(listener, lanes, move || app.lane_router(), shutdown)
 }

@@ -10,7 +10,7 @@ use ner_infer::Tagger;
 use ner_model::folder::{ModelDir, Weights};
 use ner_serve::api::Limits;
 use ner_serve::batcher::Batching;
-use ner_serve::AppState;
+use ner_serve::App;
 
 /// Serve a model folder over HTTP (JSON tagging and a page at /).
 #[derive(Debug, Parser)]
@@ -25,13 +25,10 @@ struct Args {
     /// Use model.safetensors (last epoch) instead of best.safetensors.
     #[arg(long)]
     last: bool,
-    /// Batches tagged at once, one thread each [default: one per CPU].
+    /// Lanes: threads that each read, tag and answer their own
+    /// connections' requests [default: one per CPU].
     #[arg(long)]
-    threads: Option<usize>,
-    /// Threads that read requests and write answers (the async runtime's
-    /// workers), beside the tagging threads.
-    #[arg(long, default_value = "2")]
-    io_threads: NonZeroUsize,
+    threads: Option<NonZeroUsize>,
     /// Sentences per batch at most.
     #[arg(long, default_value_t = Batching::new(1).max_batch)]
     max_batch: usize,
@@ -69,7 +66,7 @@ async fn shutdown() {
     eprintln!("ner-serve: finishing the requests in flight, then stopping");
 }
 
-async fn run(args: Args) -> Result<(), String> {
+fn run(args: Args) -> Result<(), String> {
     let dir = ModelDir::new(&args.model);
     let weights = if args.last {
         Weights::Last
@@ -79,7 +76,8 @@ async fn run(args: Args) -> Result<(), String> {
     let tagger = Tagger::load(&dir, weights, None).map_err(|e| ner_core::cli::chain(&e))?;
     let threads = args
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, usize::from);
     let limits = Limits {
         max_body_bytes: args.max_body_bytes,
         max_sentences: args.max_sentences,
@@ -92,32 +90,17 @@ async fn run(args: Args) -> Result<(), String> {
         threads,
         min_split: args.min_split,
     };
-    let state = AppState::new(tagger, &dir, limits, batching)?;
+    let app = App::new(tagger, &dir, limits, batching)?;
     let address = format!("{}:{}", args.host, args.port);
-    let listener = tokio::net::TcpListener::bind(&address)
-        .await
+    let listener = std::net::TcpListener::bind(&address)
         .map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("ner-serve: {} on http://{local}/", args.model.display());
-    ner_serve::serve(listener, state, shutdown())
-        .await
-        .map_err(|e| format!("serving on {local}: {e}"))
+    ner_serve::serve(listener, app, shutdown()).map_err(|e| format!("serving on {local}: {e}"))
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.io_threads.get())
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ner-serve: error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
+    match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ner-serve: error: {e}");

@@ -11,7 +11,7 @@ use ner_infer::Tagger;
 use ner_model::folder::Weights;
 use ner_serve::api::Limits;
 use ner_serve::batcher::Batching;
-use ner_serve::AppState;
+use ner_serve::App;
 use serde_json::Value;
 
 struct Server {
@@ -42,30 +42,20 @@ fn start(pipeline: &str, limits: Limits) -> Server {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let root = model.root().to_path_buf();
     let thread = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let tagger = Tagger::load(&model, Weights::Best, None).expect("tagger");
-            let batching = Batching {
-                max_batch: 64,
-                max_wait: Duration::from_micros(500),
-                threads: 2,
-                min_split: 4,
-            };
-            let state = AppState::new(tagger, &model, limits, batching).expect("state");
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("addr")).expect("send");
-            ner_serve::serve(listener, state, async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("serve");
-        });
+        let tagger = Tagger::load(&model, Weights::Best, None).expect("tagger");
+        let batching = Batching {
+            max_batch: 64,
+            max_wait: Duration::from_micros(500),
+            threads: 2,
+            min_split: 4,
+        };
+        let app = App::new(tagger, &model, limits, batching).expect("app");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        tx.send(listener.local_addr().expect("addr")).expect("send");
+        ner_serve::serve(listener, app, async {
+            let _ = stopped.await;
+        })
+        .expect("serve");
     });
     let addr = rx.recv().expect("address");
     Server {
