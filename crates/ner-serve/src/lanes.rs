@@ -86,9 +86,18 @@ fn accept(
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 accepted = listener.accept() => match accepted.and_then(|(s, _)| s.into_std()) {
-                    Ok(stream) => {
-                        // A lane that has stopped drops the connection.
-                        let _ = lanes[next % lanes.len()].send(stream);
+                    Ok(mut stream) => {
+                        // The next lane, or the one after it if that lane
+                        // has stopped; with none left the server stops.
+                        let mut tries = 0;
+                        while let Err(returned) = lanes[next % lanes.len()].send(stream) {
+                            stream = returned.0;
+                            next = next.wrapping_add(1);
+                            tries += 1;
+                            if tries == lanes.len() {
+                                return Err(io::Error::other("every lane has stopped"));
+                            }
+                        }
                         next = next.wrapping_add(1);
                     }
                     // Out of descriptors or a connection reset before it
