@@ -146,16 +146,14 @@ impl axum::serve::Listener for Lane {
 mod tests {
     use std::io::{Read, Write};
 
-    use axum::routing::get;
-
     use super::*;
 
-    /// The name of the thread that answered, over a new connection.
-    fn who_answers(addr: SocketAddr) -> String {
+    /// The body of `GET path`, over a new connection.
+    fn get(addr: SocketAddr, path: &str) -> String {
         let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            .expect("request");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).expect("request");
         let mut answer = String::new();
         stream.read_to_string(&mut answer).expect("answer");
         answer
@@ -163,6 +161,44 @@ mod tests {
             .next()
             .unwrap_or_default()
             .to_string()
+    }
+
+    #[test]
+    fn a_lane_blocked_in_its_work_does_not_hold_up_the_others() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let router = || {
+                Router::new()
+                    .route(
+                        "/block",
+                        // Work on the lane's own thread, as tagging is.
+                        axum::routing::get(|| async {
+                            std::thread::sleep(Duration::from_millis(1500));
+                            "done"
+                        }),
+                    )
+                    .route("/", axum::routing::get(|| async { "quick" }))
+            };
+            run(listener, 2, router, async {
+                let _ = stopped.await;
+            })
+        });
+        // The first connection goes to lane 0 and blocks it; the next goes
+        // to lane 1 and is answered meanwhile.
+        let blocked = std::thread::spawn(move || get(addr, "/block"));
+        std::thread::sleep(Duration::from_millis(100));
+        let start = std::time::Instant::now();
+        assert_eq!(get(addr, "/"), "quick");
+        assert!(
+            start.elapsed() < Duration::from_millis(1000),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(blocked.join().expect("no panic"), "done");
+        let _ = stop.send(());
+        server.join().expect("no panic").expect("served");
     }
 
     #[test]
@@ -174,14 +210,16 @@ mod tests {
             let router = || {
                 Router::new().route(
                     "/",
-                    get(|| async { std::thread::current().name().unwrap_or("?").to_string() }),
+                    axum::routing::get(|| async {
+                        std::thread::current().name().unwrap_or("?").to_string()
+                    }),
                 )
             };
             run(listener, 3, router, async {
                 let _ = stopped.await;
             })
         });
-        let answers: Vec<String> = (0..6).map(|_| who_answers(addr)).collect();
+        let answers: Vec<String> = (0..6).map(|_| get(addr, "/")).collect();
         let _ = stop.send(());
         server.join().expect("no panic").expect("served");
         let lanes: Vec<String> = (0..6)
