@@ -55,7 +55,7 @@ convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 
-.PHONY: help setup torch browser java python python-deps lint-python spark-tag bench-python bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bench-serve bindir vectors-md \
+.PHONY: help setup torch browser java python python-deps spark-tag bench-python bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bench-serve bindir vectors-md \
 	bench-data bench-train bench-crf bench-quality bench-predict bench-ab clean-data FORCE
 FORCE:
 
@@ -140,14 +140,12 @@ test: torch python ## Run the test suite: Rust (release profile, the same build 
 	$(CARGO) test --release --locked --workspace
 	NER_BIN_DIR=$(BIN_DIR) $(VENV)/bin/python -m pytest -q $(ROOT)/crates/ner-python/tests
 
-lint: torch ## cargo fmt --check and clippy with warnings as errors (lint-python: clippy on the Python package too).
+# The Python package shares the workspace's checked crates: its clippy
+# checks only pyo3 and the package itself.
+lint: torch ## cargo fmt --check and clippy with warnings as errors, on the workspace and the Python package.
 	cargo fmt --all --check
 	cargo fmt --manifest-path $(ROOT)/crates/ner-python/Cargo.toml --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
-
-# Apart from lint: a cold check of the package's polars tree costs minutes
-# that CI's budget keeps for the build and the tests.
-lint-python: python-deps ## clippy (warnings as errors) on crates/ner-python.
 	PYO3_PYTHON=$(VENV)/bin/python cargo clippy --release --locked \
 	  --manifest-path $(ROOT)/crates/ner-python/Cargo.toml --all-targets -- -D warnings
 

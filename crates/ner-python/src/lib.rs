@@ -1,23 +1,20 @@
 //! The native part of the Python package `ner_toolkit` (an abi3 module,
 //! no libtorch): [`tagger::Tagger`] over `ner_infer`, Arrow in and out over
-//! `ner_predict::table`, the polars expression ([`plugin`]), the convert
+//! `ner_predict::table`, the polars expression ([`plugin`] over
+//! polars' plugin interface, [`plugin_abi`]), the convert
 //! stage and the scorer ([`score`]). The Python side
 //! (`python/ner_toolkit/`) adds the conveniences and the Spark job.
 
 mod errors;
 mod plugin;
+mod plugin_abi;
 mod score;
 mod tagger;
 
-use arrow::pyarrow::ToPyArrow;
+use arrow_pyarrow::ToPyArrow;
 use pyo3::prelude::*;
 
 use ner_core::schema::{predictions, Metadata};
-
-// Series handed to polars are freed by polars: allocate them with its
-// allocator.
-#[global_allocator]
-static ALLOC: pyo3_polars::PolarsAllocator = pyo3_polars::PolarsAllocator::new();
 
 /// The Arrow schema of `ner-predict`'s predictions Parquet files.
 #[pyfunction]

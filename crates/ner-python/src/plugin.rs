@@ -1,19 +1,25 @@
 //! The polars expression `ner_toolkit.polars.tag`: a `list[str]` column of
 //! tokens in, a `list[str]` column of predicted tags out. Each model folder
 //! is loaded once per process and kept.
+//!
+//! The columns cross as Arrow arrays (polars' plugin interface,
+//! [`crate::plugin_abi`]), so this module is safe Rust over arrow-rs and the
+//! package compiles no polars of its own.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use polars::prelude::*;
-use pyo3_polars::derive::polars_expr;
+use arrow::array::{Array, ArrayRef, AsArray, LargeListBuilder, StringViewBuilder};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field};
 use serde::Deserialize;
 
 use crate::tagger::Tagger;
 
+/// The options of `ner_toolkit.polars.tag`, pickled by polars.
 #[derive(Debug, Deserialize)]
-struct TagKwargs {
+pub struct TagKwargs {
     model: String,
     #[serde(default)]
     last: bool,
@@ -30,7 +36,7 @@ fn default_batch_size() -> usize {
 type Key = (PathBuf, bool, Option<usize>, usize);
 
 /// The taggers this process has loaded, by folder and options.
-fn loaded(kwargs: &TagKwargs) -> PolarsResult<Arc<Tagger>> {
+fn loaded(kwargs: &TagKwargs) -> Result<Arc<Tagger>, String> {
     static TAGGERS: OnceLock<Mutex<HashMap<Key, Arc<Tagger>>>> = OnceLock::new();
     let dir = PathBuf::from(&kwargs.model);
     let key = (
@@ -42,75 +48,163 @@ fn loaded(kwargs: &TagKwargs) -> PolarsResult<Arc<Tagger>> {
     let mut taggers = TAGGERS
         .get_or_init(Default::default)
         .lock()
-        .map_err(|_| polars_err!(ComputeError: "a thread loading a model failed"))?;
+        .map_err(|_| "a thread loading a model failed".to_string())?;
     if let Some(tagger) = taggers.get(&key) {
         return Ok(tagger.clone());
     }
     let tagger = Tagger::load(dir, kwargs.last, kwargs.threads, kwargs.batch_size)
-        .map_err(|e| polars_err!(ComputeError: "{}", e))?;
+        .map_err(|e| e.to_string())?;
     let tagger = Arc::new(tagger);
     taggers.insert(key, tagger.clone());
     Ok(tagger)
 }
 
-fn list_of_strings(fields: &[Field]) -> PolarsResult<Field> {
-    Ok(Field::new(
-        fields[0].name().clone(),
-        DataType::List(Box::new(DataType::String)),
-    ))
+/// polars' `list[str]` as Arrow: large lists of string views.
+fn list_of_strings() -> DataType {
+    DataType::LargeList(Arc::new(Field::new("item", DataType::Utf8View, true)))
 }
 
-#[polars_expr(output_type_func=list_of_strings)]
-fn tag(inputs: &[Series], kwargs: TagKwargs) -> PolarsResult<Series> {
-    let column = &inputs[0];
-    let name = column.name().clone();
-    let lists = column.list().map_err(|_| {
-        polars_err!(ComputeError: "column '{}' is {}, not a list of strings", name, column.dtype())
-    })?;
-    if !matches!(lists.inner_dtype(), DataType::String) {
-        polars_bail!(ComputeError: "column '{}' is {}, not a list of strings", name, column.dtype());
+/// The output column's field: `list[str]`, named as the input column.
+pub fn output_field(inputs: &[Field]) -> Result<Field, String> {
+    let input = inputs
+        .first()
+        .ok_or("ner_toolkit.polars.tag takes one column of tokens")?;
+    Ok(Field::new(input.name(), list_of_strings(), true))
+}
+
+/// A data type as polars names it, for error messages (`list[i64]`, `str`).
+fn polars_name(dtype: &DataType) -> String {
+    match dtype {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "str".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Null => "null".into(),
+        DataType::Int8 => "i8".into(),
+        DataType::Int16 => "i16".into(),
+        DataType::Int32 => "i32".into(),
+        DataType::Int64 => "i64".into(),
+        DataType::UInt8 => "u8".into(),
+        DataType::UInt16 => "u16".into(),
+        DataType::UInt32 => "u32".into(),
+        DataType::UInt64 => "u64".into(),
+        DataType::Float32 => "f32".into(),
+        DataType::Float64 => "f64".into(),
+        DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) => {
+            format!("list[{}]", polars_name(f.data_type()))
+        }
+        DataType::FixedSizeList(f, n) => format!("array[{}, {n}]", polars_name(f.data_type())),
+        DataType::Struct(fields) => format!("struct[{}]", fields.len()),
+        other => format!("{other}").to_lowercase(),
     }
-    let mut sentences: Vec<Vec<&str>> = Vec::with_capacity(lists.len());
-    let mut inner = Vec::with_capacity(lists.len());
-    for row in 0..lists.len() {
-        match lists.get_as_series(row) {
-            Some(series) => inner.push(series),
-            None => {
-                polars_bail!(ComputeError: "column '{}', row {}: null where a list of tokens must be", name, row)
+}
+
+fn is_string(dtype: &DataType) -> bool {
+    matches!(
+        dtype,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
+/// One chunk's sentences: the list offsets and its items as string views.
+struct Chunk {
+    offsets: Vec<usize>,
+    items: ArrayRef,
+    lists: ArrayRef,
+}
+
+fn chunk(name: &str, dtype: &DataType, array: &ArrayRef) -> Result<Chunk, String> {
+    let not_lists = || {
+        format!(
+            "column '{name}' is {}, not a list of strings",
+            polars_name(dtype)
+        )
+    };
+    let (offsets, values): (Vec<usize>, ArrayRef) = match array.data_type() {
+        DataType::LargeList(f) if is_string(f.data_type()) => {
+            let lists = array.as_list::<i64>();
+            let offsets = lists.value_offsets().iter().map(|&o| o as usize).collect();
+            (offsets, lists.values().clone())
+        }
+        DataType::List(f) if is_string(f.data_type()) => {
+            let lists = array.as_list::<i32>();
+            let offsets = lists.value_offsets().iter().map(|&o| o as usize).collect();
+            (offsets, lists.values().clone())
+        }
+        _ => return Err(not_lists()),
+    };
+    let items = match values.data_type() {
+        DataType::Utf8View => values,
+        _ => cast(&values, &DataType::Utf8View).map_err(|e| format!("column '{name}': {e}"))?,
+    };
+    Ok(Chunk {
+        offsets,
+        items,
+        lists: array.clone(),
+    })
+}
+
+/// Tags every row of the column (`chunks` of one field) and returns the
+/// predicted tags as one `list[str]` array; a null row, a null or empty
+/// token, a column of another type or a model that needs more columns is an
+/// error naming the column and row.
+pub fn tag(field: &Field, chunks: &[ArrayRef], kwargs: &TagKwargs) -> Result<ArrayRef, String> {
+    let name = field.name();
+    let chunks = chunks
+        .iter()
+        .map(|array| chunk(name, field.data_type(), array))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows: usize = chunks.iter().map(|c| c.lists.len()).sum();
+    let mut sentences: Vec<Vec<&str>> = Vec::with_capacity(rows);
+    for chunk in &chunks {
+        let items = chunk.items.as_string_view();
+        for row in 0..chunk.lists.len() {
+            let global = sentences.len();
+            if chunk.lists.is_null(row) {
+                return Err(format!(
+                    "column '{name}', row {global}: null where a list of tokens must be"
+                ));
             }
+            let (start, end) = (chunk.offsets[row], chunk.offsets[row + 1]);
+            let mut tokens = Vec::with_capacity(end - start);
+            for (t, i) in (start..end).enumerate() {
+                if items.is_null(i) {
+                    return Err(format!(
+                        "column '{name}', row {global}: item {t} is null, not a string"
+                    ));
+                }
+                let token = items.value(i);
+                if token.is_empty() {
+                    return Err(format!(
+                        "column '{name}', row {global}: item {t} is an empty token"
+                    ));
+                }
+                tokens.push(token);
+            }
+            sentences.push(tokens);
         }
     }
-    for (row, series) in inner.iter().enumerate() {
-        let strings = series.str()?;
-        let mut tokens = Vec::with_capacity(strings.len());
-        for (t, token) in strings.iter().enumerate() {
-            match token {
-                Some("") => {
-                    polars_bail!(ComputeError: "column '{}', row {}: item {} is an empty token", name, row, t)
-                }
-                Some(token) => tokens.push(token),
-                None => {
-                    polars_bail!(ComputeError: "column '{}', row {}: item {} is null, not a string", name, row, t)
-                }
-            }
-        }
-        sentences.push(tokens);
-    }
-    let tagger = loaded(&kwargs)?;
-    let columns = tagger.ensemble().first().columns();
+    let tagger = loaded(kwargs)?;
+    let model = tagger.ensemble().first();
+    let columns = model.columns();
     if !columns.is_empty() {
-        polars_bail!(ComputeError: "the model reads the columns [{}] beside the words; the polars expression gives it tokens only (use Tagger.tag_arrow)", columns.join(", "));
+        return Err(format!(
+            "the model reads the columns [{}] beside the words; the polars expression gives it \
+             tokens only (use Tagger.tag_arrow)",
+            columns.join(", ")
+        ));
     }
     let options = tagger.options();
-    let tags = tagger
-        .ensemble()
-        .first()
+    let tags = model
         .tag(&sentences, options.batch_size, options.threads)
-        .map_err(|e| polars_err!(ComputeError: "{}", e))?;
+        .map_err(|e| e.to_string())?;
     let values: usize = tags.iter().map(Vec::len).sum();
-    let mut builder = ListStringChunkedBuilder::new(name, tags.len(), values);
+    let mut builder =
+        LargeListBuilder::with_capacity(StringViewBuilder::with_capacity(values), tags.len())
+            .with_field(Arc::new(Field::new("item", DataType::Utf8View, true)));
     for sentence in &tags {
-        builder.append_values_iter(sentence.iter().map(String::as_str));
+        for tag in sentence {
+            builder.values().append_value(tag);
+        }
+        builder.append(true);
     }
-    Ok(builder.finish().into_series())
+    Ok(Arc::new(builder.finish()))
 }

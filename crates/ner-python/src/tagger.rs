@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use arrow::array::RecordBatch;
-use arrow::pyarrow::{FromPyArrow, IntoPyArrow, Table, ToPyArrow};
+use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table, ToPyArrow};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};

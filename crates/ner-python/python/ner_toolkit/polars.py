@@ -28,7 +28,12 @@ def tag(
     threads: int | None = None,
     batch_size: int = 512,
 ) -> pl.Expr:
-    """Predicted tags (``list[str]``) for a ``list[str]`` column of tokens."""
+    """Predicted tags (``list[str]``) for a ``list[str]`` column of tokens.
+
+    A null row, a null or empty token raises ``polars.exceptions.ComputeError``
+    naming the column and the row, counted within the chunk polars hands over
+    (the whole column unless it is chunked or streamed).
+    """
     return register_plugin_function(
         plugin_path=_LIB,
         function_name="tag",
