@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use arrow::array::{Array, ArrayRef, AsArray, LargeListBuilder, StringViewBuilder};
-use arrow::compute::cast;
+use arrow::array::{ArrayRef, LargeListBuilder, StringViewBuilder};
 use arrow::datatypes::{DataType, Field};
+use ner_predict::table::{StringLists, TableError};
 use serde::Deserialize;
 
 use crate::tagger::Tagger;
@@ -59,9 +59,14 @@ fn loaded(kwargs: &TagKwargs) -> Result<Arc<Tagger>, String> {
     Ok(tagger)
 }
 
+/// The item of polars' `list[str]` as Arrow: a string view.
+fn string_item() -> Arc<Field> {
+    Arc::new(Field::new("item", DataType::Utf8View, true))
+}
+
 /// polars' `list[str]` as Arrow: large lists of string views.
 fn list_of_strings() -> DataType {
-    DataType::LargeList(Arc::new(Field::new("item", DataType::Utf8View, true)))
+    DataType::LargeList(string_item())
 }
 
 /// The output column's field: `list[str]`, named as the input column.
@@ -97,48 +102,31 @@ fn polars_name(dtype: &DataType) -> String {
     }
 }
 
-fn is_string(dtype: &DataType) -> bool {
-    matches!(
-        dtype,
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-    )
-}
-
-/// One chunk's sentences: the list offsets and its items as string views.
-struct Chunk {
-    offsets: Vec<usize>,
-    items: ArrayRef,
-    lists: ArrayRef,
-}
-
-fn chunk(name: &str, dtype: &DataType, array: &ArrayRef) -> Result<Chunk, String> {
-    let not_lists = || {
-        format!(
+/// The sentences of one chunk, read by `ner_predict::table` (the checks and
+/// messages of `Tagger.tag_arrow`), its rows numbered from `first_row`; the
+/// type named as polars names it.
+fn chunk_sentences(
+    field: &Field,
+    array: &ArrayRef,
+    first_row: usize,
+) -> Result<StringLists, String> {
+    let name = field.name();
+    StringLists::from_array(array, name).map_err(|e| match e {
+        TableError::Type { .. } => format!(
             "column '{name}' is {}, not a list of strings",
-            polars_name(dtype)
-        )
-    };
-    let (offsets, values): (Vec<usize>, ArrayRef) = match array.data_type() {
-        DataType::LargeList(f) if is_string(f.data_type()) => {
-            let lists = array.as_list::<i64>();
-            let offsets = lists.value_offsets().iter().map(|&o| o as usize).collect();
-            (offsets, lists.values().clone())
+            polars_name(field.data_type())
+        ),
+        TableError::Value {
+            column,
+            row,
+            message,
+        } => TableError::Value {
+            column,
+            row: first_row + row,
+            message,
         }
-        DataType::List(f) if is_string(f.data_type()) => {
-            let lists = array.as_list::<i32>();
-            let offsets = lists.value_offsets().iter().map(|&o| o as usize).collect();
-            (offsets, lists.values().clone())
-        }
-        _ => return Err(not_lists()),
-    };
-    let items = match values.data_type() {
-        DataType::Utf8View => values,
-        _ => cast(&values, &DataType::Utf8View).map_err(|e| format!("column '{name}': {e}"))?,
-    };
-    Ok(Chunk {
-        offsets,
-        items,
-        lists: array.clone(),
+        .to_string(),
+        other => other.to_string(),
     })
 }
 
@@ -148,38 +136,19 @@ fn chunk(name: &str, dtype: &DataType, array: &ArrayRef) -> Result<Chunk, String
 /// error naming the column and row.
 pub fn tag(field: &Field, chunks: &[ArrayRef], kwargs: &TagKwargs) -> Result<ArrayRef, String> {
     let name = field.name();
-    let chunks = chunks
-        .iter()
-        .map(|array| chunk(name, field.data_type(), array))
-        .collect::<Result<Vec<_>, _>>()?;
-    let rows: usize = chunks.iter().map(|c| c.lists.len()).sum();
-    let mut sentences: Vec<Vec<&str>> = Vec::with_capacity(rows);
-    for chunk in &chunks {
-        let items = chunk.items.as_string_view();
-        for row in 0..chunk.lists.len() {
-            let global = sentences.len();
-            if chunk.lists.is_null(row) {
-                return Err(format!(
-                    "column '{name}', row {global}: null where a list of tokens must be"
-                ));
-            }
-            let (start, end) = (chunk.offsets[row], chunk.offsets[row + 1]);
-            let mut tokens = Vec::with_capacity(end - start);
-            for (t, i) in (start..end).enumerate() {
-                if items.is_null(i) {
-                    return Err(format!(
-                        "column '{name}', row {global}: item {t} is null, not a string"
-                    ));
-                }
-                let token = items.value(i);
-                if token.is_empty() {
-                    return Err(format!(
-                        "column '{name}', row {global}: item {t} is an empty token"
-                    ));
-                }
-                tokens.push(token);
-            }
-            sentences.push(tokens);
+    let mut lists = Vec::with_capacity(chunks.len());
+    let mut rows = 0;
+    for array in chunks {
+        let chunk = chunk_sentences(field, array, rows)?;
+        rows += chunk.len();
+        lists.push(chunk);
+    }
+    let sentences: Vec<Vec<&str>> = lists.iter().flat_map(StringLists::rows).collect();
+    for (row, tokens) in sentences.iter().enumerate() {
+        if let Some(t) = tokens.iter().position(|token| token.is_empty()) {
+            return Err(format!(
+                "column '{name}', row {row}: item {t} is an empty token"
+            ));
         }
     }
     let tagger = loaded(kwargs)?;
@@ -199,7 +168,7 @@ pub fn tag(field: &Field, chunks: &[ArrayRef], kwargs: &TagKwargs) -> Result<Arr
     let values: usize = tags.iter().map(Vec::len).sum();
     let mut builder =
         LargeListBuilder::with_capacity(StringViewBuilder::with_capacity(values), tags.len())
-            .with_field(Arc::new(Field::new("item", DataType::Utf8View, true)));
+            .with_field(string_item());
     for sentence in &tags {
         for tag in sentence {
             builder.values().append_value(tag);
