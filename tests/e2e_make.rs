@@ -4,8 +4,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::compute::concat_batches;
+use arrow::datatypes::UInt32Type;
 use ner_tests::make;
-use polars::prelude::*;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 const TRAIN: &str = "\
 -DOCSTART- -X- -X- O
@@ -72,12 +75,38 @@ fn artifacts(work: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn names(frame: &DataFrame) -> Vec<&str> {
-    frame
-        .get_column_names()
-        .into_iter()
-        .map(|n| n.as_str())
+fn names(table: &RecordBatch) -> Vec<String> {
+    table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
         .collect()
+}
+
+/// A whole Parquet file as one record batch, read as any Arrow user would
+/// (Python's polars opens the same files in the pytest suite).
+fn read_parquet(path: &Path) -> RecordBatch {
+    let file = File::open(path).expect("open");
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("a Parquet file");
+    let schema = builder.schema().clone();
+    let reader = builder.build().expect("reader");
+    let batches: Vec<RecordBatch> = reader.map(|b| b.expect("read")).collect();
+    concat_batches(&schema, &batches).expect("concat")
+}
+
+/// A whole Arrow IPC file as one record batch.
+fn read_ipc(path: &Path) -> RecordBatch {
+    let reader = arrow::ipc::reader::FileReader::try_new(File::open(path).expect("open"), None)
+        .expect("an Arrow IPC file");
+    let schema = arrow::record_batch::RecordBatchReader::schema(&reader);
+    let batches: Vec<RecordBatch> = reader.map(|b| b.expect("read")).collect();
+    concat_batches(&schema, &batches).expect("concat")
+}
+
+fn u32s(table: &RecordBatch, name: &str) -> Vec<Option<u32>> {
+    let column = table.column_by_name(name).expect(name);
+    column.as_primitive::<UInt32Type>().iter().collect()
 }
 
 fn mtimes(paths: &[PathBuf]) -> Vec<SystemTime> {
@@ -121,11 +150,10 @@ fn make_data_builds_every_artifact_and_only_redoes_what_is_stale() {
     let files = artifacts(&work);
     let first = mtimes(&files);
 
-    // Every artifact opens with polars, as a user would open it.
-    let train = ParquetReader::new(File::open(&files[0]).expect("open"))
-        .finish()
-        .expect("read train.parquet");
-    assert_eq!(train.height(), 3);
+    // Every artifact opens with Arrow's readers (and Python's polars:
+    // crates/ner-python/tests/test_artifacts.py).
+    let train = read_parquet(&files[0]);
+    assert_eq!(train.num_rows(), 3);
     assert_eq!(
         names(&train),
         [
@@ -138,27 +166,16 @@ fn make_data_builds_every_artifact_and_only_redoes_what_is_stale() {
             "chunk"
         ]
     );
-    let doc_ids: Vec<Option<u32>> = train
-        .column("doc_id")
-        .expect("doc_id")
-        .u32()
-        .expect("u32")
-        .iter()
-        .collect();
-    assert_eq!(doc_ids, [Some(0), Some(0), Some(1)]);
-    let words = ParquetReader::new(File::open(&files[6]).expect("open"))
-        .finish()
-        .expect("read words.parquet");
+    assert_eq!(u32s(&train, "doc_id"), [Some(0), Some(0), Some(1)]);
+    let words = read_parquet(&files[6]);
     assert_eq!(names(&words), ["token", "id", "count"]);
-    assert_eq!(words.height(), 2 + 13);
-    let tags = ParquetReader::new(File::open(&files[8]).expect("open"))
-        .finish()
-        .expect("read tags.parquet");
-    let tag_names: Vec<&str> = tags
-        .column("tag")
-        .expect("tag")
-        .str()
-        .expect("str")
+    assert_eq!(words.num_rows(), 2 + 13);
+    let tags = read_parquet(&files[8]);
+    let tag_column = tags.column_by_name("tag").expect("tag");
+    let tag_names: Vec<&str> = tag_column
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("strings")
         .iter()
         .flatten()
         .collect();
@@ -166,22 +183,13 @@ fn make_data_builds_every_artifact_and_only_redoes_what_is_stale() {
         tag_names,
         ["O", "B-LOC", "B-MISC", "B-ORG", "B-PER", "I-PER"]
     );
-    let valid = IpcReader::new(File::open(&files[3]).expect("open"))
-        .finish()
-        .expect("read valid.arrow");
+    let valid = read_ipc(&files[3]);
     assert_eq!(
         names(&valid),
         ["sentence_id", "length", "word_ids", "tag_ids", "char_ids"]
     );
-    assert_eq!(valid.height(), 2);
-    let lengths: Vec<Option<u32>> = valid
-        .column("length")
-        .expect("length")
-        .u32()
-        .expect("u32")
-        .iter()
-        .collect();
-    assert_eq!(lengths, [Some(4), Some(1)]);
+    assert_eq!(valid.num_rows(), 2);
+    assert_eq!(u32s(&valid, "length"), [Some(4), Some(1)]);
 
     // Nothing is stale: nothing is redone.
     let log = run_data(&work, &corpus);
@@ -321,10 +329,7 @@ fn train_score_predict_and_compare_a_tiny_model() {
             assert!(path.exists(), "{} missing", path.display());
         }
     }
-    let predictions =
-        ParquetReader::new(File::open(reports.join("valid.predictions.parquet")).expect("open"))
-            .finish()
-            .expect("polars reads the predictions");
+    let predictions = read_parquet(&reports.join("valid.predictions.parquet"));
     assert_eq!(
         names(&predictions),
         [
@@ -338,7 +343,7 @@ fn train_score_predict_and_compare_a_tiny_model() {
             "nbest_probs"
         ]
     );
-    assert_eq!(predictions.height(), 2);
+    assert_eq!(predictions.num_rows(), 2);
     let scores: serde_json::Value =
         serde_json::from_slice(&std::fs::read(reports.join("valid.scores.json")).expect("read"))
             .expect("scores.json parses");

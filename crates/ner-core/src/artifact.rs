@@ -18,7 +18,7 @@ use arrow::ipc::reader::{read_footer_length, FileDecoder};
 use arrow::ipc::writer::FileWriter;
 use arrow::ipc::{root_as_footer, Block};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
@@ -272,14 +272,38 @@ impl std::fmt::Debug for ParquetBatches {
 
 impl ParquetBatches {
     pub fn open(path: &Path, kind: ArtifactKind, rows: usize) -> Result<Self> {
+        Self::open_columns(path, kind, rows, None)
+    }
+
+    /// [`open`](Self::open) reading only the top-level columns `columns`
+    /// (every column when `None`); a missing one is named.
+    pub fn open_columns(
+        path: &Path,
+        kind: ArtifactKind,
+        rows: usize,
+        columns: Option<&[&str]>,
+    ) -> Result<Self> {
         let file = open_parquet(path, Some(kind))?;
         let pq_err = |source| Error::Parquet {
             path: path.to_path_buf(),
             cause: source,
         };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err)?;
+        let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err)?;
         let metadata = Metadata::from_map(builder.schema().metadata());
         metadata.check(path, kind)?;
+        if let Some(columns) = columns {
+            let schema = builder.schema();
+            let roots = columns
+                .iter()
+                .map(|name| {
+                    schema
+                        .index_of(name)
+                        .map_err(|_| Error::invalid(path, format!("column '{name}' is missing")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+            builder = builder.with_projection(mask);
+        }
         let reader = builder
             .with_batch_size(rows.max(1))
             .build()

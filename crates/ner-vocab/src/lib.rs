@@ -15,9 +15,9 @@
 //! - characters are counted over the original (never lower-cased) tokens;
 //! - tags: `O` first, then by entity type, then prefix `B`, `I`, `E`, `S`.
 //!
-//! Counting runs in polars (eager: its Parquet reader, `explode` and
-//! grouping) over slices of the Parquet file (memory bounded by the slice
-//! and the vocabulary). The stage never reads the validation or test splits
+//! Counting runs in polars (its hash grouping) over slices of the Parquet
+//! file read with arrow-rs (memory bounded by the slice and the
+//! vocabulary). The stage never reads the validation or test splits
 //! and never touches tensors.
 //!
 //! ```no_run
@@ -32,11 +32,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use ner_core::artifact::sha256_file;
+use arrow::array::{Array, ListArray, StringArray};
+use ner_core::artifact::{self, sha256_file, ParquetBatches};
 use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{keys, sentences, vocab, ArtifactKind, Metadata};
 use ner_core::scheme::{tag_order_key, Tag};
-use ner_core::tables::{parquet_metadata, parquet_num_rows, Vocab};
+use ner_core::tables::{parquet_metadata, Vocab};
 use polars::prelude::*;
 
 /// Errors of the vocab stage.
@@ -160,20 +161,16 @@ pub fn count(config: &Config) -> Result<Vocabularies, VocabError> {
     source.check(path, ArtifactKind::Sentences)?;
     let scheme = source.require(path, keys::SCHEME)?.to_string();
     let source_sha = sha256_file(path)?;
-    let polars_err = |cause| VocabError::Polars {
-        path: path.clone(),
-        cause,
-    };
 
     // Original-case word counts in first-appearance order: characters are
     // counted from these, and so are the words when case is kept.
-    let cased = count_column(path, sentences::TOKENS).map_err(polars_err)?;
+    let cased = count_column(path, sentences::TOKENS)?;
     let word_counts = if config.lowercase {
         merge_lowercase(&cased)
     } else {
         cased.clone()
     };
-    let tag_counts = count_column(path, sentences::TAGS).map_err(polars_err)?;
+    let tag_counts = count_column(path, sentences::TAGS)?;
 
     let metadata = |kind| {
         let mut m = Metadata::new(kind, ner_core::created_by!());
@@ -221,7 +218,7 @@ pub fn count(config: &Config) -> Result<Vocabularies, VocabError> {
         }
         let mut meta = metadata(ArtifactKind::ColumnVocab);
         meta.set(keys::COLUMN, name);
-        let counts = count_column(path, name).map_err(polars_err)?;
+        let counts = count_column(path, name)?;
         columns.push((
             name.clone(),
             Vocab {
@@ -246,42 +243,50 @@ pub const CHUNK_ROWS: usize = 1 << 16;
 /// `(value, count)` of every distinct item of a list column, in order of
 /// first appearance, counted by polars over slices of [`CHUNK_ROWS`]
 /// sentences of the Parquet file, merged in file order.
-pub fn count_column(path: &Path, column: &str) -> PolarsResult<Vec<(String, u64)>> {
+pub fn count_column(path: &Path, column: &str) -> Result<Vec<(String, u64)>, VocabError> {
     count_column_in_slices(path, column, CHUNK_ROWS)
 }
 
 /// [`count_column`] with slices of `chunk_rows` sentences.
 ///
-/// Each slice is read with polars' Parquet reader (that one column only),
-/// exploded to one row per item and grouped by value; the groups, ordered
-/// by their first row, give the items in order of first appearance and
-/// their sizes the counts. Eager polars only: the stage needs no query
-/// engine, and the build no lazy or streaming polars.
+/// Each slice of that one column is read with the stages' Parquet reader
+/// (arrow-rs, as every stage reads); its items, one polars row each, are
+/// grouped by value, and the groups, ordered by their first row, give the
+/// items in order of first appearance and their sizes the counts. A null
+/// item is not counted. The build has no polars I/O: the grouping is all
+/// the stage asks of polars.
 pub fn count_column_in_slices(
     path: &Path,
     column: &str,
     chunk_rows: usize,
-) -> PolarsResult<Vec<(String, u64)>> {
-    let chunk_rows = chunk_rows.max(1);
-    let n_rows =
-        parquet_num_rows(path).map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
+) -> Result<Vec<(String, u64)>, VocabError> {
+    let polars_err = |cause| VocabError::Polars {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let slices =
+        ParquetBatches::open_columns(path, ArtifactKind::Sentences, chunk_rows, Some(&[column]))?;
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut merged: Vec<(String, u64)> = Vec::new();
-    for offset in (0..n_rows).step_by(chunk_rows) {
-        let slice = ParquetReader::new(std::fs::File::open(path)?)
-            .with_columns(Some(vec![column.to_string()]))
-            .with_slice(Some((offset, chunk_rows)))
-            .finish()?;
-        let items = slice
-            .column(column)?
-            .as_materialized_series()
-            .explode(ExplodeOptions {
-                empty_as_null: false,
-                keep_nulls: false,
+    for slice in slices {
+        let slice = slice?;
+        let lists = artifact::column::<ListArray>(&slice, column, path)?;
+        let values = lists
+            .values()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| VocabError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("column '{column}' is not a list of strings"),
             })?;
-        let items = items.str()?;
+        let offsets = lists.value_offsets();
+        let (start, end) = (offsets[0] as usize, offsets[lists.len()] as usize);
+        let items = StringChunked::from_iter_options(
+            column.into(),
+            (start..end).map(|i| values.is_valid(i).then(|| values.value(i))),
+        );
         // `sorted`: the groups come ordered by their first row.
-        let groups = items.group_tuples(true, true)?;
+        let groups = items.group_tuples(true, true).map_err(polars_err)?;
         for group in groups.iter() {
             let Some(item) = items.get(group.first() as usize) else {
                 continue;
