@@ -587,6 +587,39 @@ mod tests {
     }
 
     #[test]
+    fn projected_batches_read_only_the_columns_asked_for() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tags.parquet");
+        let metadata = Metadata::new(ArtifactKind::TagVocab, "test");
+        let batch = vocab_batch(&metadata);
+        let mut sink = ParquetSink::create(&path, batch.schema()).expect("create");
+        sink.write(&batch).expect("write");
+        sink.commit().expect("commit");
+        let kind = ArtifactKind::TagVocab;
+        let read: Vec<RecordBatch> =
+            ParquetBatches::open_columns(&path, kind, 1, Some(&["count", "tag"]))
+                .expect("open")
+                .collect::<Result<_>>()
+                .expect("read");
+        assert_eq!(read.len(), 2, "one row a batch");
+        // The file's order, whatever the order asked for.
+        let names: Vec<String> = read[0]
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["tag", "count"]);
+        assert_eq!(
+            read[1].column(0).as_ref(),
+            batch.column(0).slice(1, 1).as_ref()
+        );
+        let err = ParquetBatches::open_columns(&path, kind, 1, Some(&["tag", "pos"])).unwrap_err();
+        assert!(err.to_string().contains("column 'pos' is missing"), "{err}");
+        assert!(err.to_string().contains("tags.parquet"), "{err}");
+    }
+
+    #[test]
     fn dropped_writer_leaves_existing_file_alone() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("out.parquet");
