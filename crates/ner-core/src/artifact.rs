@@ -561,16 +561,22 @@ mod tests {
         .expect("valid batch")
     }
 
+    /// [`vocab_batch`] written to `path` as Parquet.
+    fn write_vocab(path: &Path, metadata: &Metadata) -> RecordBatch {
+        let batch = vocab_batch(metadata);
+        let mut sink = ParquetSink::create(path, batch.schema()).expect("create");
+        sink.write(&batch).expect("write");
+        sink.commit().expect("commit");
+        batch
+    }
+
     #[test]
     fn parquet_round_trip_keeps_metadata() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("tags.parquet");
         let mut metadata = Metadata::new(ArtifactKind::TagVocab, "test");
         metadata.set(keys::SCHEME, "iob2");
-        let batch = vocab_batch(&metadata);
-        let mut sink = ParquetSink::create(&path, batch.schema()).expect("create");
-        sink.write(&batch).expect("write");
-        sink.commit().expect("commit");
+        let batch = write_vocab(&path, &metadata);
         let (read_meta, batches) = read_parquet(&path, ArtifactKind::TagVocab).expect("read");
         assert_eq!(read_meta, metadata);
         assert_eq!(
@@ -590,11 +596,7 @@ mod tests {
     fn projected_batches_read_only_the_columns_asked_for() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("tags.parquet");
-        let metadata = Metadata::new(ArtifactKind::TagVocab, "test");
-        let batch = vocab_batch(&metadata);
-        let mut sink = ParquetSink::create(&path, batch.schema()).expect("create");
-        sink.write(&batch).expect("write");
-        sink.commit().expect("commit");
+        let batch = write_vocab(&path, &Metadata::new(ArtifactKind::TagVocab, "test"));
         let kind = ArtifactKind::TagVocab;
         let read: Vec<RecordBatch> =
             ParquetBatches::open_columns(&path, kind, 1, Some(&["count", "tag"]))

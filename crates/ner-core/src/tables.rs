@@ -433,6 +433,18 @@ impl StrLists {
         })
     }
 
+    /// Column `name` of `batch`, which must be a `list<utf8>`.
+    pub fn of(batch: &RecordBatch, name: &str, path: &Path) -> Result<Self> {
+        StrLists::new(column(batch, name, path)?, path, name)
+    }
+
+    /// Every row's items, in order; a null item is `None`.
+    pub fn items(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        let (first, last) = (self.offsets[0], self.offsets[self.offsets.len() - 1]);
+        (first as usize..last as usize)
+            .map(|i| self.values.is_valid(i).then(|| self.values.value(i)))
+    }
+
     /// Items in row `row`.
     pub fn row_len(&self, row: usize) -> usize {
         (self.offsets[row + 1] - self.offsets[row]) as usize
@@ -465,12 +477,8 @@ pub struct SentenceBatch {
 impl SentenceBatch {
     fn new(batch: &RecordBatch, path: &Path, columns: &[String]) -> Result<Self> {
         let ids: &UInt32Array = column(batch, sentences::SENTENCE_ID, path)?;
-        let tokens = StrLists::new(
-            column(batch, sentences::TOKENS, path)?,
-            path,
-            sentences::TOKENS,
-        )?;
-        let tags = StrLists::new(column(batch, sentences::TAGS, path)?, path, sentences::TAGS)?;
+        let tokens = StrLists::of(batch, sentences::TOKENS, path)?;
+        let tags = StrLists::of(batch, sentences::TAGS, path)?;
         let extra: Vec<StrLists> = columns
             .iter()
             .map(|name| {
@@ -489,7 +497,7 @@ impl SentenceBatch {
                         ),
                     ));
                 }
-                StrLists::new(column(batch, name, path)?, path, name)
+                StrLists::of(batch, name, path)
             })
             .collect::<Result<_>>()?;
         for row in 0..batch.num_rows() {

@@ -32,12 +32,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, ListArray, StringArray};
-use ner_core::artifact::{self, sha256_file, ParquetBatches};
+use ner_core::artifact::{sha256_file, ParquetBatches};
 use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{keys, sentences, vocab, ArtifactKind, Metadata};
 use ner_core::scheme::{tag_order_key, Tag};
-use ner_core::tables::{parquet_metadata, Vocab};
+use ner_core::tables::{parquet_metadata, StrLists, Vocab};
 use polars::prelude::*;
 
 /// Errors of the vocab stage.
@@ -270,21 +269,8 @@ pub fn count_column_in_slices(
     let mut merged: Vec<(String, u64)> = Vec::new();
     for slice in slices {
         let slice = slice?;
-        let lists = artifact::column::<ListArray>(&slice, column, path)?;
-        let values = lists
-            .values()
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| VocabError::Invalid {
-                path: path.to_path_buf(),
-                message: format!("column '{column}' is not a list of strings"),
-            })?;
-        let offsets = lists.value_offsets();
-        let (start, end) = (offsets[0] as usize, offsets[lists.len()] as usize);
-        let items = StringChunked::from_iter_options(
-            column.into(),
-            (start..end).map(|i| values.is_valid(i).then(|| values.value(i))),
-        );
+        let lists = StrLists::of(&slice, column, path)?;
+        let items = StringChunked::from_iter_options(column.into(), lists.items());
         // `sorted`: the groups come ordered by their first row.
         let groups = items.group_tuples(true, true).map_err(polars_err)?;
         for group in groups.iter() {
