@@ -54,6 +54,13 @@ DATA_BINS := $(BIN_DIR)/ner-convert $(BIN_DIR)/ner-vocab $(BIN_DIR)/ner-encode $
 convert_args = --scheme $(SCHEME) $(CONVERT_FLAGS)
 vocab_args = --min-count $(MIN_COUNT) $(if $(MAX_SIZE),--max-size $(MAX_SIZE)) $(if $(LOWERCASE),--lowercase)
 encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
+# A training file train.<order>[.bs<N>].arrow: its order, and N sentences a
+# batch where a pipeline's batch_size is not BATCH_SIZE ($(1): the part
+# between "train." and ".arrow").
+train_encode_args = --batch-size $(or $(patsubst bs%,%,$(filter bs%,$(subst ., ,$(1)))),$(BATCH_SIZE)) \
+  --seed $(SEED) --order $(firstword $(filter-out bs%,$(subst ., ,$(1))))
+# The batch sizes pipelines ask for besides BATCH_SIZE.
+OTHER_BATCH_SIZES = $(filter-out $(BATCH_SIZE),$(sort $(shell sed -n 's/^batch_size *= *\([0-9][0-9]*\).*/\1/p' $(ROOT)/pipelines/*.toml 2>/dev/null)))
 
 .PHONY: help setup torch browser java python python-deps spark-tag bench-python bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bench-serve bindir vectors-md \
 	bench-data bench-train bench-crf bench-quality bench-predict bench-ab clean-data FORCE
@@ -180,7 +187,7 @@ $(call vocab_files_in,$(1)) &: $(INTERIM)/train.parquet $(BIN_DIR)/ner-vocab
 $(2)/train.arrow: $(INTERIM)/train.parquet $(call vocab_files_in,$(1)) $(BIN_DIR)/ner-encode
 	$(BIN_DIR)/ner-encode $$< --vocab-dir $(1) --output $$@ $(encode_args) --order $(ORDER)
 $(2)/train.%.arrow: $(INTERIM)/train.parquet $(call vocab_files_in,$(1)) $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $$< --vocab-dir $(1) --output $$@ $(encode_args) --order $$*
+	$(BIN_DIR)/ner-encode $$< --vocab-dir $(1) --output $$@ $$(call train_encode_args,$$*)
 $(2)/%.arrow: $(INTERIM)/%.parquet $(call vocab_files_in,$(1)) $(BIN_DIR)/ner-encode
 	$(BIN_DIR)/ner-encode $$< --vocab-dir $(1) --output $$@ $(encode_args) --order sequential
 endef
@@ -228,10 +235,10 @@ vectors-md: $(VECTORS_DIR)/en_core_web_md/keys.parquet ## Fetch spaCy's en_core_
 # pipelines whose words read their vectors first (static_vectors).
 define vector_batches
 $(DATA)/vec/%$(2)/train.$(1).arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $$< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$$* $(3) --output $$@ $(encode_args) --order $(1)
+	$(BIN_DIR)/ner-encode $$< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$$* $(3) --output $$@ $(call train_encode_args,$(1))
 endef
 define vector_splits
-$(foreach o,bucket shuffle sequential,$(eval $(call vector_batches,$(o),$(1),$(2))))
+$(foreach o,bucket shuffle sequential,$(foreach b,$(o) $(foreach n,$(OTHER_BATCH_SIZES),$(o).bs$(n)),$(eval $(call vector_batches,$(b),$(1),$(2)))))
 $(DATA)/vec/%$(1)/train.arrow: $(INTERIM)/train.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
 	$(BIN_DIR)/ner-encode $$< --vocab-dir $(VOCAB_DIR) --vectors $(VECTORS_DIR)/$$* $(2) --output $$@ $(encode_args) --order $(ORDER)
 $(DATA)/vec/%$(1)/valid.arrow: $(INTERIM)/valid.parquet $(VOCAB_FILES) $(VECTORS_DIR)/%/keys.parquet $(BIN_DIR)/ner-encode
@@ -249,9 +256,9 @@ $(COLS_DIR)/%/vocab/words.parquet $(COLS_DIR)/%/vocab/chars.parquet $(COLS_DIR)/
 	$(BIN_DIR)/ner-vocab $< --output-dir $(COLS_DIR)/$*/vocab $(vocab_args) --columns $*
 define column_batches
 $(COLS_DIR)/%/processed/train.$(1).arrow: $(INTERIM)/train.parquet $(COLS_DIR)/%/vocab/words.parquet $(BIN_DIR)/ner-encode
-	$(BIN_DIR)/ner-encode $$< --vocab-dir $(COLS_DIR)/$$*/vocab --columns $$* --output $$@ $(encode_args) --order $(1)
+	$(BIN_DIR)/ner-encode $$< --vocab-dir $(COLS_DIR)/$$*/vocab --columns $$* --output $$@ $(call train_encode_args,$(1))
 endef
-$(foreach o,bucket shuffle sequential,$(eval $(call column_batches,$(o))))
+$(foreach o,bucket shuffle sequential,$(foreach b,$(o) $(foreach n,$(OTHER_BATCH_SIZES),$(o).bs$(n)),$(eval $(call column_batches,$(b)))))
 $(COLS_DIR)/%/processed/train.arrow: $(INTERIM)/train.parquet $(COLS_DIR)/%/vocab/words.parquet $(BIN_DIR)/ner-encode
 	$(BIN_DIR)/ner-encode $< --vocab-dir $(COLS_DIR)/$*/vocab --columns $* --output $@ $(encode_args) --order $(ORDER)
 $(COLS_DIR)/%/processed/valid.arrow: $(INTERIM)/valid.parquet $(COLS_DIR)/%/vocab/words.parquet $(BIN_DIR)/ner-encode
@@ -324,6 +331,9 @@ check-model:
 # batches encoded with them, data/vec/<vectors>/ (or, with
 # `extended_vocabulary = false`, the plain batches), and --vectors.
 batch_order = $(shell sed -n 's/^batch_order *= *"\([a-z]*\)".*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+pipeline_batch_size = $(shell sed -n 's/^batch_size *= *\([0-9][0-9]*\).*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+# A pipeline whose batch_size is not BATCH_SIZE trains on train.<order>.bs<N>.arrow.
+batch_tag = $(addprefix .bs,$(filter-out $(BATCH_SIZE),$(call pipeline_batch_size,$(1))))
 data_lower = $(shell sed -n '/^\[data\]/,/^\[/s/^lowercase *= *true.*/yes/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
 data_vectors = $(shell sed -n '/^\[data\]/,/^\[/s/^vectors *= *"\([^"]*\)".*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
 data_training_words = $(shell sed -n '/^\[data\]/,/^\[/s/^extended_vocabulary *= *false.*/yes/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
@@ -336,12 +346,14 @@ extended = $(if $(call vectors_name,$(1)),$(if $(call data_training_words,$(1)),
 vocab_dir = $(if $(call model_columns,$(1)),$(COLS_DIR)/$(call model_columns,$(1))/vocab,$(if $(call data_lower,$(1)),$(LOWER_VOCAB_DIR),$(VOCAB_DIR)))
 vocab_files = $(call vocab_files_in,$(call vocab_dir,$(1))) $(call vectors_keys,$(1))
 processed_dir = $(if $(call extended,$(1)),$(DATA)/vec/$(call vectors_name,$(1))$(call data_static,$(1)),$(if $(call model_columns,$(1)),$(COLS_DIR)/$(call model_columns,$(1))/processed,$(if $(call data_lower,$(1)),$(LOWER_PROCESSED),$(PROCESSED))))
-train_batches = $(call processed_dir,$(1))/train$(if $(call batch_order,$(1)),.$(call batch_order,$(1))).arrow
+train_file_tag = $(if $(or $(call batch_order,$(1)),$(call batch_tag,$(1))),.$(or $(call batch_order,$(1)),$(ORDER))$(call batch_tag,$(1)))
+train_batches = $(call processed_dir,$(1))/train$(call train_file_tag,$(1)).arrow
 valid_batches = $(call processed_dir,$(1))/valid.arrow
 vectors_arg = $(if $(call vectors_dir,$(1)),--vectors $(call vectors_dir,$(1)))
 
 # Batches in another order are kept, not removed as intermediate files.
-.SECONDARY: $(foreach d,$(PROCESSED) $(LOWER_PROCESSED),$(foreach o,bucket shuffle sequential,$(d)/train.$(o).arrow))
+.SECONDARY: $(foreach d,$(PROCESSED) $(LOWER_PROCESSED),$(foreach o,bucket shuffle sequential,$(d)/train.$(o).arrow \
+  $(foreach n,$(OTHER_BATCH_SIZES),$(d)/train.$(o).bs$(n).arrow)))
 
 # An interrupted run (a resume checkpoint is there) is never up to date, and
 # the weights of its finished epochs are never deleted by make.

@@ -423,3 +423,40 @@ fn an_interrupted_make_train_resumes_with_resume_1() {
     let log = make_ok(&["train", "MODEL=rnn"], &args);
     assert!(!log.contains("ner-train "), "{log}");
 }
+
+/// A pipeline whose `batch_size` is not `BATCH_SIZE` (`char-bilstm-crf-fast`:
+/// 64) trains on its own batches, `train.<order>.bs<N>.arrow`, encoded with
+/// that size, beside the ones every other pipeline reads.
+#[test]
+fn a_pipeline_with_its_own_batch_size_gets_its_own_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("work");
+    let corpus = write_corpus(dir.path());
+    let mut args = corpus_args(&work, &corpus);
+    args.push("EPOCHS=1".into());
+    args.push("DEVICE=cpu".into());
+    let log = make_ok(&["train", "MODEL=char-bilstm-crf-fast"], &args);
+    let batches = work.join("data/processed/train.bucket.bs64.arrow");
+    assert!(
+        log.contains("--batch-size 64") && log.contains("train.bucket.bs64.arrow"),
+        "{log}"
+    );
+    let reader = arrow::ipc::reader::FileReader::try_new(File::open(&batches).expect("open"), None)
+        .expect("an Arrow IPC file");
+    let schema = arrow::record_batch::RecordBatchReader::schema(&reader);
+    assert_eq!(
+        schema
+            .metadata()
+            .get(ner_core::schema::keys::BATCH_SIZE)
+            .map(String::as_str),
+        Some("64")
+    );
+    assert!(work
+        .join("models/char-bilstm-crf-fast/model.safetensors")
+        .exists());
+    // The other pipelines' batches are untouched by it: BATCH_SIZE's file.
+    assert!(!work.join("data/processed/train.bucket.arrow").exists());
+    let log = make_ok(&["train", "MODEL=char-bilstm-crf", "EPOCHS=1"], &args);
+    assert!(!log.contains("--batch-size 64"), "{log}");
+    assert!(work.join("data/processed/train.bucket.arrow").exists());
+}

@@ -81,6 +81,31 @@ pub enum CharEncoder {
     Lstm,
 }
 
+/// How the embedding tables (words, characters, casing, columns) start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbeddingInit {
+    /// PyTorch's `nn.Embedding`: every value drawn from N(0, 1).
+    #[default]
+    Normal,
+    /// Uniform in ±√(3 / dim), so each value has variance 1 / dim (Ma &
+    /// Hovy 2016, Lample et al. 2016). Adam moves a value by about the
+    /// learning rate per update, so a rare word's row learns within a few
+    /// updates instead of staying near its N(0, 1) draw.
+    Scaled,
+}
+
+impl EmbeddingInit {
+    /// The bound of the uniform draw for a table of `dim` columns, or
+    /// `None` for the standard normal.
+    pub fn uniform_bound(self, dim: i64) -> Option<f64> {
+        match self {
+            EmbeddingInit::Normal => None,
+            EmbeddingInit::Scaled => Some((3.0 / dim.max(1) as f64).sqrt()),
+        }
+    }
+}
+
 /// The output layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -127,6 +152,9 @@ pub struct ModelConfig {
     /// Size of the casing-class embedding (0: no casing feature).
     #[serde(default)]
     pub casing_dim: i64,
+    /// How the embedding tables start: `normal` (default) or `scaled`.
+    #[serde(default, skip_serializing_if = "is_normal_init")]
+    pub embedding_init: EmbeddingInit,
     /// With pre-trained vectors whose rows give the words the training
     /// split lacks their ids: train those rows too (default: frozen at the
     /// vectors). The training words' rows always train.
@@ -159,6 +187,10 @@ impl ModelConfig {
             .transpose()
             .map_err(|e: String| ConfigError(format!("model.tag_scheme: {e}")))
     }
+}
+
+fn is_normal_init(init: &EmbeddingInit) -> bool {
+    *init == EmbeddingInit::Normal
 }
 
 fn column_dim() -> i64 {
@@ -462,6 +494,29 @@ mod tests {
         train.lr_decay = 0.05;
         close(&train, 1, 0.002);
         close(&train, 3, 0.002 / 1.1);
+    }
+
+    #[test]
+    fn embedding_init_is_normal_unless_asked_and_scaled_by_width() {
+        let dir = pipelines_dir();
+        let shipped = Pipeline::read(&dir.join("char-bilstm-crf.toml")).expect("shipped");
+        assert_eq!(shipped.model.embedding_init, EmbeddingInit::Normal);
+        // A default stays out of config.json, so older model folders and
+        // newer ones with the default read alike.
+        let json = serde_json::to_string(&shipped.model).expect("json");
+        assert!(!json.contains("embedding_init"), "{json}");
+        let text = std::fs::read_to_string(dir.join("char-bilstm-crf.toml")).expect("read");
+        let scaled = text.replace("[model]\n", "[model]\nembedding_init = \"scaled\"\n");
+        let model: Pipeline = toml::from_str(&scaled).expect("scaled");
+        assert_eq!(model.model.embedding_init, EmbeddingInit::Scaled);
+        let bound = EmbeddingInit::Scaled.uniform_bound(300).expect("a bound");
+        assert!((bound - 0.1).abs() < 1e-12, "{bound}");
+        assert_eq!(EmbeddingInit::Normal.uniform_bound(300), None);
+        let bad = text.replace("[model]\n", "[model]\nembedding_init = \"xavier\"\n");
+        let err = toml::from_str::<Pipeline>(&bad)
+            .expect_err("xavier")
+            .to_string();
+        assert!(err.contains("unknown variant `xavier`"), "{err}");
     }
 
     #[test]

@@ -30,6 +30,7 @@ fn config(cell: Cell, bidirectional: bool, layers: i64, input: WordInput) -> Mod
         char_hidden: 3,
         char_kernel: 3,
         casing_dim: 0,
+        embedding_init: Default::default(),
         tune_vectors: false,
         columns: Vec::new(),
         column_dim: 20,

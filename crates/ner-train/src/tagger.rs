@@ -17,6 +17,7 @@ use crate::dropout::Masks;
 use crate::host::lengths_of;
 use crate::layers::chars::{Casing, CharFeatures, CnnTape, HostChars};
 use crate::layers::crf::{Crf, Penalties};
+use crate::layers::embedding;
 use crate::layers::recurrent::{self, direction_suffix, LayerInput, Segment, Stack};
 use crate::sequence::{reversal_index, PackedBatch};
 use crate::TrainError;
@@ -151,11 +152,11 @@ impl Tagger {
                 )
             }
             WordInput::Embedding => Input::Embedding {
-                table: nn::embedding(
+                table: embedding(
                     vs / "embedding",
                     n_words,
                     config.embedding_dim,
-                    Default::default(),
+                    config.embedding_init,
                 ),
                 // Zeros until the trainer copies the vectors in.
                 vectors: (spec.n_vector_rows > 0).then(|| {
@@ -170,27 +171,39 @@ impl Tagger {
         };
 
         let chars = (config.chars != CharEncoder::None).then(|| {
-            CharFeatures::new(
-                &(vs / "chars"),
-                config.chars,
+            let chars = vs / "chars";
+            let table = embedding(
+                &chars / "embedding",
                 spec.n_chars,
                 config.char_dim,
+                config.embedding_init,
+            );
+            CharFeatures::new(
+                &chars,
+                config.chars,
+                table,
                 config.char_hidden,
                 config.char_kernel,
                 config.dropout,
             )
         });
-        let casing = (config.casing_dim > 0)
-            .then(|| Casing::new(&(vs / "casing"), &spec.char_classes, config.casing_dim));
+        let casing = (config.casing_dim > 0).then(|| {
+            Casing::new(
+                &(vs / "casing"),
+                &spec.char_classes,
+                config.casing_dim,
+                config.embedding_init,
+            )
+        });
         let columns: Vec<nn::Embedding> = spec
             .columns
             .iter()
             .map(|(name, size)| {
-                nn::embedding(
+                embedding(
                     vs / "columns" / name.as_str(),
                     *size,
                     config.column_dim,
-                    Default::default(),
+                    config.embedding_init,
                 )
             })
             .collect();

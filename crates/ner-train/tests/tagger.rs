@@ -26,6 +26,7 @@ fn config(cell: Cell, bidirectional: bool, layers: i64) -> ModelConfig {
         char_hidden: 50,
         char_kernel: 3,
         casing_dim: 0,
+        embedding_init: Default::default(),
         tune_vectors: false,
         columns: Vec::new(),
         column_dim: 20,
@@ -142,6 +143,7 @@ fn kernels_match_libtorch_and_its_gradients() {
             "char-cnn bilstm-crf, casing, dropout",
             ModelConfig {
                 casing_dim: 2,
+                embedding_init: Default::default(),
                 dropout: 0.3,
                 ..embedding(Cell::Lstm, 1, OutputLayer::Crf, CharEncoder::Cnn)
             },

@@ -11,7 +11,7 @@ use ner_kernels::{gather_rows, scatter_rows, CharBatch, CharClasses, CharCnn, Cn
 use tch::nn::{self, Module, Path as VsPath};
 use tch::{Kind, Tensor};
 
-use crate::config::CharEncoder;
+use crate::config::{CharEncoder, EmbeddingInit};
 use crate::dropout::Masks;
 use crate::host::{ids_of, parallel, to_vec};
 use crate::sequence::{reversal_index, reverse_seq};
@@ -68,7 +68,7 @@ pub struct Casing {
 }
 
 impl Casing {
-    pub fn new(vs: &VsPath<'_>, classes: &CharClasses, dim: i64) -> Self {
+    pub fn new(vs: &VsPath<'_>, classes: &CharClasses, dim: i64, init: EmbeddingInit) -> Self {
         let to_tensor = |flags: &[bool]| {
             let values: Vec<i64> = flags.iter().map(|&f| i64::from(f)).collect();
             Tensor::from_slice(&values).to_device(vs.device())
@@ -77,11 +77,11 @@ impl Casing {
             upper: to_tensor(&classes.upper),
             lower: to_tensor(&classes.lower),
             classes: classes.clone(),
-            embedding: nn::embedding(
+            embedding: super::embedding(
                 vs / "embedding",
                 ner_kernels::CASING_CLASSES as i64,
                 dim,
-                Default::default(),
+                init,
             ),
         }
     }
@@ -226,18 +226,18 @@ pub struct CharFeatures {
 }
 
 impl CharFeatures {
-    /// `dim`: character embedding size; `hidden`: CNN filters or LSTM units
-    /// per direction; `kernel`: CNN window.
+    /// `embedding`: the character table (`vs / "embedding"`, made first so
+    /// the draws keep their order); `hidden`: CNN filters or LSTM units per
+    /// direction; `kernel`: CNN window.
     pub fn new(
         vs: &VsPath<'_>,
         encoder: CharEncoder,
-        n_chars: i64,
-        dim: i64,
+        embedding: nn::Embedding,
         hidden: i64,
         kernel: i64,
         dropout: f64,
     ) -> Self {
-        let embedding = nn::embedding(vs / "embedding", n_chars, dim, Default::default());
+        let dim = embedding.ws.size()[1];
         let (conv, lstm) = match encoder {
             CharEncoder::Cnn => {
                 let config = nn::ConvConfig {
@@ -431,6 +431,7 @@ impl CharFeatures {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::embedding;
     use tch::Device;
 
     #[test]
@@ -438,7 +439,7 @@ mod tests {
         // ids: 0 <PAD>, 1 <UNK>, 2 'a', 3 'B', 4 '1'
         let classes = CharClasses::from_chars(["<PAD>", "<UNK>", "a", "B", "1"].into_iter());
         let vs = nn::VarStore::new(Device::Cpu);
-        let casing = Casing::new(&vs.root(), &classes, 4);
+        let casing = Casing::new(&vs.root(), &classes, 4, EmbeddingInit::Normal);
         // words: "aa" (0), "BB" (1), "Ba" (2), "aB" (3), "11" (0), padding (0)
         let ids = Tensor::from_slice(&[2i64, 2, 3, 3, 3, 2, 2, 3, 4, 4, 0, 0]).view([1, 6, 2]);
         let got: Vec<i64> = Vec::try_from(&casing.classes(&ids).view([-1])).expect("ids");
@@ -457,7 +458,8 @@ mod tests {
         tch::manual_seed(4);
         for encoder in [CharEncoder::Cnn, CharEncoder::Lstm] {
             let vs = nn::VarStore::new(Device::Cpu);
-            let chars = CharFeatures::new(&vs.root(), encoder, 10, 6, 5, 3, 0.0);
+            let table = embedding(vs.root() / "embedding", 10, 6, EmbeddingInit::Normal);
+            let chars = CharFeatures::new(&vs.root(), encoder, table, 5, 3, 0.0);
             let short = Tensor::from_slice(&[3i64, 4, 0, 0]).view([1, 1, 4]);
             let wide = Tensor::from_slice(&[3i64, 4, 0, 0, 0, 0]).view([1, 1, 6]);
             let (a, _) = chars.forward(&short, None, None);
@@ -481,7 +483,8 @@ mod tests {
         assert_eq!((host.batch, host.tokens, host.width), (2, 3, 2));
         // The kernels' CNN equals libtorch's at the real tokens, zeros at padding.
         let vs = nn::VarStore::new(Device::Cpu);
-        let chars = CharFeatures::new(&vs.root(), CharEncoder::Cnn, 6, 4, 5, 3, 0.0);
+        let table = embedding(vs.root() / "embedding", 6, 4, EmbeddingInit::Scaled);
+        let chars = CharFeatures::new(&vs.root(), CharEncoder::Cnn, table, 5, 3, 0.0);
         let (ours, _) = chars.forward(&ids, Some(host), None);
         let (theirs, _) = chars.forward(&ids, None, None);
         let real = Tensor::from_slice(&[true, true, true, true, false, false]).view([2, 3, 1]);
