@@ -304,14 +304,22 @@ fn make_ok(target: &[&str], args: &[String]) -> String {
     stdout
 }
 
-#[test]
-fn train_score_predict_and_compare_a_tiny_model() {
+/// A temporary folder with the small corpus: the folder (removed when
+/// dropped), its work folder and make's arguments to train for `epochs`
+/// epochs on the CPU.
+fn training_work(epochs: usize) -> (tempfile::TempDir, PathBuf, Vec<String>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let work = dir.path().join("work");
     let corpus = write_corpus(dir.path());
     let mut args = corpus_args(&work, &corpus);
-    args.push("EPOCHS=2".into());
+    args.push(format!("EPOCHS={epochs}"));
     args.push("DEVICE=cpu".into());
+    (dir, work, args)
+}
+
+#[test]
+fn train_score_predict_and_compare_a_tiny_model() {
+    let (dir, work, mut args) = training_work(2);
 
     // Scoring trains the stale model first, then predicts both splits.
     let log = make_ok(&["score", "MODEL=rnn"], &args);
@@ -389,12 +397,7 @@ fn train_score_predict_and_compare_a_tiny_model() {
 /// taken for up to date, and `RESUME=1` finishes it from the checkpoint.
 #[test]
 fn an_interrupted_make_train_resumes_with_resume_1() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let work = dir.path().join("work");
-    let corpus = write_corpus(dir.path());
-    let mut args = corpus_args(&work, &corpus);
-    args.push("EPOCHS=3".into());
-    args.push("DEVICE=cpu".into());
+    let (_dir, work, args) = training_work(3);
     let mut all = vec!["train", "MODEL=rnn"];
     all.extend(args.iter().map(String::as_str));
     // The stop flag raised once epoch 1 is done, as Ctrl-C would.
@@ -429,12 +432,7 @@ fn an_interrupted_make_train_resumes_with_resume_1() {
 /// that size, beside the ones every other pipeline reads.
 #[test]
 fn a_pipeline_with_its_own_batch_size_gets_its_own_batches() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let work = dir.path().join("work");
-    let corpus = write_corpus(dir.path());
-    let mut args = corpus_args(&work, &corpus);
-    args.push("EPOCHS=1".into());
-    args.push("DEVICE=cpu".into());
+    let (_dir, work, args) = training_work(1);
     let log = make_ok(&["train", "MODEL=char-bilstm-crf-fast"], &args);
     let batches = work.join("data/processed/train.bucket.bs64.arrow");
     assert!(
