@@ -14,6 +14,7 @@ use tch::{Kind, Tensor};
 use crate::config::{CharEncoder, EmbeddingInit};
 use crate::dropout::Masks;
 use crate::host::{ids_of, parallel, to_vec};
+use crate::layers::embedding;
 use crate::sequence::{reversal_index, reverse_seq};
 
 /// A batch's character ids `[batch, tokens, width]` copied to the host
@@ -77,7 +78,7 @@ impl Casing {
             upper: to_tensor(&classes.upper),
             lower: to_tensor(&classes.lower),
             classes: classes.clone(),
-            embedding: super::embedding(
+            embedding: embedding(
                 vs / "embedding",
                 ner_kernels::CASING_CLASSES as i64,
                 dim,
@@ -431,7 +432,6 @@ impl CharFeatures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::embedding;
     use tch::Device;
 
     #[test]

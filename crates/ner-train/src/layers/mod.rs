@@ -9,7 +9,7 @@ pub mod crf;
 pub mod gru;
 pub mod recurrent;
 
-use ner_model::config::EmbeddingInit;
+use crate::config::EmbeddingInit;
 use tch::nn::{self, Init, Path as VsPath};
 
 /// An embedding table of `n` rows and `dim` columns under `vs`, started as
