@@ -59,8 +59,10 @@ encode_args = --batch-size $(BATCH_SIZE) --seed $(SEED)
 # between "train." and ".arrow").
 train_encode_args = --batch-size $(or $(patsubst bs%,%,$(filter bs%,$(subst ., ,$(1)))),$(BATCH_SIZE)) \
   --seed $(SEED) --order $(firstword $(filter-out bs%,$(subst ., ,$(1))))
-# The batch sizes pipelines ask for besides BATCH_SIZE.
-OTHER_BATCH_SIZES = $(filter-out $(BATCH_SIZE),$(sort $(shell sed -n 's/^batch_size *= *\([0-9][0-9]*\).*/\1/p' $(ROOT)/pipelines/*.toml 2>/dev/null)))
+# The sizes the pipeline files $(1) ask for besides BATCH_SIZE; all of them
+# once, for the batch rules.
+batch_sizes_in = $(filter-out $(BATCH_SIZE),$(sort $(shell sed -n 's/^batch_size *= *\([0-9][0-9]*\).*/\1/p' $(1) 2>/dev/null)))
+OTHER_BATCH_SIZES := $(call batch_sizes_in,$(ROOT)/pipelines/*.toml)
 
 .PHONY: help setup torch browser java python python-deps spark-tag bench-python bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bench-serve bindir vectors-md \
 	bench-data bench-train bench-crf bench-quality bench-predict bench-ab clean-data FORCE
@@ -331,9 +333,8 @@ check-model:
 # batches encoded with them, data/vec/<vectors>/ (or, with
 # `extended_vocabulary = false`, the plain batches), and --vectors.
 batch_order = $(shell sed -n 's/^batch_order *= *"\([a-z]*\)".*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
-pipeline_batch_size = $(shell sed -n 's/^batch_size *= *\([0-9][0-9]*\).*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
 # A pipeline whose batch_size is not BATCH_SIZE trains on train.<order>.bs<N>.arrow.
-batch_tag = $(addprefix .bs,$(filter-out $(BATCH_SIZE),$(call pipeline_batch_size,$(1))))
+batch_tag = $(addprefix .bs,$(call batch_sizes_in,$(ROOT)/pipelines/$(1).toml))
 data_lower = $(shell sed -n '/^\[data\]/,/^\[/s/^lowercase *= *true.*/yes/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
 data_vectors = $(shell sed -n '/^\[data\]/,/^\[/s/^vectors *= *"\([^"]*\)".*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
 data_training_words = $(shell sed -n '/^\[data\]/,/^\[/s/^extended_vocabulary *= *false.*/yes/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
@@ -346,8 +347,9 @@ extended = $(if $(call vectors_name,$(1)),$(if $(call data_training_words,$(1)),
 vocab_dir = $(if $(call model_columns,$(1)),$(COLS_DIR)/$(call model_columns,$(1))/vocab,$(if $(call data_lower,$(1)),$(LOWER_VOCAB_DIR),$(VOCAB_DIR)))
 vocab_files = $(call vocab_files_in,$(call vocab_dir,$(1))) $(call vectors_keys,$(1))
 processed_dir = $(if $(call extended,$(1)),$(DATA)/vec/$(call vectors_name,$(1))$(call data_static,$(1)),$(if $(call model_columns,$(1)),$(COLS_DIR)/$(call model_columns,$(1))/processed,$(if $(call data_lower,$(1)),$(LOWER_PROCESSED),$(PROCESSED))))
-train_file_tag = $(if $(or $(call batch_order,$(1)),$(call batch_tag,$(1))),.$(or $(call batch_order,$(1)),$(ORDER))$(call batch_tag,$(1)))
-train_batches = $(call processed_dir,$(1))/train$(call train_file_tag,$(1)).arrow
+# train.arrow, or train.<order>[.bs<N>].arrow ($(1): the order, $(2): the size tag).
+train_file = train$(if $(1)$(2),.$(or $(1),$(ORDER))$(2)).arrow
+train_batches = $(call processed_dir,$(1))/$(call train_file,$(call batch_order,$(1)),$(call batch_tag,$(1)))
 valid_batches = $(call processed_dir,$(1))/valid.arrow
 vectors_arg = $(if $(call vectors_dir,$(1)),--vectors $(call vectors_dir,$(1)))
 

@@ -40,7 +40,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scaled_tables_draw_within_their_bound_and_normal_ones_do_not() {
+    fn scaled_tables_draw_within_their_bound_with_sd_one_over_root_dim() {
         tch::manual_seed(7);
         let vs = nn::VarStore::new(Device::Cpu);
         let scaled = embedding(vs.root() / "scaled", 2000, 100, EmbeddingInit::Scaled);
