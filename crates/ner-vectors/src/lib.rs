@@ -3,8 +3,8 @@
 //! In: a vectors file — GloVe or word2vec/fastText text (`.vec`), word2vec
 //! binary (`.bin`), either gzip-compressed — or the folder
 //! `python/tools/export_spacy_vectors.py` writes from a spaCy pipeline.
-//! Out: a [`VectorsDir`]: `vectors.safetensors` (the distinct vectors,
-//! `[rows, dim]`) and `keys.parquet` (every key and its row; keys may share
+//! Out: a [`VectorsDir`]: `vectors.safetensors` (the rows the keys use,
+//! `[rows, dim]`, as the input has them) and `keys.parquet` (every key and its row; keys may share
 //! a row, as spaCy's do), written in that order, each atomically, the keys
 //! recording the matrix's SHA-256.
 //!
@@ -76,18 +76,37 @@ pub struct Summary {
     pub keys: usize,
     pub rows: usize,
     pub dim: usize,
+    /// For every row, the first row with the same values
+    /// ([`Vectors::first_equal_rows`]): fewer distinct vectors than rows
+    /// means words of several rows cannot be told apart by their vectors.
+    pub first_equal_rows: Vec<u32>,
+}
+
+impl Summary {
+    /// How many of the rows are distinct vectors.
+    pub fn distinct(&self) -> usize {
+        distinct(&self.first_equal_rows)
+    }
+}
+
+fn distinct(first_equal_rows: &[u32]) -> usize {
+    (0..)
+        .zip(first_equal_rows)
+        .filter(|(r, first)| r == *first)
+        .count()
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} -> {}\n  {} keys onto {} rows of {} values",
+            "{} -> {}\n  {} keys onto {} rows of {} values ({} distinct vectors)",
             self.input.display(),
             self.output_dir.display(),
             self.keys,
             self.rows,
-            self.dim
+            self.dim,
+            self.distinct()
         )
     }
 }
@@ -103,6 +122,7 @@ pub fn convert(config: &Config) -> Result<Summary, VectorsError> {
         keys: vectors.keys.len(),
         rows: vectors.rows(),
         dim: vectors.dim,
+        first_equal_rows: vectors.first_equal_rows(),
     })
 }
 
@@ -150,6 +170,8 @@ pub struct Coverage {
     pub words: usize,
     pub words_exact: usize,
     pub words_lower: usize,
+    /// The distinct vectors those training words read.
+    pub words_vectors: usize,
     /// Per split: (name, tokens, tokens the vocabulary lacks, of those with
     /// a vector as they are, lower-cased).
     pub splits: Vec<(String, usize, usize, usize, usize)>,
@@ -160,11 +182,13 @@ impl fmt::Display for Coverage {
         let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
         write!(
             f,
-            "  training words with a vector: {} exact + {} lower-cased of {} ({:.1} %)",
+            "  training words with a vector: {} exact + {} lower-cased of {} ({:.1} %), \
+             reading {} distinct vectors",
             self.words_exact,
             self.words_lower,
             self.words,
-            pct(self.words_exact + self.words_lower, self.words)
+            pct(self.words_exact + self.words_lower, self.words),
+            self.words_vectors
         )?;
         for (name, tokens, oov, exact, lower) in &self.splits {
             write!(
@@ -179,33 +203,46 @@ impl fmt::Display for Coverage {
 }
 
 /// The coverage of `keys` over the training words of `words` and the
-/// tokens of each sentences file in `splits`.
+/// tokens of each sentences file in `splits`; `first_equal_rows` (from
+/// [`Summary`]) tells which rows hold the same vector.
 pub fn coverage(
     keys: &VectorKeys,
+    first_equal_rows: &[u32],
     words: &Vocab,
     splits: &[PathBuf],
 ) -> Result<Coverage, VectorsError> {
-    let index: std::collections::HashSet<&str> =
-        keys.keys.iter().map(|(k, _)| k.as_str()).collect();
+    let index: std::collections::HashMap<&str, u32> =
+        keys.keys.iter().map(|(k, r)| (k.as_str(), *r)).collect();
     let lookup = |w: &str| -> (bool, bool) {
-        if index.contains(w) {
+        if index.contains_key(w) {
             (true, false)
         } else {
-            (false, index.contains(w.to_lowercase().as_str()))
+            (false, index.contains_key(w.to_lowercase().as_str()))
         }
     };
     let mut out = Coverage::default();
+    let mut vectors = std::collections::HashSet::new();
     for (id, (word, _)) in words.entries.iter().enumerate() {
         if id < 2 || word == vocab::PAD || word == vocab::UNK {
             continue;
         }
         out.words += 1;
-        match lookup(word) {
-            (true, _) => out.words_exact += 1,
-            (_, true) => out.words_lower += 1,
-            _ => {}
+        let row = match lookup(word) {
+            (true, _) => {
+                out.words_exact += 1;
+                index.get(word.as_str()).copied()
+            }
+            (_, true) => {
+                out.words_lower += 1;
+                index.get(word.to_lowercase().as_str()).copied()
+            }
+            _ => None,
+        };
+        if let Some(row) = row {
+            vectors.insert(first_equal_rows.get(row as usize).copied().unwrap_or(row));
         }
     }
+    out.words_vectors = vectors.len();
     let known = words.index();
     for split in splits {
         let rows = SentenceRows::read(split)?;

@@ -10,7 +10,7 @@ use ner_core::tables::{VectorKeys, Vocab};
 use ner_vectors::{convert, coverage, Config, Format, VectorsError};
 
 /// Convert pre-trained word vectors into a vectors folder (a matrix of
-/// distinct rows and a key-to-row table).
+/// rows and a key-to-row table).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -45,7 +45,9 @@ fn run(args: Args) -> Result<String, VectorsError> {
         let vocab = Vocab::read(words, ArtifactKind::WordVocab)?;
         let keys = VectorKeys::read(&VectorsDir::new(&args.output_dir).keys())?;
         text.push('\n');
-        text.push_str(&coverage(&keys, &vocab, &args.report)?.to_string());
+        text.push_str(
+            &coverage(&keys, &summary.first_equal_rows, &vocab, &args.report)?.to_string(),
+        );
     }
     Ok(text)
 }

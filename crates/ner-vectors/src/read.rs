@@ -35,7 +35,8 @@ impl std::str::FromStr for Format {
     }
 }
 
-/// Vectors read from a file: a matrix of distinct rows and every key's row.
+/// Vectors read from a file: a matrix of the rows the keys use and every
+/// key's row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vectors {
     pub dim: usize,
@@ -54,6 +55,19 @@ impl Vectors {
     pub fn row(&self, r: u32) -> &[f32] {
         let r = r as usize;
         &self.matrix[r * self.dim..(r + 1) * self.dim]
+    }
+
+    /// For every row, the first row with the same values bit for bit: the
+    /// input's rows are kept as they are, and some sets repeat a vector
+    /// under several rows (spaCy's pruned tables do).
+    pub fn first_equal_rows(&self) -> Vec<u32> {
+        let mut first: std::collections::HashMap<Vec<u32>, u32> = Default::default();
+        (0..self.rows() as u32)
+            .map(|r| {
+                let bits = self.row(r).iter().map(|v| v.to_bits()).collect();
+                *first.entry(bits).or_insert(r)
+            })
+            .collect()
     }
 }
 

@@ -215,11 +215,20 @@ fn the_folder_round_trips_and_words_find_their_vectors() {
     let input = file(
         dir.path(),
         "v.txt",
-        b"paris 1 1\nBerlin 2 2\nberlin 3 3\nrome 4 4\n",
+        b"paris 1 1\nBerlin 2 2\nberlin 3 3\nrome 3 3\n",
     );
     let out = dir.path().join("vectors");
     let summary = convert(&Config::new(&input, &out)).expect("convert");
     assert_eq!((summary.keys, summary.rows, summary.dim), (4, 4, 2));
+    // berlin and rome hold one vector under two rows.
+    assert_eq!(summary.first_equal_rows, [0, 1, 2, 2]);
+    assert_eq!(summary.distinct(), 3);
+    assert!(
+        summary
+            .to_string()
+            .ends_with("4 keys onto 4 rows of 2 values (3 distinct vectors)"),
+        "{summary}"
+    );
     let folder = VectorsDir::new(&out);
     let keys = VectorKeys::read(&folder.keys()).expect("keys");
     assert_eq!(keys.rows(&folder.keys()).expect("rows"), 4);
@@ -252,9 +261,32 @@ fn the_folder_round_trips_and_words_find_their_vectors() {
         .map(|t| ids.word(t))
         .collect();
     assert_eq!(got, [2, 4, 5, 6, 7, 1]);
-    let cover = coverage(&keys, &words, &[]).expect("coverage");
+    let cover = coverage(&keys, &summary.first_equal_rows, &words, &[]).expect("coverage");
     assert_eq!(
-        (cover.words, cover.words_exact, cover.words_lower),
-        (2, 0, 1)
+        (
+            cover.words,
+            cover.words_exact,
+            cover.words_lower,
+            cover.words_vectors
+        ),
+        (2, 0, 1, 1)
+    );
+    // Training words on rows with one vector count it once.
+    let words = Vocab {
+        entries: ["<PAD>", "<UNK>", "berlin", "Rome", "Berlin"]
+            .iter()
+            .map(|w| (w.to_string(), 1))
+            .collect(),
+        ..words
+    };
+    let cover = coverage(&keys, &summary.first_equal_rows, &words, &[]).expect("coverage");
+    assert_eq!(
+        (
+            cover.words,
+            cover.words_exact,
+            cover.words_lower,
+            cover.words_vectors
+        ),
+        (3, 2, 1, 2)
     );
 }
