@@ -258,12 +258,7 @@ impl TokenIds {
     /// is, then lower-cased), else `<UNK>`; with
     /// [`TokenIds::vectors_first`] the vectors' before the vocabulary's.
     pub fn word(&self, token: &str) -> i64 {
-        let from_vectors = || {
-            self.vectors
-                .get(token)
-                .or_else(|| self.vectors.get(&token.to_lowercase()))
-                .copied()
-        };
+        let from_vectors = || self.vector_id(token);
         if self.vectors_first && !self.vectors.is_empty() {
             if let Some(id) = from_vectors() {
                 return id;
@@ -283,6 +278,18 @@ impl TokenIds {
             }
         }
         i64::from(vocab::UNK_ID)
+    }
+
+    /// The id of a token's vector (`first + row`, [`TokenIds::with_vectors`]):
+    /// its key as it is, else lower-cased; `None` without one.
+    pub fn vector_id(&self, token: &str) -> Option<i64> {
+        if self.vectors.is_empty() {
+            return None;
+        }
+        self.vectors
+            .get(token)
+            .or_else(|| self.vectors.get(&token.to_lowercase()))
+            .copied()
     }
 
     /// The character ids of a token, capped at `max_word_chars`.

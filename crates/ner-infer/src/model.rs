@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 
+use ner_core::schema::vocab::UNK_ID;
 use ner_kernels::crf::Scores;
 use ner_kernels::math::{linear, linear_t, transpose};
 use ner_kernels::{
@@ -24,7 +25,7 @@ use ner_kernels::{
     Recurrence, CASING_CLASSES,
 };
 use ner_model::card::TaggerSpec;
-use ner_model::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
+use ner_model::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput, WordVectors};
 use ner_model::crf::Penalties;
 
 use crate::weights::{Table, Weights};
@@ -141,6 +142,9 @@ enum Words {
     Embedding {
         table: Table,
         vectors: Option<Table>,
+        /// With `model.word_vectors = "beside"`: each training word's
+        /// vector row (-1: none), read beside its own row.
+        beside: Option<Vec<i64>>,
     },
 }
 
@@ -262,6 +266,8 @@ impl Model {
         let (n_words, n_chars) = (positive(spec.n_words), positive(spec.n_chars));
         let n_tags = spec.tags.len();
         let g = cell.gates() * hidden;
+        // Vectors beside each word's own row (`model.word_vectors`).
+        let beside = config.word_vectors == WordVectors::Beside && spec.n_vector_rows > 0;
         let suffix = |l: usize, d: usize| format!("l{l}{}", if d == 0 { "" } else { "_reverse" });
 
         let words = match config.input {
@@ -275,13 +281,18 @@ impl Model {
             WordInput::Embedding => {
                 let dim = positive(config.embedding_dim);
                 let rows = positive(spec.n_vector_rows);
+                let vdim = if beside {
+                    positive(spec.vector_dim)
+                } else {
+                    dim
+                };
                 Words::Embedding {
                     table: weights.table("embedding.weight", n_words, dim)?,
                     vectors: match (rows, config.tune_vectors, vectors) {
                         (0, _, _) => None,
-                        (_, true, _) => Some(weights.table("vectors.weight", rows, dim)?),
+                        (_, true, _) => Some(weights.table("vectors.weight", rows, vdim)?),
                         (_, false, Some(matrix)) => {
-                            Some(matrix.table(ner_core::schema::vectors::MATRIX, rows, dim)?)
+                            Some(matrix.table(ner_core::schema::vectors::MATRIX, rows, vdim)?)
                         }
                         (_, false, None) => {
                             return Err(InferError::Input(format!(
@@ -290,6 +301,7 @@ impl Model {
                             )))
                         }
                     },
+                    beside: beside.then(|| spec.word_vector_rows.clone()),
                 }
             }
         };
@@ -351,8 +363,12 @@ impl Model {
                 Ok((name.clone(), table, n))
             })
             .collect::<Result<Vec<_>, InferError>>()?;
-        let word_dim =
-            positive(config.embedding_dim) + char_out + casing_dim + columns.len() * column_dim;
+        let vector_dim = if beside { positive(spec.vector_dim) } else { 0 };
+        let word_dim = positive(config.embedding_dim)
+            + vector_dim
+            + char_out
+            + casing_dim
+            + columns.len() * column_dim;
         let mut layers = Vec::new();
         for l in 0..positive(config.layers) {
             let input = match (l, config.input) {
@@ -587,9 +603,11 @@ impl Model {
         // With an embedding, layer 0's input depends only on the token (its
         // word id and characters): computed once per distinct token.
         let (unique_x, index) = match &self.words {
-            Words::Embedding { table, vectors } => {
-                self.distinct_word_features(group, table, vectors.as_ref())
-            }
+            Words::Embedding {
+                table,
+                vectors,
+                beside,
+            } => self.distinct_word_features(group, table, vectors.as_ref(), beside.as_deref()),
             Words::Onehot(_) => (Vec::new(), Vec::new()),
         };
         let distinct = unique_x.len() / self.word_dim.max(1);
@@ -646,6 +664,7 @@ impl Model {
         group: &[&Sentence],
         table: &Table,
         vectors: Option<&Table>,
+        beside: Option<&[i64]>,
     ) -> (Vec<f32>, Vec<usize>) {
         let with_chars = self.reads_chars();
         // The batch's character width, as the libtorch batches had it.
@@ -683,15 +702,33 @@ impl Model {
         let emb = table.cols();
         let mut x = vec![0f32; distinct.len() * dim];
         let n_table = table.rows();
+        let mut at = emb;
         for (row, (id, _, _)) in x.chunks_exact_mut(dim).zip(&distinct) {
             let id = *id as usize;
-            match vectors {
-                Some(vectors) if id >= n_table => vectors.row(id - n_table, &mut row[..emb]),
+            match (vectors, beside) {
+                // Its own row (`<UNK>`'s past the table), then its vector
+                // (zeros without one).
+                (Some(vectors), Some(word_rows)) => {
+                    let (own, vector) = if id < n_table {
+                        (id, usize::try_from(word_rows[id]).ok())
+                    } else {
+                        (UNK_ID as usize, Some(id - n_table))
+                    };
+                    table.row(own, &mut row[..emb]);
+                    if let Some(vector) = vector {
+                        vectors.row(vector, &mut row[emb..emb + vectors.cols()]);
+                    }
+                }
+                (Some(vectors), None) if id >= n_table => {
+                    vectors.row(id - n_table, &mut row[..emb])
+                }
                 _ => table.row(id, &mut row[..emb]),
             }
         }
+        if let (Some(vectors), Some(_)) = (vectors, beside) {
+            at += vectors.cols();
+        }
         let words: Vec<&[i64]> = distinct.iter().map(|(_, c, _)| *c).collect();
-        let mut at = emb;
         if let Some(chars) = &self.chars {
             let (features, n) = chars.features(&words, char_width);
             for (row, f) in x.chunks_exact_mut(dim).zip(features.chunks_exact(n)) {

@@ -8,6 +8,7 @@ use ner_core::schema::vocab::VocabDir;
 use ner_core::scheme::TagScheme;
 use ner_core::tables::TokenIds;
 use ner_model::card::{ModelCard, TaggerSpec};
+use ner_model::config::WordVectors;
 use ner_model::folder::{ModelDir, Weights as WeightsFile};
 use ner_model::tagset::TagSet;
 
@@ -92,6 +93,10 @@ impl Tagger {
                     .with_vectors(&v.keys, vocabs.words.len() as i64)
                     .vectors_first(first);
                 spec.n_vector_rows = card.vectors.as_ref().map_or(0, |c| c.rows);
+                spec.vector_dim = card.vectors.as_ref().map_or(0, |c| c.dim);
+                if card.pipeline.model.word_vectors == WordVectors::Beside {
+                    spec.word_vector_rows = TaggerSpec::word_vector_rows(&vocabs.words, &token_ids);
+                }
                 Some(Weights::open(&v.matrix)?)
             }
             None => None,

@@ -8,7 +8,7 @@ use ner_core::schema::vectors::VectorsDir;
 use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{keys, ArtifactKind};
 use ner_core::scheme::TagScheme;
-use ner_core::tables::{VectorKeys, Vocab};
+use ner_core::tables::{TokenIds, VectorKeys, Vocab};
 use ner_kernels::CharClasses;
 use serde::{Deserialize, Serialize};
 
@@ -321,6 +321,12 @@ pub struct TaggerSpec {
     /// Rows of pre-trained vectors past the words (word ids `n_words +
     /// row`); 0 without.
     pub n_vector_rows: i64,
+    /// The vectors' width (0 without).
+    pub vector_dim: i64,
+    /// With `model.word_vectors = "beside"`: each word id's vector row, -1
+    /// for a word without one ([`TaggerSpec::word_vector_rows`]); empty
+    /// otherwise.
+    pub word_vector_rows: Vec<i64>,
     pub n_chars: i64,
     /// Tag names by id.
     pub tags: Vec<String>,
@@ -338,6 +344,8 @@ impl TaggerSpec {
         TaggerSpec {
             n_words: vocabs.words.len() as i64,
             n_vector_rows: 0,
+            vector_dim: 0,
+            word_vector_rows: Vec::new(),
             n_chars: vocabs.chars.len() as i64,
             tags: tags.model_tags().to_vec(),
             scheme: tags.model_scheme(),
@@ -350,11 +358,30 @@ impl TaggerSpec {
         }
     }
 
+    /// Each word of `words`' vector row by the look-up of `ids` (built
+    /// [`TokenIds::with_vectors`] at `words.len()`), -1 for a word without
+    /// one: what a `word_vectors = "beside"` model reads beside a training
+    /// word's own row, the same in training and in prediction.
+    pub fn word_vector_rows(words: &Vocab, ids: &TokenIds) -> Vec<i64> {
+        let first = words.len() as i64;
+        words
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(id, (word, _))| match ids.vector_id(word) {
+                Some(v) if id >= 2 => v - first,
+                _ => -1,
+            })
+            .collect()
+    }
+
     /// Words and tags only (tags named `T0`, `T1`, …; no constraints).
     pub fn plain(n_words: i64, n_tags: i64) -> Self {
         TaggerSpec {
             n_words,
             n_vector_rows: 0,
+            vector_dim: 0,
+            word_vector_rows: Vec::new(),
             n_chars: 2,
             tags: (0..n_tags).map(|i| format!("T{i}")).collect(),
             scheme: TagScheme::Iob1,

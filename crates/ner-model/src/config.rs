@@ -106,6 +106,28 @@ impl EmbeddingInit {
     }
 }
 
+/// How an embedding model reads pre-trained vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WordVectors {
+    /// A training word's row starts from its vector and trains; any other
+    /// word reads its vector in place of a row (the extended vocabulary).
+    #[default]
+    Start,
+    /// Every word reads its vector (frozen; zeros for a word without one)
+    /// beside its own row of `embedding_dim` (training words; any other
+    /// word `<UNK>`'s), which starts at random. The input is the same for
+    /// a word seen in training and for one seen only in the vectors, and
+    /// word dropout keeps the vector.
+    Beside,
+}
+
+impl WordVectors {
+    fn is_start(&self) -> bool {
+        *self == WordVectors::Start
+    }
+}
+
 /// The output layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -160,6 +182,10 @@ pub struct ModelConfig {
     /// vectors). The training words' rows always train.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tune_vectors: bool,
+    /// With pre-trained vectors: how a word reads them (`start`, the
+    /// default, or `beside`).
+    #[serde(default, skip_serializing_if = "WordVectors::is_start")]
+    pub word_vectors: WordVectors,
     /// Source columns of the sentences (`pos`, `chunk`, …) embedded beside
     /// the words, each with its vocabulary (`ner-vocab --columns`) and ids
     /// (`ner-encode --columns`); prediction needs them in its input.

@@ -7,7 +7,7 @@ use ner_core::scheme::TagScheme;
 use ner_infer::{Model, Sentence, Weights};
 use ner_kernels::CharClasses;
 use ner_model::card::TaggerSpec;
-use ner_model::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput};
+use ner_model::config::{Cell, CharEncoder, ModelConfig, OutputLayer, WordInput, WordVectors};
 use ner_train::data::BatchTensors;
 use ner_train::tagger::{Kernel, Mode, Tagger};
 use tch::{nn, Device, Kind, Tensor};
@@ -32,6 +32,7 @@ fn config(cell: Cell, bidirectional: bool, layers: i64, input: WordInput) -> Mod
         casing_dim: 0,
         embedding_init: Default::default(),
         tune_vectors: false,
+        word_vectors: Default::default(),
         columns: Vec::new(),
         column_dim: 20,
         output: OutputLayer::Softmax,
@@ -115,6 +116,8 @@ fn spec() -> TaggerSpec {
     TaggerSpec {
         n_words: N_WORDS,
         n_vector_rows: 0,
+        vector_dim: 0,
+        word_vector_rows: Vec::new(),
         n_chars: N_CHARS,
         tags: tags.iter().map(|s| s.to_string()).collect(),
         scheme: TagScheme::Iob2,
@@ -305,22 +308,38 @@ fn ids_outside_the_vocabularies_are_errors() {
 }
 
 /// Word ids past the vocabulary read the pre-trained vectors' rows: frozen
-/// (the matrix in its own file) or tuned (in the weights).
+/// (the matrix in its own file) or tuned (in the weights); in place of a
+/// row, or beside every word's own row (`word_vectors = "beside"`: a
+/// training word's vector by `word_vector_rows`, none for some).
 #[test]
 fn vector_rows_score_and_decode_as_libtorch() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rows = 7;
-    for tune in [false, true] {
+    for (tune, beside) in [(false, false), (true, false), (false, true), (true, true)] {
         let mut config = config(Cell::Lstm, true, 1, WordInput::Embedding);
         config.output = OutputLayer::Crf;
         config.chars = CharEncoder::Cnn;
         config.casing_dim = 2;
         config.tune_vectors = tune;
+        let dim = if beside {
+            config.word_vectors = WordVectors::Beside;
+            6
+        } else {
+            config.embedding_dim
+        };
         let spec = TaggerSpec {
             n_vector_rows: rows,
+            vector_dim: dim,
+            word_vector_rows: if beside {
+                (0..N_WORDS)
+                    .map(|w| if w % 3 == 0 { -1 } else { w % rows })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             ..spec()
         };
-        tch::manual_seed(40 + i64::from(tune));
+        tch::manual_seed(40 + i64::from(tune) + 2 * i64::from(beside));
         let vs = nn::VarStore::new(Device::Cpu);
         let mut tagger = Tagger::with_spec(&vs.root(), &config, &spec);
         tagger.set_kernel(Kernel::Libtorch);
@@ -330,11 +349,11 @@ fn vector_rows_score_and_decode_as_libtorch() {
                 p.copy_(&random);
             }
         });
-        let matrix = Tensor::randn([rows, 5], (Kind::Float, Device::Cpu));
+        let matrix = Tensor::randn([rows, dim], (Kind::Float, Device::Cpu));
         let vectors = tagger.vector_rows().expect("vector rows");
         tch::no_grad(|| vectors.shallow_clone().copy_(&matrix));
         assert_eq!(vectors.requires_grad(), tune);
-        let weights_path = dir.path().join(format!("w{tune}.safetensors"));
+        let weights_path = dir.path().join(format!("w{tune}{beside}.safetensors"));
         vs.save(&weights_path).expect("save");
         let matrix_path = dir.path().join("vectors.safetensors");
         Tensor::write_safetensors(&[("vectors", &matrix)], &matrix_path).expect("matrix");
@@ -365,7 +384,7 @@ fn vector_rows_score_and_decode_as_libtorch() {
                 .fold(0f32, f32::max);
             assert!(
                 worst < 1e-4,
-                "tune {tune}, sentence {r}: scores differ by {worst}"
+                "tune {tune}, beside {beside}, sentence {r}: scores differ by {worst}"
             );
         }
         assert_eq!(

@@ -11,7 +11,7 @@ use ner_core::schema::vocab::UNK_ID;
 use tch::nn::{self, Init, Module, Path as VsPath};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use crate::config::{CharEncoder, ModelConfig, OutputLayer, WordInput};
+use crate::config::{CharEncoder, ModelConfig, OutputLayer, WordInput, WordVectors};
 use crate::data::BatchTensors;
 use crate::dropout::Masks;
 use crate::host::lengths_of;
@@ -34,6 +34,9 @@ enum Input {
     Embedding {
         table: nn::Embedding,
         vectors: Option<Tensor>,
+        /// With `model.word_vectors = "beside"`: each training word's
+        /// vector row, -1 without one (`[words]`, i64).
+        beside: Option<Tensor>,
     },
 }
 
@@ -136,6 +139,14 @@ impl Tagger {
             up: bound,
         };
 
+        // Beside its own row, or as a training word's first row and an
+        // unseen word's row.
+        let beside = config.word_vectors == WordVectors::Beside && spec.n_vector_rows > 0;
+        let vector_dim = if beside {
+            spec.vector_dim
+        } else {
+            config.embedding_dim
+        };
         let input = match config.input {
             WordInput::Onehot => {
                 let onehot = vs / "onehot";
@@ -160,13 +171,15 @@ impl Tagger {
                 ),
                 // Zeros until the trainer copies the vectors in.
                 vectors: (spec.n_vector_rows > 0).then(|| {
-                    let shape = [spec.n_vector_rows, config.embedding_dim];
+                    let shape = [spec.n_vector_rows, vector_dim];
                     if config.tune_vectors {
                         (vs / "vectors").var("weight", &shape, Init::Const(0.0))
                     } else {
                         Tensor::zeros(shape, (Kind::Float, vs.device()))
                     }
                 }),
+                beside: beside
+                    .then(|| Tensor::from_slice(&spec.word_vector_rows).to_device(vs.device())),
             },
         };
 
@@ -208,6 +221,7 @@ impl Tagger {
             })
             .collect();
         let word_dim = config.embedding_dim
+            + if beside { vector_dim } else { 0 }
             + chars.as_ref().map_or(0, CharFeatures::output_dim)
             + if casing.is_some() {
                 config.casing_dim
@@ -315,8 +329,18 @@ impl Tagger {
         };
         // The input of layer 0: `[batch, width, in]`, or one-hot gates to look up.
         let embedded: Option<Tensor> = match &self.input {
-            Input::Embedding { table, vectors } => {
-                let mut parts = vec![self.embed_words(&table.ws, vectors.as_ref(), word_ids)];
+            Input::Embedding {
+                table,
+                vectors,
+                beside,
+            } => {
+                let words = match (vectors, beside) {
+                    (Some(vectors), Some(rows)) => {
+                        self.embed_beside(&table.ws, vectors, rows, word_ids, &batch.word_ids)
+                    }
+                    _ => self.embed_words(&table.ws, vectors.as_ref(), word_ids),
+                };
+                let mut parts = vec![words];
                 // On the kernels' path the character ids are read once, for
                 // the CNN and the casing classes alike.
                 let host = match &lengths_host {
@@ -404,6 +428,38 @@ impl Tagger {
         let words = Tensor::embedding(table, &table_ids, -1, false, self.sparse_gradients);
         let rows = Tensor::embedding(vectors, &vector_ids, -1, false, self.sparse_gradients);
         words.where_self(&in_table.unsqueeze(-1), &rows)
+    }
+
+    /// Word features with the vectors beside (`model.word_vectors =
+    /// "beside"`): the row of each id in the training words' table (any id
+    /// past it `<UNK>`'s), then the vector of the word the batch had
+    /// (`original`: word dropout replaces a word's own row, never its
+    /// vector), zeros for a word without one.
+    fn embed_beside(
+        &self,
+        table: &Tensor,
+        vectors: &Tensor,
+        word_rows: &Tensor,
+        ids: &Tensor,
+        original: &Tensor,
+    ) -> Tensor {
+        let n_words = table.size()[0];
+        let own = ids.where_scalarother(&ids.lt(n_words), i64::from(UNK_ID));
+        let in_table = original.lt(n_words);
+        let of_words = word_rows
+            .index_select(0, &original.where_scalarother(&in_table, 0).flatten(0, -1))
+            .view_as(original);
+        let rows = of_words.where_self(&in_table, &(original - n_words));
+        let has = rows.ge(0).unsqueeze(-1).to_kind(vectors.kind());
+        let words = Tensor::embedding(table, &own, -1, false, self.sparse_gradients);
+        let vecs = Tensor::embedding(
+            vectors,
+            &rows.clamp_min(0),
+            -1,
+            false,
+            self.sparse_gradients,
+        );
+        Tensor::cat(&[words, vecs * has], 2)
     }
 
     /// The training loss of a batch: mean token cross-entropy (padding

@@ -28,6 +28,7 @@ fn config(cell: Cell, bidirectional: bool, layers: i64) -> ModelConfig {
         casing_dim: 0,
         embedding_init: Default::default(),
         tune_vectors: false,
+        word_vectors: Default::default(),
         columns: Vec::new(),
         column_dim: 20,
         output: OutputLayer::Softmax,

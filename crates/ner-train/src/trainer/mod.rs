@@ -19,6 +19,7 @@ use ner_core::rng::SplitMix64;
 pub use ner_core::runs::{read_metrics, write_metrics, EpochMetrics};
 use ner_core::schema::vectors::VectorsDir;
 use ner_core::schema::vocab::VocabDir;
+use ner_core::tables::TokenIds;
 use ner_model::card::{ColumnCard, ModelCard, VectorsCard, Vocabularies};
 use ner_model::folder::{ModelDir, Weights};
 use tch::nn;
@@ -26,7 +27,7 @@ use tch::{Device, Tensor};
 
 use crate::average::WeightAverage;
 use crate::checkpoint::{self, Inputs, Live, PartialEpoch, Progress};
-use crate::config::{OptimizerKind, Pipeline, Schedule, SelectBy};
+use crate::config::{OptimizerKind, Pipeline, Schedule, SelectBy, WordVectors};
 use crate::data::{BatchTensors, EncodedSplit};
 use crate::dropout::Masks;
 use crate::optim::{clip_grad_norm, AdamConfig, Optimizer};
@@ -36,6 +37,34 @@ use crate::vectors::Pretrained;
 use crate::TrainError;
 pub use evaluate::evaluate;
 use fault::Faults;
+
+/// Refuses `model.word_vectors = "beside"` where a word's vector cannot be
+/// told from its id: without vectors, without the extended vocabulary,
+/// with static vectors (a training word's id would be its vector's) or
+/// lower-cased words (a word id would stand for several spellings).
+fn check_beside(
+    pipeline: &Pipeline,
+    vectors: Option<&Pretrained>,
+    extended: bool,
+    lowercase: bool,
+) -> Result<(), TrainError> {
+    if pipeline.model.word_vectors != WordVectors::Beside {
+        return Ok(());
+    }
+    let why = if vectors.is_none() {
+        "needs pre-trained vectors ([data] vectors, or --vectors)"
+    } else if !extended || pipeline.data.static_vectors {
+        "needs the extended vocabulary without static vectors ([data] extended_vocabulary, \
+         static_vectors = false)"
+    } else if lowercase {
+        "needs words as they are spelt, not lower-cased ([data] lowercase = false)"
+    } else {
+        return Ok(());
+    };
+    Err(TrainError::Config(format!(
+        "model.word_vectors = \"beside\" {why}"
+    )))
+}
 
 /// Everything a training run needs.
 #[derive(Debug, Clone)]
@@ -157,9 +186,22 @@ impl<'a> Run<'a> {
         let vs = nn::VarStore::new(device);
         let tagset = vocabs.tag_set(&pipeline.model)?;
         let mut spec = TaggerSpec::new(&vocabs, &tagset);
+        let beside = pipeline.model.word_vectors == WordVectors::Beside;
         if let (Some(vectors), true) = (&vectors, encoded.extended) {
             spec.n_vector_rows = vectors.rows();
+            spec.vector_dim = vectors.dim();
+            if beside {
+                let ids = TokenIds::new(&vocabs.words, &vocabs.chars, false, None)
+                    .with_vectors(&vectors.keys, vocabs.words.len() as i64);
+                spec.word_vector_rows = TaggerSpec::word_vector_rows(&vocabs.words, &ids);
+            }
         }
+        check_beside(
+            pipeline,
+            vectors.as_ref(),
+            encoded.extended,
+            vocabs.lowercase(),
+        )?;
         let mut tagger = Tagger::with_spec(&vs.root(), &pipeline.model, &spec);
         if let Some(vectors) = &vectors {
             let table = tagger.word_embedding().ok_or_else(|| {
@@ -168,8 +210,18 @@ impl<'a> Run<'a> {
                     vectors.dir.root().display()
                 ))
             })?;
-            let coverage = vectors.start_rows(table, &vocabs.words)?;
-            println!("{coverage}");
+            if beside {
+                let found = spec.word_vector_rows.iter().filter(|&&r| r >= 0).count();
+                println!(
+                    "{}: every word reads its vector beside its own row; {found} of {} \
+                     vocabulary words have one",
+                    vectors.dir.root().display(),
+                    vocabs.words.len().saturating_sub(2)
+                );
+            } else {
+                let coverage = vectors.start_rows(table, &vocabs.words)?;
+                println!("{coverage}");
+            }
             if let Some(rows) = tagger.vector_rows() {
                 tch::no_grad(|| rows.shallow_clone().copy_(&vectors.matrix));
             }
