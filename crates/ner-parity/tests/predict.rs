@@ -180,18 +180,13 @@ fn a_bioes_model_on_iob2_data_is_the_model_trained_on_bioes_data() {
     );
 }
 
-/// Words the training split never had are tagged through their vectors:
-/// "Lyon" shares Paris's vector and "Mary" John's, frozen; with the
-/// extended vocabulary they come out as a location and a person, through
-/// the model folder's own copy of the vectors.
-#[test]
-fn unseen_words_are_tagged_through_their_vectors() {
+/// A model trained with the vectors `vectors` (a GloVe text file) on
+/// `corpus`, its batches encoded with them (the extended vocabulary); the
+/// vectors folder removed after training, so prediction reads the model
+/// folder's own copy.
+fn trained_on_vectors(corpus: &str, vectors: &str, pipeline: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = |name: &str| dir.path().join(name);
-    let mut corpus = String::new();
-    for _ in 0..4 {
-        corpus.push_str("Paris B-LOC\nis O\nnice O\n\nJohn B-PER\nis O\nnice O\n\n");
-    }
     std::fs::write(p("train.txt"), corpus).expect("write");
     ner_convert::convert(&ner_convert::Config::new(
         p("train.txt"),
@@ -199,25 +194,7 @@ fn unseen_words_are_tagged_through_their_vectors() {
     ))
     .expect("convert");
     ner_vocab::build(&ner_vocab::Config::new(p("train.parquet"), p("vocab"))).expect("vocab");
-    let one_hot = |i: usize| {
-        (0..8)
-            .map(|j| if i == j { "3" } else { "0" })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    std::fs::write(
-        p("vectors.txt"),
-        format!(
-            "Paris {}\nLyon {}\nJohn {}\nMary {}\nis {}\nnice {}\n",
-            one_hot(0),
-            one_hot(0),
-            one_hot(1),
-            one_hot(1),
-            one_hot(2),
-            one_hot(3)
-        ),
-    )
-    .expect("write");
+    std::fs::write(p("vectors.txt"), vectors).expect("write");
     ner_vectors::convert(&ner_vectors::Config::new(p("vectors.txt"), p("vectors")))
         .expect("vectors");
     let vectors = ner_core::schema::vectors::VectorsDir::new(p("vectors"));
@@ -229,14 +206,9 @@ fn unseen_words_are_tagged_through_their_vectors() {
     encode.batch_size = 2;
     encode.vectors = Some(vectors.clone());
     ner_encode::encode(&encode).expect("encode");
-    let pipeline: ner_train::config::Pipeline = toml::from_str(
-        "[model]\ncell = \"lstm\"\nbidirectional = true\nlayers = 1\nhidden = 8\n\
-         input = \"embedding\"\nembedding_dim = 8\n[train]\nepochs = 30\nlr = 0.02\nbatch_size = 2\n",
-    )
-    .expect("pipeline");
     let config = ner_train::trainer::Config {
         name: "vectors".into(),
-        pipeline,
+        pipeline: toml::from_str(pipeline).expect("pipeline"),
         train: p("train.arrow"),
         valid: p("train.arrow"),
         vocab: ner_core::schema::vocab::VocabDir::new(p("vocab")),
@@ -252,22 +224,89 @@ fn unseen_words_are_tagged_through_their_vectors() {
     assert!(
         p("model/vocab/keys.parquet").exists() && p("model/vocab/vectors.safetensors").exists()
     );
-    // The vectors folder the batches were encoded with is gone: the model
-    // folder carries what prediction needs.
     std::fs::remove_dir_all(p("vectors")).expect("rm");
-    std::fs::write(p("new.txt"), "Lyon is nice\nMary is nice\nOslo is nice\n").expect("write");
-    run(dir.path(), "new.txt", &[("conll", "new.conll")]);
-    let conll = std::fs::read_to_string(p("new.conll")).expect("conll");
-    let tags: Vec<&str> = conll
+    dir
+}
+
+/// The tags `ner-predict` gives the lines of `text` (one sentence a line).
+fn predicted_tags(dir: &Path, text: &str) -> Vec<String> {
+    std::fs::write(dir.join("new.txt"), text).expect("write");
+    run(dir, "new.txt", &[("conll", "new.conll")]);
+    let conll = std::fs::read_to_string(dir.join("new.conll")).expect("conll");
+    conll
         .lines()
         .filter(|l| !l.is_empty())
-        .map(|l| l.rsplit(' ').next().unwrap_or(""))
-        .collect();
+        .map(|l| l.rsplit(' ').next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// An 8-d GloVe line of `word` with 3 at `i` and zeros elsewhere.
+fn one_hot_vector(word: &str, i: usize) -> String {
+    let values: Vec<&str> = (0..8).map(|j| if i == j { "3" } else { "0" }).collect();
+    format!("{word} {}\n", values.join(" "))
+}
+
+const WORDS_MODEL: &str = "[model]\ncell = \"lstm\"\nbidirectional = true\nlayers = 1\n\
+    hidden = 8\ninput = \"embedding\"\nembedding_dim = 8\n";
+
+/// Words the training split never had are tagged through their vectors:
+/// "Lyon" shares Paris's vector and "Mary" John's, frozen; with the
+/// extended vocabulary they come out as a location and a person, through
+/// the model folder's own copy of the vectors.
+#[test]
+fn unseen_words_are_tagged_through_their_vectors() {
+    let corpus = "Paris B-LOC\nis O\nnice O\n\nJohn B-PER\nis O\nnice O\n\n".repeat(4);
+    let vectors: String = [
+        ("Paris", 0),
+        ("Lyon", 0),
+        ("John", 1),
+        ("Mary", 1),
+        ("is", 2),
+    ]
+    .iter()
+    .chain(&[("nice", 3)])
+    .map(|(w, i)| one_hot_vector(w, *i))
+    .collect();
+    let pipeline = format!("{WORDS_MODEL}[train]\nepochs = 30\nlr = 0.02\nbatch_size = 2\n");
+    let dir = trained_on_vectors(&corpus, &vectors, &pipeline);
+    let tags = predicted_tags(dir.path(), "Lyon is nice\nMary is nice\nOslo is nice\n");
     assert_eq!(
         &tags[..6],
         ["B-LOC", "O", "O", "B-PER", "O", "O"],
-        "{conll}"
+        "{tags:?}"
     );
+}
+
+/// With the vectors beside the words (`word_vectors = "beside"`) a name
+/// seen once in training always reads `<UNK>`'s row there (word dropout at
+/// 1), so only its vector tells a location from a person: the model learns
+/// from the vectors that training words carry, and tags unseen words that
+/// share them.
+#[test]
+fn vectors_beside_the_words_tag_unseen_words() {
+    let (places, people) = (
+        ["Paris", "Rome", "Berlin", "Madrid"],
+        ["John", "Peter", "Paul", "Mark"],
+    );
+    let mut corpus = String::new();
+    let mut vectors = one_hot_vector("is", 2) + &one_hot_vector("nice", 3);
+    for (place, person) in places.iter().zip(people) {
+        corpus.push_str(&format!(
+            "{place} B-LOC\nis O\nnice O\n\n{person} B-PER\nis O\nnice O\n\n"
+        ));
+        vectors += &(one_hot_vector(place, 0) + &one_hot_vector(person, 1));
+    }
+    vectors += &(one_hot_vector("Lyon", 0) + &one_hot_vector("Mary", 1));
+    let pipeline = format!(
+        "{WORDS_MODEL}embedding_dim = 4\nword_vectors = \"beside\"\n\
+         [train]\nepochs = 30\nlr = 0.02\nbatch_size = 2\nunk_replace = 1.0\n"
+    )
+    .replace("embedding_dim = 8\n", "");
+    let dir = trained_on_vectors(&corpus, &vectors, &pipeline);
+    let card = std::fs::read_to_string(dir.path().join("model/config.json")).expect("card");
+    assert!(card.contains("\"word_vectors\": \"beside\""), "{card}");
+    let tags = predicted_tags(dir.path(), "Lyon is nice\nMary is nice\n");
+    assert_eq!(tags, ["B-LOC", "O", "O", "B-PER", "O", "O"], "{tags:?}");
 }
 
 /// A model that embeds the corpus's POS column reads it from CoNLL and

@@ -44,14 +44,14 @@ use fault::Faults;
 /// lower-cased words (a word id would stand for several spellings).
 fn check_beside(
     pipeline: &Pipeline,
-    vectors: Option<&Pretrained>,
+    vectors: bool,
     extended: bool,
     lowercase: bool,
 ) -> Result<(), TrainError> {
     if pipeline.model.word_vectors != WordVectors::Beside {
         return Ok(());
     }
-    let why = if vectors.is_none() {
+    let why = if !vectors {
         "needs pre-trained vectors ([data] vectors, or --vectors)"
     } else if !extended || pipeline.data.static_vectors {
         "needs the extended vocabulary without static vectors ([data] extended_vocabulary, \
@@ -198,7 +198,7 @@ impl<'a> Run<'a> {
         }
         check_beside(
             pipeline,
-            vectors.as_ref(),
+            vectors.is_some(),
             encoded.extended,
             vocabs.lowercase(),
         )?;
@@ -724,4 +724,44 @@ fn progress_bar(enabled: bool, len: usize, epoch: usize) -> Option<indicatif::Pr
     }
     bar.set_message(epoch.to_string());
     Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_beside_the_words_need_what_tells_a_word_from_its_vector() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("p.toml");
+        let pipeline = |model: &str, data: &str| -> Pipeline {
+            std::fs::write(
+                &path,
+                format!(
+                    "[model]\ncell = \"lstm\"\nbidirectional = true\nlayers = 1\nhidden = 4\n\
+                 input = \"embedding\"\nembedding_dim = 4\n{model}\n\
+                 [train]\nepochs = 1\nlr = 0.1\nbatch_size = 2\n{data}"
+                ),
+            )
+            .expect("write");
+            Pipeline::read(&path).expect("pipeline")
+        };
+        let beside = pipeline("word_vectors = \"beside\"", "");
+        let error = |p: &Pipeline, vectors, extended, lowercase| {
+            check_beside(p, vectors, extended, lowercase)
+                .expect_err("refused")
+                .to_string()
+        };
+        assert!(error(&beside, false, false, false).contains("needs pre-trained vectors"));
+        assert!(error(&beside, true, false, false).contains("needs the extended vocabulary"));
+        assert!(error(&beside, true, true, true).contains("not lower-cased"));
+        let fixed = pipeline(
+            "word_vectors = \"beside\"",
+            "[data]\nvectors = \"md\"\nstatic_vectors = true\n",
+        );
+        assert!(error(&fixed, true, true, false).contains("static_vectors = false"));
+        assert!(check_beside(&beside, true, true, false).is_ok());
+        // The default reads vectors in place of rows and needs none of it.
+        assert!(check_beside(&pipeline("", ""), false, false, true).is_ok());
+    }
 }
