@@ -358,12 +358,15 @@ vectors_arg = $(if $(call vectors_dir,$(1)),--vectors $(call vectors_dir,$(1)))
   $(foreach n,$(OTHER_BATCH_SIZES),$(d)/train.$(o).bs$(n).arrow)))
 
 # An interrupted run (a resume checkpoint is there) is never up to date, and
-# the weights of its finished epochs are never deleted by make.
+# the weights of its finished epochs are never deleted by make. A model is
+# stale when its pipeline or data changed, not when ner-train was rebuilt
+# (order-only): a new build never retrains, and so never replaces, a finished
+# model; remove its folder to retrain it.
 .PRECIOUS: $(MODELS_DIR)/%/model.safetensors
 unfinished = $(if $(wildcard $(1)/resume.safetensors),FORCE)
 
 $(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batches,$$*) $$(call valid_batches,$$*) $$(call vocab_files,$$*) \
-  $(BIN_DIR)/ner-train $$(call unfinished,$$(@D))
+  $$(call unfinished,$$(@D)) | $(BIN_DIR)/ner-train
 	$(BIN_DIR)/ner-train --pipeline $< --train $(call train_batches,$*) --valid $(call valid_batches,$*) \
 	  --vocab-dir $(call vocab_dir,$*) $(call vectors_arg,$*) --output $(@D) $(train_args)
 
@@ -373,7 +376,7 @@ $(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batche
 SEEDS ?= 1 2 3
 define seed_rule
 $(MODELS_DIR)/$(1).seed$(2)/model.safetensors: $(ROOT)/pipelines/$(1).toml $(call train_batches,$(1)) $(call valid_batches,$(1)) $(call vocab_files,$(1)) \
-  $(BIN_DIR)/ner-train $$$$(call unfinished,$$$$(@D))
+  $$$$(call unfinished,$$$$(@D)) | $(BIN_DIR)/ner-train
 	$(BIN_DIR)/ner-train --pipeline $$< --train $(call train_batches,$(1)) --valid $(call valid_batches,$(1)) \
 	  --vocab-dir $(call vocab_dir,$(1)) $(call vectors_arg,$(1)) --output $$(@D) $(train_common_args) --seed $(2)
 endef

@@ -2,19 +2,23 @@
 # Times the three data stages (release binaries) on one corpus.
 # Usage: bench/data.sh BIN_DIR RUNS TRAIN VALID TEST
 # Prints, per stage, the median and best wall time over RUNS runs, then the
-# sum of the medians. Outputs go to a temporary folder that is removed.
+# sum of the medians. Outputs go to a temporary folder that is removed; a
+# stage's outputs are removed before each of its runs, so every run writes
+# them anew (a writer keeps a file that would come out the same).
 set -euo pipefail
 bin=$1 runs=$2 train=$3 valid=$4 test=$5
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
-# time_stage NAME COMMAND...: runs COMMAND $runs times, prints median and best.
+# time_stage NAME OUT COMMAND...: runs COMMAND $runs times, each after
+# removing its output folder OUT, and prints the median and best.
 time_stage() {
-  local name=$1; shift
+  local name=$1 out=$2; shift 2
   local times=()
   for _ in $(seq "$runs"); do
     local t0 t1
+    rm -rf "${work:?}/$out"
     t0=$(now); "$@" >/dev/null; t1=$(now)
     times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.6f", b - a}')")
   done
@@ -27,19 +31,19 @@ time_stage() {
 }
 
 convert_all() {
-  "$bin/ner-convert" -q "$train" --output "$work/train.parquet"
-  "$bin/ner-convert" -q "$valid" --output "$work/valid.parquet"
-  "$bin/ner-convert" -q "$test" --output "$work/test.parquet"
+  "$bin/ner-convert" -q "$train" --output "$work/interim/train.parquet"
+  "$bin/ner-convert" -q "$valid" --output "$work/interim/valid.parquet"
+  "$bin/ner-convert" -q "$test" --output "$work/interim/test.parquet"
 }
-vocab() { "$bin/ner-vocab" -q "$work/train.parquet" --output-dir "$work/vocab"; }
+vocab() { "$bin/ner-vocab" -q "$work/interim/train.parquet" --output-dir "$work/vocab"; }
 encode_all() {
-  "$bin/ner-encode" -q "$work/train.parquet" --vocab-dir "$work/vocab" --output "$work/train.arrow"
-  "$bin/ner-encode" -q "$work/valid.parquet" --vocab-dir "$work/vocab" --output "$work/valid.arrow" --order sequential
-  "$bin/ner-encode" -q "$work/test.parquet" --vocab-dir "$work/vocab" --output "$work/test.arrow" --order sequential
+  "$bin/ner-encode" -q "$work/interim/train.parquet" --vocab-dir "$work/vocab" --output "$work/processed/train.arrow"
+  "$bin/ner-encode" -q "$work/interim/valid.parquet" --vocab-dir "$work/vocab" --output "$work/processed/valid.arrow" --order sequential
+  "$bin/ner-encode" -q "$work/interim/test.parquet" --vocab-dir "$work/vocab" --output "$work/processed/test.arrow" --order sequential
 }
 
 echo "bench-data: $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), corpus $(dirname "$train")"
-time_stage convert convert_all
-time_stage vocab vocab
-time_stage encode encode_all
+time_stage convert interim convert_all
+time_stage vocab vocab vocab
+time_stage encode processed encode_all
 awk '{s += $1} END {printf "total    %7.3f s   (sum of medians: convert x3, vocab, encode x3)\n", s}' "$work/medians"

@@ -13,6 +13,8 @@ printf '%-22s %12s %14s %16s\n' model "wall s" "sentences/s" "predict-only s"
 for model in "$@"; do
   walls=() predicts=()
   for _ in $(seq "$runs"); do
+    # Written anew each run (a writer keeps a file that would come out the same).
+    rm -f "$out/p.parquet" "$out/p.conll"
     start=$(date +%s.%N)
     summary=$("$bin/ner-predict" "$models/$model" "$split" --parquet "$out/p.parquet" --conll "$out/p.conll" 2>&1)
     end=$(date +%s.%N)

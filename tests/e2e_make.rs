@@ -427,6 +427,65 @@ fn an_interrupted_make_train_resumes_with_resume_1() {
     assert!(!log.contains("ner-train "), "{log}");
 }
 
+/// Every file under `dir`, recursively, sorted.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// After a rebuild (here: fresh copies of the binaries, newer than every
+/// artifact) the data stages rerun, but what they write unchanged is left as
+/// it was, and a rebuilt `ner-train` never retrains a finished model: no
+/// file of the work folder changes.
+#[test]
+fn rebuilt_binaries_leave_a_trained_model_alone() {
+    let (dir, work, args) = training_work(1);
+    make_ok(&["train", "MODEL=rnn"], &args);
+    let files = files_under(&work);
+    assert!(files
+        .iter()
+        .any(|f| f.ends_with("models/rnn/model.safetensors")));
+    let before = mtimes(&files);
+
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let bins = dir.path().join("bin");
+    std::fs::create_dir(&bins).expect("mkdir");
+    for name in [
+        "ner-convert",
+        "ner-vocab",
+        "ner-encode",
+        "ner-vectors",
+        "ner-train",
+    ] {
+        std::fs::copy(ner_tests::bin_dir().join(name), bins.join(name)).expect("copy");
+    }
+    let mut all = vec!["train", "MODEL=rnn"];
+    all.extend(args.iter().map(String::as_str));
+    let out = ner_tests::make_with_bins(&bins, &all, &[]);
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{log}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(log.contains("ner-convert "), "the stages reran:\n{log}");
+    assert!(!log.contains("ner-train "), "no retraining:\n{log}");
+    assert_eq!(files_under(&work), files);
+    assert_eq!(mtimes(&files), before, "no file changed");
+}
+
 /// A pipeline whose `batch_size` is not `BATCH_SIZE` (`char-bilstm-crf-fast`:
 /// 64) trains on its own batches, `train.<order>.bs<N>.arrow`, encoded with
 /// that size, beside the ones every other pipeline reads.

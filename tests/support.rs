@@ -42,7 +42,11 @@ pub fn make(args: &[&str]) -> Output {
 
 /// [`make`] with extra environment variables.
 pub fn make_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let bin_dir = bin_dir();
+    make_with_bins(&bin_dir(), args, env)
+}
+
+/// [`make_with_env`] with the binaries of `bin_dir`.
+pub fn make_with_bins(bin_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new("make")
         .envs(env.iter().copied())
         .arg("--no-print-directory")

@@ -62,14 +62,46 @@ impl AtomicFile {
         &self.target
     }
 
-    /// Flushes to disk and renames over the target.
+    /// Flushes to disk and renames over the target, unless the target already
+    /// holds the same bytes: then it is left as it was (its modification time
+    /// too, so `make` redoes nothing that depends on it) and the temporary
+    /// file is removed.
     pub fn commit(self) -> Result<()> {
         let AtomicFile { target, tmp } = self;
         let io_err = |e| Error::io(&target, e);
         tmp.as_file().sync_all().map_err(io_err)?;
+        if same_bytes(tmp.path(), &target).map_err(io_err)? {
+            return tmp.close().map_err(io_err);
+        }
         set_readable(tmp.path()).map_err(io_err)?;
         tmp.persist(&target).map_err(|e| io_err(e.error))?;
         Ok(())
+    }
+}
+
+/// Whether `existing` is a file with the bytes of `new` (false when it is
+/// missing).
+fn same_bytes(new: &Path, existing: &Path) -> std::io::Result<bool> {
+    let old = match File::open(existing) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let new = File::open(new)?;
+    if old.metadata()?.len() != new.metadata()?.len() {
+        return Ok(false);
+    }
+    let (mut old, mut new) = (std::io::BufReader::new(old), std::io::BufReader::new(new));
+    let (mut a, mut b) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let n = new.read(&mut a)?;
+        if n == 0 {
+            return Ok(true);
+        }
+        old.read_exact(&mut b[..n])?;
+        if a[..n] != b[..n] {
+            return Ok(false);
+        }
     }
 }
 
@@ -666,6 +698,32 @@ mod tests {
             err.starts_with(&format!("{}: not an Arrow IPC file", path.display())),
             "{err}"
         );
+    }
+
+    /// Rewriting a file with the bytes it holds leaves it as it was (the
+    /// same inode, so the same modification time); other bytes replace it.
+    /// No temporary file is left either way.
+    #[cfg(unix)]
+    #[test]
+    fn an_unchanged_file_is_left_as_it_was() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.json");
+        let inode = |p: &Path| std::fs::metadata(p).expect("metadata").ino();
+        write_atomic(&path, b"{\"a\": 1}").expect("write");
+        let first = inode(&path);
+        write_atomic(&path, b"{\"a\": 1}").expect("write");
+        assert_eq!(inode(&path), first, "the same bytes: the file is kept");
+        write_atomic(&path, b"{\"a\": 2}").expect("write");
+        assert_ne!(inode(&path), first, "other bytes: a new file");
+        assert_eq!(std::fs::read(&path).expect("read"), b"{\"a\": 2}");
+        write_atomic(&path, b"{\"a\": 22}").expect("write");
+        assert_eq!(std::fs::read(&path).expect("read"), b"{\"a\": 22}");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["a.json"]);
     }
 
     /// A Parquet file where Arrow IPC is expected and the other way round:
