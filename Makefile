@@ -372,15 +372,24 @@ $(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batche
 
 # Seed runs: models/<pipeline>.seed<N>/ trains <pipeline> with seed N (the
 # batches stay those of `make data`; the seed sets initialisation, dropout
-# and the epoch order).
+# and the epoch order). Seed N of a pipeline whose own seed is N is the run
+# `make train` makes: it is copied from models/<pipeline>/ (trained first if
+# stale) when that folder is finished and says that seed, else trained.
 SEEDS ?= 1 2 3
+pipeline_seed = $(shell sed -n '/^\[train\]/,/^\[/s/^seed *= *\([0-9]*\).*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+# $(1): the pipeline, $(2): the seed, $(3): the seed folder.
+copy_own_seed = test ! -e $(3)/resume.safetensors && test ! -e $(MODELS_DIR)/$(1)/resume.safetensors \
+	  && grep -q '"seed": $(2)[^0-9]' $(MODELS_DIR)/$(1)/config.json \
+	  && rm -rf $(3).tmp && cp -a $(MODELS_DIR)/$(1) $(3).tmp && rm -rf $(3) && mv $(3).tmp $(3) && touch $(3)/model.safetensors \
+	  && echo "$(3): seed $(2) is $(1)'s own seed: copied from $(MODELS_DIR)/$(1)"
 define seed_rule
 $(MODELS_DIR)/$(1).seed$(2)/model.safetensors: $(ROOT)/pipelines/$(1).toml $(call train_batches,$(1)) $(call valid_batches,$(1)) $(call vocab_files,$(1)) \
-  $$$$(call unfinished,$$$$(@D)) | $(BIN_DIR)/ner-train
-	$(BIN_DIR)/ner-train --pipeline $$< --train $(call train_batches,$(1)) --valid $(call valid_batches,$(1)) \
+  $(if $(3),$(MODELS_DIR)/$(1)/model.safetensors) $$$$(call unfinished,$$$$(@D)) | $(BIN_DIR)/ner-train
+	$(if $(3),{ $(call copy_own_seed,$(1),$(2),$$(@D)); } || \
+	)$(BIN_DIR)/ner-train --pipeline $$< --train $(call train_batches,$(1)) --valid $(call valid_batches,$(1)) \
 	  --vocab-dir $(call vocab_dir,$(1)) $(call vectors_arg,$(1)) --output $$(@D) $(train_common_args) --seed $(2)
 endef
-$(foreach p,$(PIPELINES),$(foreach s,$(SEEDS),$(eval $(call seed_rule,$(p),$(s)))))
+$(foreach p,$(PIPELINES),$(foreach s,$(SEEDS),$(eval $(call seed_rule,$(p),$(s),$(filter $(s),$(call pipeline_seed,$(p)))))))
 # (A pattern in .PRECIOUS covers only pattern rules: the seed targets are named.)
 .PRECIOUS: $(foreach p,$(PIPELINES),$(foreach s,$(SEEDS),$(MODELS_DIR)/$(p).seed$(s)/model.safetensors))
 

@@ -486,6 +486,42 @@ fn rebuilt_binaries_leave_a_trained_model_alone() {
     assert_eq!(mtimes(&files), before, "no file changed");
 }
 
+/// Seed N of a pipeline whose own seed is N (`rnn`: 0) is the model `make
+/// train` made: `make seeds` copies it instead of training it again, and
+/// trains when that model says another seed.
+#[test]
+fn make_seeds_copies_the_pipelines_own_seed() {
+    let (_dir, work, args) = training_work(1);
+    let trained = |log: &str| log.contains("trainable parameters");
+    // The message itself, not the recipe line that would print it.
+    let copied = |log: &str| {
+        log.lines()
+            .any(|l| l.contains("seed 0 is rnn's own seed: copied from") && !l.starts_with('{'))
+    };
+    let log = make_ok(&["train", "MODEL=rnn"], &args);
+    assert!(trained(&log), "{log}");
+    let log = make_ok(&["seeds", "MODEL=rnn", "SEEDS=0"], &args);
+    assert!(!trained(&log), "no second training:\n{log}");
+    assert!(copied(&log), "{log}");
+    let (own, seed) = (work.join("models/rnn"), work.join("models/rnn.seed0"));
+    for file in ["best.safetensors", "config.json", "metrics.jsonl"] {
+        let read = |dir: &Path| std::fs::read(dir.join(file)).expect(file);
+        assert_eq!(read(&own), read(&seed), "{file}");
+    }
+    assert!(work.join("reports/rnn.seeds.md").exists());
+    let log = make_ok(&["seeds", "MODEL=rnn", "SEEDS=0"], &args);
+    assert!(!copied(&log) && !trained(&log), "up to date:\n{log}");
+
+    // models/rnn trained with another seed: seed 0 is trained.
+    std::fs::remove_dir_all(&own).expect("rm");
+    std::fs::remove_dir_all(&seed).expect("rm");
+    let mut other = args.clone();
+    other.push("SEED=3".into());
+    make_ok(&["train", "MODEL=rnn"], &other);
+    let log = make_ok(&["seeds", "MODEL=rnn", "SEEDS=0"], &args);
+    assert!(trained(&log) && !copied(&log), "{log}");
+}
+
 /// A pipeline whose `batch_size` is not `BATCH_SIZE` (`char-bilstm-crf-fast`:
 /// 64) trains on its own batches, `train.<order>.bs<N>.arrow`, encoded with
 /// that size, beside the ones every other pipeline reads.
