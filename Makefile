@@ -374,12 +374,15 @@ $(MODELS_DIR)/%/model.safetensors: $(ROOT)/pipelines/%.toml $$(call train_batche
 # batches stay those of `make data`; the seed sets initialisation, dropout
 # and the epoch order). Seed N of a pipeline whose own seed is N is the run
 # `make train` makes: it is copied from models/<pipeline>/ (trained first if
-# stale) when that folder is finished and says that seed, else trained.
+# stale) when that folder is finished and its config.json says that seed and
+# the epochs this run would ask for, else trained.
 SEEDS ?= 1 2 3
-pipeline_seed = $(shell sed -n '/^\[train\]/,/^\[/s/^seed *= *\([0-9]*\).*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+pipeline_train_value = $(shell sed -n '/^\[train\]/,/^\[/s/^$(2) *= *\([0-9]*\).*/\1/p' $(ROOT)/pipelines/$(1).toml 2>/dev/null)
+pipeline_seed = $(call pipeline_train_value,$(1),seed)
 # $(1): the pipeline, $(2): the seed, $(3): the seed folder.
 copy_own_seed = test ! -e $(3)/resume.safetensors && test ! -e $(MODELS_DIR)/$(1)/resume.safetensors \
 	  && grep -q '"seed": $(2)[^0-9]' $(MODELS_DIR)/$(1)/config.json \
+	  && grep -q '"epochs": $(or $(EPOCHS),$(call pipeline_train_value,$(1),epochs))[^0-9]' $(MODELS_DIR)/$(1)/config.json \
 	  && rm -rf $(3).tmp && cp -a $(MODELS_DIR)/$(1) $(3).tmp && rm -rf $(3) && mv $(3).tmp $(3) && touch $(3)/model.safetensors \
 	  && echo "$(3): seed $(2) is $(1)'s own seed: copied from $(MODELS_DIR)/$(1)"
 define seed_rule

@@ -488,7 +488,7 @@ fn rebuilt_binaries_leave_a_trained_model_alone() {
 
 /// Seed N of a pipeline whose own seed is N (`rnn`: 0) is the model `make
 /// train` made: `make seeds` copies it instead of training it again, and
-/// trains when that model says another seed.
+/// trains when that model says another seed or other epochs.
 #[test]
 fn make_seeds_copies_the_pipelines_own_seed() {
     let (_dir, work, args) = training_work(1);
@@ -511,6 +511,21 @@ fn make_seeds_copies_the_pipelines_own_seed() {
     assert!(work.join("reports/rnn.seeds.md").exists());
     let log = make_ok(&["seeds", "MODEL=rnn", "SEEDS=0"], &args);
     assert!(!copied(&log) && !trained(&log), "up to date:\n{log}");
+
+    // A seed run asking for other epochs than models/rnn had: trained.
+    std::fs::remove_dir_all(&seed).expect("rm");
+    let longer: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if a == "EPOCHS=1" {
+                "EPOCHS=2".into()
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let log = make_ok(&["seeds", "MODEL=rnn", "SEEDS=0"], &longer);
+    assert!(trained(&log) && !copied(&log), "{log}");
 
     // models/rnn trained with another seed: seed 0 is trained.
     std::fs::remove_dir_all(&own).expect("rm");
