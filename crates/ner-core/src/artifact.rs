@@ -69,10 +69,10 @@ impl AtomicFile {
     pub fn commit(self) -> Result<()> {
         let AtomicFile { target, tmp } = self;
         let io_err = |e| Error::io(&target, e);
-        tmp.as_file().sync_all().map_err(io_err)?;
         if same_bytes(tmp.path(), &target).map_err(io_err)? {
             return tmp.close().map_err(io_err);
         }
+        tmp.as_file().sync_all().map_err(io_err)?;
         set_readable(tmp.path()).map_err(io_err)?;
         tmp.persist(&target).map_err(|e| io_err(e.error))?;
         Ok(())

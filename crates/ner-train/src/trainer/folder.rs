@@ -2,9 +2,9 @@
 //! leftovers of a killed run, weights written atomically, and the
 //! vocabularies copied in so the folder is self-contained.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use ner_core::artifact::{sha256_file, write_atomic};
+use ner_core::artifact::write_atomic;
 use ner_core::schema::vectors::VectorsDir;
 use ner_core::schema::vocab::VocabDir;
 use ner_model::folder::ModelDir;
@@ -82,21 +82,20 @@ pub(crate) fn copy_vocabularies(
     ]
     .into_iter()
     .chain(columns.iter().map(|c| (from.column(c), to.column(c))));
-    for (source, target) in files {
-        let bytes = std::fs::read(&source).map_err(|e| ner_core::Error::io(&source, e))?;
-        write_atomic(&target, &bytes)?;
-    }
-    Ok(())
+    copy_each(files)
 }
 
 /// Copies the vectors folder the batches' ids index into the folder's
 /// `vocab/`, each file atomically.
 pub(crate) fn copy_vectors(from: &VectorsDir, dir: &ModelDir) -> Result<(), TrainError> {
     let to = dir.vectors();
-    for (source, target) in [(from.matrix(), to.matrix()), (from.keys(), to.keys())] {
-        if target.exists() && sha256_file(&target)? == sha256_file(&source)? {
-            continue;
-        }
+    copy_each([(from.matrix(), to.matrix()), (from.keys(), to.keys())])
+}
+
+/// Copies each source file to its target atomically; a target that already
+/// holds the same bytes is left as it was (`AtomicFile::commit`).
+fn copy_each(files: impl IntoIterator<Item = (PathBuf, PathBuf)>) -> Result<(), TrainError> {
+    for (source, target) in files {
         let bytes = std::fs::read(&source).map_err(|e| ner_core::Error::io(&source, e))?;
         write_atomic(&target, &bytes)?;
     }
