@@ -419,19 +419,22 @@ $(REPORTS_DIR)/%.scores.json $(REPORTS_DIR)/%.conlleval.txt $(REPORTS_DIR)/%.pre
 	mv $(REPORTS_DIR)/$*.conlleval.txt.tmp $(REPORTS_DIR)/$*.conlleval.txt
 
 # An ensemble of MODEL's seeds: the first folder with --ensemble for the others.
-ensemble_dir = $(REPORTS_DIR)/$(MODEL).ensemble$(subst $(space),,$(SEEDS))
+# COMBINE: mixture (the mean of their probabilities) or product (one CRF over
+# the means of their scores; its reports get a .product suffix).
+COMBINE ?= mixture
+ensemble_dir = $(REPORTS_DIR)/$(MODEL).ensemble$(subst $(space),,$(SEEDS))$(if $(filter-out mixture,$(COMBINE)),.$(COMBINE))
 space := $(empty) $(empty)
-ensemble: check-model $(foreach s,$(SEEDS),$(MODELS_DIR)/$(MODEL).seed$(s)/model.safetensors) $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score ## Decode MODEL's SEEDS as one ensemble (the mean of their probabilities); scores in reports/MODEL.ensembleSEEDS/.
+ensemble: check-model $(foreach s,$(SEEDS),$(MODELS_DIR)/$(MODEL).seed$(s)/model.safetensors) $(INTERIM)/valid.parquet $(INTERIM)/test.parquet $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score ## Decode MODEL's SEEDS as one ensemble (COMBINE=mixture|product); scores in reports/MODEL.ensembleSEEDS/.
 	@mkdir -p $(ensemble_dir)
 	@set -e; for split in valid test; do \
 	  $(BIN_DIR)/ner-predict $(MODELS_DIR)/$(MODEL).seed$(firstword $(SEEDS)) $(INTERIM)/$$split.parquet \
-	    $(foreach s,$(wordlist 2,$(words $(SEEDS)),$(SEEDS)),--ensemble $(MODELS_DIR)/$(MODEL).seed$(s)) \
+	    $(foreach s,$(wordlist 2,$(words $(SEEDS)),$(SEEDS)),--ensemble $(MODELS_DIR)/$(MODEL).seed$(s)) --combine $(COMBINE) \
 	    --parquet $(ensemble_dir)/$$split.predictions.parquet --conll $(ensemble_dir)/$$split.predictions.conll $(PREDICT_FLAGS); \
 	  $(BIN_DIR)/ner-score $(ensemble_dir)/$$split.predictions.parquet --json $(ensemble_dir)/$$split.scores.json \
 	    --reliability $(ensemble_dir)/$$split.reliability.png > $(ensemble_dir)/$$split.conlleval.txt.tmp; \
 	  mv $(ensemble_dir)/$$split.conlleval.txt.tmp $(ensemble_dir)/$$split.conlleval.txt; \
 	done
-	@echo "== $(MODEL), seeds $(SEEDS) as one ensemble, test split =="
+	@echo "== $(MODEL), seeds $(SEEDS) as one ensemble ($(COMBINE)), test split =="
 	@cat $(ensemble_dir)/test.conlleval.txt
 
 predict: check-model $(MODELS_DIR)/$(MODEL)/model.safetensors $(BIN_DIR)/ner-predict ## Print the entities MODEL finds in INPUT (text, CoNLL or Parquet; - for stdin).

@@ -537,6 +537,52 @@ fn make_seeds_copies_the_pipelines_own_seed() {
     assert!(trained(&log) && !copied(&log), "{log}");
 }
 
+/// `make ensemble` decodes a pipeline's seeds together by the rule
+/// `COMBINE` names, each rule into a report folder of its own, without
+/// training again; an unknown rule is refused with the rules it knows.
+#[test]
+fn make_ensemble_combines_the_seeds_by_either_rule() {
+    let (_dir, work, args) = training_work(1);
+    let trained = |log: &str| log.contains("trainable parameters");
+    let ensemble = |rule: &str| -> Vec<String> {
+        let mut all = args.clone();
+        all.push("SEEDS=0 1".into());
+        all.push(format!("COMBINE={rule}"));
+        all
+    };
+    let log = make_ok(&["ensemble", "MODEL=rnn"], &ensemble("mixture"));
+    assert!(trained(&log), "{log}");
+    assert!(
+        log.contains("seeds 0 1 as one ensemble (mixture), test split")
+            && log.contains("processed 4 tokens"),
+        "{log}"
+    );
+    let log = make_ok(&["ensemble", "MODEL=rnn"], &ensemble("product"));
+    assert!(!trained(&log), "{log}");
+    assert!(
+        log.contains("seeds 0 1 as one ensemble (product), test split")
+            && log.contains("processed 4 tokens"),
+        "{log}"
+    );
+    for folder in ["rnn.ensemble01", "rnn.ensemble01.product"] {
+        for split in ["valid", "test"] {
+            let report = work.join(format!("reports/{folder}/{split}.conlleval.txt"));
+            assert!(report.exists(), "{} missing", report.display());
+        }
+    }
+
+    let mut all = vec!["ensemble", "MODEL=rnn"];
+    let unknown = ensemble("mean");
+    all.extend(unknown.iter().map(String::as_str));
+    let out = make(&all);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("unknown ensemble rule 'mean' (expected mixture or product)"),
+        "{stderr}"
+    );
+}
+
 /// A pipeline whose `batch_size` is not `BATCH_SIZE` (`char-bilstm-crf-fast`:
 /// 64) trains on its own batches, `train.<order>.bs<N>.arrow`, encoded with
 /// that size, beside the ones every other pipeline reads.

@@ -9,15 +9,67 @@
 //! independent: a token's probability is its softmax, an entity's the
 //! product of its tokens' probabilities of the chosen tags.
 //!
-//! An ensemble is the uniform mixture of its members: every probability
-//! above is the mean of the members' (exact for the mixture), and its path
-//! is the one that maximises the product of the mixture's token marginals
-//! among the paths the tag scheme allows (constrained Viterbi over their
-//! logarithms, `ner_model::crf::Penalties`), the `n` best likewise.
+//! An ensemble combines its members by one of two rules ([`Combine`]):
+//! - `Mixture` (the default): the uniform mixture of the members. Every
+//!   probability above is the mean of the members' (exact for the
+//!   mixture), and its path is the one that maximises the product of the
+//!   mixture's token marginals among the paths the tag scheme allows
+//!   (constrained Viterbi over their logarithms,
+//!   `ner_model::crf::Penalties`), the `n` best likewise.
+//! - `Product`: one CRF whose emissions, transitions, start and end scores
+//!   are the means of the members' (a softmax member brings its log
+//!   probabilities and the scheme's penalties alone). Its distribution is
+//!   the normalised geometric mean of the members' path probabilities; its
+//!   path, probabilities and `n` best are that CRF's, exactly as for one
+//!   model.
+
+use std::borrow::Cow;
 
 use ner_core::scheme::{spans, Tag};
 use ner_kernels::crf::{softmax_rows, Chunks, Lattice, Scores};
 use ner_model::crf::Penalties;
+
+/// How the members of an ensemble combine (the module's documentation
+/// gives both rules).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Combine {
+    /// The mean of the members' probabilities.
+    #[default]
+    Mixture,
+    /// One CRF over the means of the members' scores.
+    Product,
+}
+
+impl Combine {
+    pub const NAMES: &'static str = "mixture or product";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Combine::Mixture => "mixture",
+            Combine::Product => "product",
+        }
+    }
+}
+
+impl std::str::FromStr for Combine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mixture" => Ok(Combine::Mixture),
+            "product" => Ok(Combine::Product),
+            other => Err(format!(
+                "unknown ensemble rule '{other}' (expected {})",
+                Combine::NAMES
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Combine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// An entity of a decoded path (tokens `start..end`, in the model's tags)
 /// with its probability.
@@ -214,11 +266,7 @@ pub fn mixture(rules: &Rules, views: &[View<'_>], nbest: usize) -> Decoded {
         }
     }
     mean.iter_mut().for_each(|m| *m /= n);
-    // Log marginals, floored well above the scheme's penalties.
-    let rows: Vec<f32> = mean
-        .iter()
-        .map(|&p| (p.ln() as f32).max(-1_000.0))
-        .collect();
+    let rows = log_floored(&mean);
     let mean_of = |f: &dyn Fn(&View<'_>) -> f64| views.iter().map(f).sum::<f64>() / n;
     let paths = rules.ensemble.nbest(&rows, nbest.max(1));
     let path = paths.first().map(|p| p.0.clone()).unwrap_or_default();
@@ -236,6 +284,64 @@ pub fn mixture(rules: &Rules, views: &[View<'_>], nbest: usize) -> Decoded {
     let confidence =
         |path: &[i64], span: &(usize, usize, String)| mean_of(&|v| v.span(rules, path, span));
     decoded(rules, path, &mean, confidence, nbest)
+}
+
+/// The members' views of one sentence combined by `combine`.
+pub fn combined(rules: &Rules, views: &[View<'_>], combine: Combine, nbest: usize) -> Decoded {
+    match combine {
+        Combine::Mixture => mixture(rules, views, nbest),
+        Combine::Product => product(rules, views, nbest),
+    }
+}
+
+/// One CRF whose scores are the means of the members' scores.
+pub fn product(rules: &Rules, views: &[View<'_>], nbest: usize) -> Decoded {
+    let k = rules.tags.len();
+    let n = views.len() as f32;
+    let mut mean = Scores {
+        k,
+        transitions: vec![0.0; k * k],
+        start: vec![0.0; k],
+        end: vec![0.0; k],
+    };
+    let mut rows: Vec<f32> = Vec::new();
+    for view in views {
+        let (scores, emissions): (&Scores, Cow<'_, [f32]>) = match view {
+            View::Crf { scores, rows, .. } => (scores, Cow::Borrowed(rows)),
+            View::Softmax { probs, .. } => (&rules.ensemble, Cow::Owned(log_floored(probs))),
+        };
+        if rows.is_empty() {
+            rows = vec![0.0; emissions.len()];
+        }
+        let sums = [
+            (&mut mean.transitions, &scores.transitions[..]),
+            (&mut mean.start, &scores.start[..]),
+            (&mut mean.end, &scores.end[..]),
+            (&mut rows, &emissions[..]),
+        ];
+        for (sum, values) in sums {
+            sum.iter_mut().zip(values).for_each(|(s, v)| *s += v);
+        }
+    }
+    for values in [
+        &mut mean.transitions,
+        &mut mean.start,
+        &mut mean.end,
+        &mut rows,
+    ] {
+        values.iter_mut().for_each(|v| *v /= n);
+    }
+    let path = mean.best_path(&rows);
+    let view = View::new(Some(&mean), &rows, k);
+    single(rules, &view, path, nbest)
+}
+
+/// Logarithms of probabilities, floored well above the scheme's penalties.
+fn log_floored(probs: &[f64]) -> Vec<f32> {
+    probs
+        .iter()
+        .map(|&p| (p.ln() as f32).max(-1_000.0))
+        .collect()
 }
 
 #[cfg(test)]
@@ -280,5 +386,108 @@ mod tests {
         // after O in IOB2, so the last token becomes O.
         assert_eq!(mixed.nbest[1].0, vec![1, 2, 0, 0]);
         assert!(mixed.nbest[0].1 > mixed.nbest[1].1);
+    }
+
+    /// A CRF over `rules`' tags: the scheme's penalties plus learned
+    /// scores that `shift` sets apart from another member's.
+    fn crf(rules: &Rules, shift: f32) -> Scores {
+        let mut s = rules.ensemble.clone();
+        let wave = |i: usize| shift * ((i % 3) as f32 - 1.0);
+        s.transitions
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, t)| *t += wave(i));
+        s.start
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, t)| *t += wave(i + 1));
+        s.end
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, t)| *t -= wave(i));
+        s
+    }
+
+    /// The product of one CRF is that CRF; of two, the CRF of their mean
+    /// emissions, transitions, start and end scores.
+    #[test]
+    fn product_is_the_crf_of_the_mean_scores() {
+        let rules = rules();
+        let (a, b) = (crf(&rules, 0.7), crf(&rules, -0.4));
+        let a_rows: Vec<f32> = [
+            [0.2, 2.0, 0.0, 1.5, 0.0],
+            [0.5, 0.0, 1.0, 0.0, 1.2],
+            [1.0, 0.3, 0.0, 0.2, 0.1],
+        ]
+        .concat();
+        let b_rows: Vec<f32> = [
+            [0.1, 1.0, 0.0, 2.5, 0.0],
+            [0.4, 0.3, 0.2, 0.0, 1.9],
+            [0.0, 1.3, 0.4, 0.2, 0.1],
+        ]
+        .concat();
+        let view_a = View::new(Some(&a), &a_rows, 5);
+        let alone = product(&rules, &[View::new(Some(&a), &a_rows, 5)], 3);
+        assert_eq!(alone, single(&rules, &view_a, a.best_path(&a_rows), 3));
+
+        let half = |x: &[f32], y: &[f32]| -> Vec<f32> {
+            x.iter().zip(y).map(|(x, y)| (x + y) / 2.0).collect()
+        };
+        let mean = Scores {
+            k: 5,
+            transitions: half(&a.transitions, &b.transitions),
+            start: half(&a.start, &b.start),
+            end: half(&a.end, &b.end),
+        };
+        let rows = half(&a_rows, &b_rows);
+        let expected = single(
+            &rules,
+            &View::new(Some(&mean), &rows, 5),
+            mean.best_path(&rows),
+            3,
+        );
+        let views = [view_a, View::new(Some(&b), &b_rows, 5)];
+        let both = product(&rules, &views, 3);
+        assert_eq!(both, expected);
+        assert_eq!(both.nbest.len(), 3);
+        assert_eq!(combined(&rules, &views, Combine::Product, 3), both);
+        assert_eq!(
+            combined(&rules, &views, Combine::Mixture, 3),
+            mixture(&rules, &views, 3)
+        );
+    }
+
+    /// One member sure of B-PER, the other torn between O and B-LOC and
+    /// sure it is not B-PER: the mixture follows the sure member, the
+    /// product the tag neither rules out.
+    #[test]
+    fn mixture_and_product_differ() {
+        let rules = rules();
+        let logs = |p: [f32; 5]| -> Vec<f32> { p.iter().map(|p| p.ln()).collect() };
+        let sure = logs([0.04, 0.95, 0.0, 0.01, 0.0]);
+        let torn = logs([0.49, 0.01, 0.0, 0.5, 0.0]);
+        let views = || [View::new(None, &sure, 5), View::new(None, &torn, 5)];
+        let mixed = mixture(&rules, &views(), 0);
+        assert_eq!(mixed.path, vec![1]);
+        assert!((mixed.probs[0] - 0.48).abs() < 1e-6, "{:?}", mixed.probs);
+        let product = product(&rules, &views(), 2);
+        assert_eq!(product.path, vec![0]);
+        // sqrt(0.04·0.49) against sqrt(0.95·0.01) and sqrt(0.01·0.5).
+        let (o, per, loc) = ((0.04f64 * 0.49).sqrt(), 0.0095f64.sqrt(), 0.005f64.sqrt());
+        let p_o = o / (o + per + loc);
+        assert!((product.probs[0] - p_o).abs() < 1e-5, "{:?}", product.probs);
+        assert_eq!(product.nbest[1].0, vec![1]);
+    }
+
+    #[test]
+    fn rules_by_name() {
+        for rule in [Combine::Mixture, Combine::Product] {
+            assert_eq!(rule.name().parse::<Combine>(), Ok(rule));
+        }
+        let err = "mean".parse::<Combine>().unwrap_err();
+        assert!(
+            err.contains("'mean'") && err.contains("mixture or product"),
+            "{err}"
+        );
     }
 }

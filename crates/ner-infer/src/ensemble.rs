@@ -1,7 +1,8 @@
 //! Several model folders of one tag set decoding together: the uniform
-//! mixture of their probabilities ([`crate::confidence`] gives the rule).
+//! mixture of their probabilities, or one CRF over the means of their
+//! scores ([`crate::confidence`] gives both rules).
 
-use crate::confidence::{self, View};
+use crate::confidence::{self, Combine, View};
 use crate::tagger::{Analysis, Options, Tagger};
 use crate::InferError;
 
@@ -10,6 +11,7 @@ use crate::InferError;
 #[derive(Debug)]
 pub struct Ensemble {
     members: Vec<Tagger>,
+    combine: Combine,
 }
 
 impl Ensemble {
@@ -49,7 +51,19 @@ impl Ensemble {
                 )));
             }
         }
-        Ok(Ensemble { members })
+        Ok(Ensemble {
+            members,
+            combine: Combine::default(),
+        })
+    }
+
+    /// The same members combined by `combine`.
+    pub fn combined_by(self, combine: Combine) -> Self {
+        Ensemble { combine, ..self }
+    }
+
+    pub fn combine(&self) -> Combine {
+        self.combine
     }
 
     pub fn members(&self) -> &[Tagger] {
@@ -61,7 +75,8 @@ impl Ensemble {
         &self.members[0]
     }
 
-    /// Every sentence decoded by the mixture, in the data's tags.
+    /// Every sentence decoded by the ensemble's rule, in the data's tags
+    /// (one member alone decodes as that model does).
     pub fn analyze<S: AsRef<str>, T: AsRef<[S]>>(
         &self,
         sentences: &[T],
@@ -89,7 +104,7 @@ impl Ensemble {
                 let decoded = if rows[0][i].is_empty() {
                     Default::default()
                 } else {
-                    confidence::mixture(first.rules(), &views, options.nbest)
+                    confidence::combined(first.rules(), &views, self.combine, options.nbest)
                 };
                 first.analysis(&decoded)
             })

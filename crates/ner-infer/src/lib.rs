@@ -29,7 +29,7 @@ pub mod weights;
 
 use std::path::PathBuf;
 
-pub use confidence::ScoredSpan;
+pub use confidence::{Combine, ScoredSpan};
 pub use ensemble::Ensemble;
 pub use model::{Model, Sentence};
 pub use tagger::{Analysis, Options, Tagger};

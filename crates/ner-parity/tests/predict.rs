@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use ner_core::scheme::TagScheme;
-use ner_predict::{predict, Config};
+use ner_predict::{predict, Combine, Config};
 
 const TRAIN: &str = "\
 EU B-ORG
@@ -421,9 +421,13 @@ fn confidences_nbest_and_ensembles() {
     let report = ner_score::score_predictions(&d.join("both.parquet")).expect("scores");
     assert_eq!((report.counts.gold, report.counts.correct), (4, 4));
     // A model with itself is itself.
-    let mut twice = Config::new(d.join("model"), d.join("train.txt"));
-    twice.ensemble = vec![d.join("model")];
-    twice.outputs.parquet = Some(d.join("twice.parquet"));
+    let twice_config = |d: &std::path::Path, out: &str| {
+        let mut twice = Config::new(d.join("model"), d.join("train.txt"));
+        twice.ensemble = vec![d.join("model")];
+        twice.outputs.parquet = Some(d.join(out));
+        twice
+    };
+    let twice = twice_config(d, "twice.parquet");
     predict(&twice).expect("ensemble");
     let twice = ner_core::tables::PredictionRows::read(&d.join("twice.parquet")).expect("read");
     assert_eq!(twice.predicted, rows.predicted);
@@ -435,6 +439,28 @@ fn confidences_nbest_and_ensembles() {
     {
         assert!((a - b).abs() < 1e-5, "{a} {b}");
     }
+    // So is its product with itself, n-best list included; the product of
+    // the two models tags the sentences as the mixture does.
+    let mut product = twice_config(d, "product.parquet");
+    product.combine = Combine::Product;
+    product.nbest = 3;
+    predict(&product).expect("product");
+    let product = ner_core::tables::PredictionRows::read(&d.join("product.parquet")).expect("read");
+    assert_eq!(product.predicted, rows.predicted);
+    for (p, r) in product.nbest.iter().zip(&rows.nbest) {
+        assert_eq!(
+            p.iter().map(|n| &n.0).collect::<Vec<_>>(),
+            r.iter().map(|n| &n.0).collect::<Vec<_>>()
+        );
+        for (a, b) in p.iter().zip(r) {
+            assert!((a.1 - b.1).abs() < 1e-5, "{} {}", a.1, b.1);
+        }
+    }
+    both.combine = Combine::Product;
+    both.outputs.parquet = Some(d.join("both-product.parquet"));
+    predict(&both).expect("product of two");
+    let report = ner_score::score_predictions(&d.join("both-product.parquet")).expect("scores");
+    assert_eq!((report.counts.gold, report.counts.correct), (4, 4));
 
     // Another tag set cannot join; a softmax model has no n-best.
     let bioes = trained_on(ALL_PREFIXES, TagScheme::Iob2, CHAR_CRF);

@@ -97,6 +97,8 @@ impl std::str::FromStr for InputFormat {
     }
 }
 
+/// How an ensemble's members combine.
+pub use ner_infer::Combine;
 /// Which weights of the model folder to use.
 pub use ner_model::folder::Weights;
 
@@ -130,8 +132,10 @@ pub struct Config {
     /// The n best paths of a CRF model (0: none).
     pub nbest: usize,
     /// More model folders of the same tag set, decoding with `model_dir`
-    /// as one ensemble (the uniform mixture of their probabilities).
+    /// as one ensemble.
     pub ensemble: Vec<PathBuf>,
+    /// How an ensemble's members combine ([`ner_infer::confidence`]).
+    pub combine: Combine,
     pub outputs: Outputs,
 }
 
@@ -148,6 +152,7 @@ impl Config {
             threads: None,
             nbest: 0,
             ensemble: Vec::new(),
+            combine: Combine::default(),
             outputs: Outputs::default(),
         }
     }
@@ -516,7 +521,7 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
         .chain(&config.ensemble)
         .map(|dir| Tagger::load(&ModelDir::new(dir), config.weights, vocab_dir.as_ref()))
         .collect::<Result<Vec<_>, _>>()?;
-    let ensemble = Ensemble::new(members)?;
+    let ensemble = Ensemble::new(members)?.combined_by(config.combine);
     let tagger = ensemble.first();
     let scheme = tagger.scheme()?;
     let columns: Vec<String> = tagger.columns().iter().map(|c| c.to_string()).collect();

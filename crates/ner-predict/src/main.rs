@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ner_predict::{predict, Config, InputFormat, Outputs, PredictError, Summary, Weights};
+use ner_predict::{predict, Combine, Config, InputFormat, Outputs, PredictError, Summary, Weights};
 
 /// Tag sentences with a model trained by ner-train.
 ///
@@ -62,9 +62,15 @@ struct Args {
     #[arg(long, value_name = "K", default_value_t = 0)]
     nbest: usize,
     /// Another model folder of the same tags, decoding with MODEL as one
-    /// ensemble: the mean of their probabilities (repeat for more).
+    /// ensemble (repeat for more).
     #[arg(long, value_name = "MODEL_DIR")]
     ensemble: Vec<PathBuf>,
+    /// How an ensemble combines: mixture (the mean of the members'
+    /// probabilities, then constrained Viterbi over the mean token
+    /// marginals) or product (one CRF over the means of the members'
+    /// emission, transition, start and end scores).
+    #[arg(long, value_name = "RULE", default_value = "mixture")]
+    combine: Combine,
     /// Print no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -92,6 +98,7 @@ fn run(args: Args) -> Result<Summary, PredictError> {
         threads: args.threads,
         nbest: args.nbest,
         ensemble: args.ensemble,
+        combine: args.combine,
         outputs: Outputs {
             parquet: args.parquet,
             conll: args.conll,
