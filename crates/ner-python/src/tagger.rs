@@ -9,7 +9,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use ner_infer::{Analysis, Ensemble, Options, Tagger as Model};
+use ner_infer::{Analysis, Combine, Ensemble, Options, Tagger as Model};
 use ner_model::folder::{ModelDir, Weights};
 use ner_predict::{table, tokenize, Entity};
 
@@ -20,17 +20,42 @@ use crate::errors;
 /// Loads the folder with `ner-predict`'s checks (format version, the
 /// vocabularies' SHA-256) and tags in plain Rust, no libtorch. `last=True`
 /// takes the weights after the last epoch instead of the best validation
-/// epoch's; `threads` defaults to one per CPU.
+/// epoch's; `threads` defaults to one per CPU. `ensemble` names more model
+/// folders of the same tags that decode with the first as one ensemble,
+/// combined by `combine`: `"mixture"` or `"product"` (`ner-predict
+/// --ensemble … --combine …`).
 #[pyclass(frozen, module = "ner_toolkit._native")]
 pub struct Tagger {
     ensemble: Ensemble,
     options: Options,
     model_dir: PathBuf,
+    /// The ensemble's other folders, as given.
+    others: Vec<PathBuf>,
 }
 
 impl Tagger {
+    /// One model folder.
     pub fn load(
         model_dir: PathBuf,
+        last: bool,
+        threads: Option<usize>,
+        batch_size: usize,
+    ) -> PyResult<Self> {
+        Self::load_ensemble(
+            model_dir,
+            &[],
+            Combine::default(),
+            last,
+            threads,
+            batch_size,
+        )
+    }
+
+    /// `model_dir` and the folders of `others` as one ensemble.
+    pub fn load_ensemble(
+        model_dir: PathBuf,
+        others: &[PathBuf],
+        combine: Combine,
         last: bool,
         threads: Option<usize>,
         batch_size: usize,
@@ -42,9 +67,14 @@ impl Tagger {
             return Err(PyValueError::new_err("threads must be at least 1"));
         }
         let weights = if last { Weights::Last } else { Weights::Best };
-        let model =
-            Model::load(&ModelDir::new(&model_dir), weights, None).map_err(errors::infer)?;
-        let ensemble = Ensemble::new(vec![model]).map_err(errors::infer)?;
+        let members = std::iter::once(&model_dir)
+            .chain(others)
+            .map(|dir| Model::load(&ModelDir::new(dir), weights, None))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(errors::infer)?;
+        let ensemble = Ensemble::new(members)
+            .map_err(errors::infer)?
+            .combined_by(combine);
         let threads =
             threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
         Ok(Tagger {
@@ -55,6 +85,7 @@ impl Tagger {
                 nbest: 0,
             },
             model_dir,
+            others: others.to_vec(),
         })
     }
 
@@ -191,14 +222,29 @@ fn arrow_input(data: &Bound<'_, PyAny>) -> PyResult<ArrowInput> {
 #[pymethods]
 impl Tagger {
     #[new]
-    #[pyo3(signature = (model_dir, last = false, threads = None, batch_size = 512))]
+    #[pyo3(signature = (model_dir, last = false, threads = None, batch_size = 512, ensemble = Vec::new(), combine = "mixture"))]
     fn new(
         model_dir: PathBuf,
         last: bool,
         threads: Option<usize>,
         batch_size: usize,
+        ensemble: Vec<PathBuf>,
+        combine: &str,
     ) -> PyResult<Self> {
-        Self::load(model_dir, last, threads, batch_size)
+        let combine = combine.parse::<Combine>().map_err(PyValueError::new_err)?;
+        Self::load_ensemble(model_dir, &ensemble, combine, last, threads, batch_size)
+    }
+
+    /// The model folders of the ensemble after the first (usually none).
+    #[getter(ensemble)]
+    fn others(&self) -> Vec<PathBuf> {
+        self.others.clone()
+    }
+
+    /// How an ensemble combines: `"mixture"` or `"product"`.
+    #[getter]
+    fn combine(&self) -> &'static str {
+        self.ensemble.combine().name()
     }
 
     /// The model folder.
@@ -358,8 +404,22 @@ impl Tagger {
     }
 
     fn __repr__(&self) -> String {
+        let ensemble = if self.others.is_empty() {
+            String::new()
+        } else {
+            let others: Vec<String> = self
+                .others
+                .iter()
+                .map(|d| format!("{:?}", d.display().to_string()))
+                .collect();
+            format!(
+                ", ensemble=[{}], combine={:?}",
+                others.join(", "),
+                self.ensemble.combine().name()
+            )
+        };
         format!(
-            "Tagger({:?}, weights={:?}, threads={})",
+            "Tagger({:?}, weights={:?}, threads={}{ensemble})",
             self.model_dir.display().to_string(),
             self.model().weights_file.display().to_string(),
             self.options.threads

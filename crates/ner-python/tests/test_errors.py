@@ -39,6 +39,10 @@ def test_bad_options(trained):
         ner_toolkit.Tagger(trained.model, threads=0)
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
         ner_toolkit.Tagger(trained.model, batch_size=0)
+    with pytest.raises(ValueError, match=r"unknown ensemble rule 'mean' \(expected mixture or product\)"):
+        ner_toolkit.Tagger(trained.model, ensemble=[trained.words_model], combine="mean")
+    with pytest.raises(FileNotFoundError, match=r"nowhere.*config\.json"):
+        ner_toolkit.Tagger(trained.model, ensemble=[trained.work / "nowhere"])
 
 
 def test_bad_token_lists(tagger):

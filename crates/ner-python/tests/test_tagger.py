@@ -54,6 +54,27 @@ def test_a_words_only_model_scores_each_sentence_alone(trained):
         words.analyze([["EU"]], nbest=2)
 
 
+def test_an_ensemble_decodes_as_ner_predict(bins, trained, reference):
+    # The CRF model and the words-only one (the same tags) as one ensemble,
+    # by either rule, tag the split as `ner-predict --ensemble` does.
+    tokens = reference.column("tokens").to_pylist()
+    probs = {}
+    for rule in ["mixture", "product"]:
+        out = trained.work / f"valid.ensemble.{rule}.parquet"
+        run(bins / "ner-predict", trained.model, trained.valid, "--ensemble", trained.words_model,
+            "--combine", rule, "--parquet", out)
+        expected = pq.read_table(out)
+        ensemble = ner_toolkit.Tagger(trained.model, ensemble=[trained.words_model], combine=rule)
+        assert ensemble.ensemble == [trained.words_model] and ensemble.combine == rule
+        assert f"combine={rule!r}" in repr(ensemble).replace('"', "'")
+        analyses = ensemble.analyze(tokens)
+        assert [a["tags"] for a in analyses] == expected.column("pred_tags").to_pylist()
+        for a, p in zip(analyses, expected.column("pred_probs").to_pylist()):
+            assert a["probs"] == pytest.approx(p, abs=1e-6)
+        probs[rule] = [a["probs"] for a in analyses]
+    assert probs["mixture"] != probs["product"]
+
+
 def test_tag_arrow_record_batch_and_table(tagger, trained, reference):
     table = pq.read_table(trained.valid)
     out = tagger.tag_arrow(table)
@@ -129,6 +150,7 @@ def test_properties(tagger, trained):
     assert ner_toolkit.Tagger(trained.model, last=True).weights.name == "model.safetensors"
     assert "O" in tagger.tags and tagger.scheme == "iob2" and tagger.has_crf
     assert tagger.columns == []
+    assert tagger.ensemble == [] and tagger.combine == "mixture"
 
 
 def test_read_conll_is_ner_convert(trained):

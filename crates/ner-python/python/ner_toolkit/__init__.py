@@ -5,9 +5,10 @@
     >>> tagger.tag([["EU", "rejects", "German", "call"]])
     [['B-ORG', 'O', 'B-MISC', 'O']]
 
-``Tagger`` loads a model folder with ``ner-predict``'s checks and tags token
-lists (``tag``, ``analyze``), raw text (``entities``) and Arrow data in place
-(``tag_arrow``). ``read_conll`` and ``conlleval`` are the convert stage and
+``Tagger`` loads a model folder with ``ner-predict``'s checks (or several of
+one tag set as an ensemble: ``ensemble=[...]``, ``combine="mixture"`` or
+``"product"``) and tags token lists (``tag``, ``analyze``), raw text
+(``entities``) and Arrow data in place (``tag_arrow``). ``read_conll`` and ``conlleval`` are the convert stage and
 the scorer; ``ner_toolkit.polars`` and ``ner_toolkit.spark`` put a tagger in
 those engines.
 """
