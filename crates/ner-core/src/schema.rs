@@ -47,6 +47,9 @@ pub mod keys {
     /// Predictions: the model folder and the weights file that predicted them.
     pub const MODEL: &str = "ner.model";
     pub const WEIGHTS: &str = "ner.weights";
+    /// Predictions of an ensemble ([`MODEL`] names its folders, comma
+    /// separated): the rule that combined them, `mixture` or `product`.
+    pub const COMBINE: &str = "ner.combine";
     /// Predictions: whether the `tags` column holds gold tags.
     pub const HAS_GOLD: &str = "ner.has_gold";
     /// Vectors: the width of a vector and the number of distinct rows.

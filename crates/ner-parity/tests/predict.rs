@@ -447,6 +447,14 @@ fn confidences_nbest_and_ensembles() {
     predict(&product).expect("product");
     let product = ner_core::tables::PredictionRows::read(&d.join("product.parquet")).expect("read");
     assert_eq!(product.predicted, rows.predicted);
+    let combine = |rows: &ner_core::tables::PredictionRows| {
+        rows.metadata
+            .get(ner_core::schema::keys::COMBINE)
+            .map(str::to_string)
+    };
+    assert_eq!(combine(&product).as_deref(), Some("product"));
+    assert_eq!(combine(&twice).as_deref(), Some("mixture"));
+    assert_eq!(combine(&rows), None, "one model has no rule");
     for (p, r) in product.nbest.iter().zip(&rows.nbest) {
         assert_eq!(
             p.iter().map(|n| &n.0).collect::<Vec<_>>(),

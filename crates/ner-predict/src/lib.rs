@@ -555,6 +555,9 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
             .map(|d| d.display().to_string())
             .collect();
         metadata.set(keys::MODEL, models.join(","));
+        if !config.ensemble.is_empty() {
+            metadata.set(keys::COMBINE, config.combine);
+        }
         metadata.set(keys::WEIGHTS, tagger.weights_file.display());
         metadata.set(keys::HAS_GOLD, has_gold);
         let rows = PredictionRows {
