@@ -286,33 +286,45 @@ pub fn mixture(rules: &Rules, views: &[View<'_>], nbest: usize) -> Decoded {
     decoded(rules, path, &mean, confidence, nbest)
 }
 
-/// The members' views of one sentence combined by `combine`.
-pub fn combined(rules: &Rules, views: &[View<'_>], combine: Combine, nbest: usize) -> Decoded {
+/// One member's scores of a sentence: its CRF (`None` for a softmax
+/// model) and its emission rows (`[len, k]`).
+pub type Member<'a> = (Option<&'a Scores>, &'a [f32]);
+
+/// The members' scores of one sentence combined by `combine`. Only the
+/// mixture needs each member's own probabilities ([`View`]).
+pub fn combined(rules: &Rules, members: &[Member<'_>], combine: Combine, nbest: usize) -> Decoded {
     match combine {
-        Combine::Mixture => mixture(rules, views, nbest),
-        Combine::Product => product(rules, views, nbest),
+        Combine::Mixture => {
+            let k = rules.tags.len();
+            let views: Vec<View<'_>> = members
+                .iter()
+                .map(|&(crf, rows)| View::new(crf, rows, k))
+                .collect();
+            mixture(rules, &views, nbest)
+        }
+        Combine::Product => product(rules, members, nbest),
     }
 }
 
 /// One CRF whose scores are the means of the members' scores.
-pub fn product(rules: &Rules, views: &[View<'_>], nbest: usize) -> Decoded {
+pub fn product(rules: &Rules, members: &[Member<'_>], nbest: usize) -> Decoded {
     let k = rules.tags.len();
-    let n = views.len() as f32;
+    let n = members.len() as f32;
     let mut mean = Scores {
         k,
         transitions: vec![0.0; k * k],
         start: vec![0.0; k],
         end: vec![0.0; k],
     };
-    let mut rows: Vec<f32> = Vec::new();
-    for view in views {
-        let (scores, emissions): (&Scores, Cow<'_, [f32]>) = match view {
-            View::Crf { scores, rows, .. } => (scores, Cow::Borrowed(rows)),
-            View::Softmax { probs, .. } => (&rules.ensemble, Cow::Owned(log_floored(probs))),
+    let mut rows = vec![0.0; members.first().map_or(0, |m| m.1.len())];
+    for &(crf, emissions) in members {
+        let (scores, emissions): (&Scores, Cow<'_, [f32]>) = match crf {
+            Some(scores) => (scores, Cow::Borrowed(emissions)),
+            None => (
+                &rules.ensemble,
+                Cow::Owned(log_floored(&softmax_rows(emissions, k))),
+            ),
         };
-        if rows.is_empty() {
-            rows = vec![0.0; emissions.len()];
-        }
         let sums = [
             (&mut mean.transitions, &scores.transitions[..]),
             (&mut mean.start, &scores.start[..]),
@@ -427,7 +439,7 @@ mod tests {
         ]
         .concat();
         let view_a = View::new(Some(&a), &a_rows, 5);
-        let alone = product(&rules, &[View::new(Some(&a), &a_rows, 5)], 3);
+        let alone = product(&rules, &[(Some(&a), &a_rows)], 3);
         assert_eq!(alone, single(&rules, &view_a, a.best_path(&a_rows), 3));
 
         let half = |x: &[f32], y: &[f32]| -> Vec<f32> {
@@ -446,13 +458,14 @@ mod tests {
             mean.best_path(&rows),
             3,
         );
-        let views = [view_a, View::new(Some(&b), &b_rows, 5)];
-        let both = product(&rules, &views, 3);
+        let members: [Member<'_>; 2] = [(Some(&a), &a_rows), (Some(&b), &b_rows)];
+        let both = product(&rules, &members, 3);
         assert_eq!(both, expected);
         assert_eq!(both.nbest.len(), 3);
-        assert_eq!(combined(&rules, &views, Combine::Product, 3), both);
+        assert_eq!(combined(&rules, &members, Combine::Product, 3), both);
+        let views = [view_a, View::new(Some(&b), &b_rows, 5)];
         assert_eq!(
-            combined(&rules, &views, Combine::Mixture, 3),
+            combined(&rules, &members, Combine::Mixture, 3),
             mixture(&rules, &views, 3)
         );
     }
@@ -470,7 +483,7 @@ mod tests {
         let mixed = mixture(&rules, &views(), 0);
         assert_eq!(mixed.path, vec![1]);
         assert!((mixed.probs[0] - 0.48).abs() < 1e-6, "{:?}", mixed.probs);
-        let product = product(&rules, &views(), 2);
+        let product = product(&rules, &[(None, &sure), (None, &torn)], 2);
         assert_eq!(product.path, vec![0]);
         // sqrt(0.04·0.49) against sqrt(0.95·0.01) and sqrt(0.01·0.5).
         let (o, per, loc) = ((0.04f64 * 0.49).sqrt(), 0.0095f64.sqrt(), 0.005f64.sqrt());

@@ -2,7 +2,12 @@
 //! mixture of their probabilities, or one CRF over the means of their
 //! scores ([`crate::confidence`] gives both rules).
 
-use crate::confidence::{self, Combine, View};
+use std::path::Path;
+
+use ner_core::schema::vocab::VocabDir;
+use ner_model::folder::{ModelDir, Weights};
+
+use crate::confidence::{self, Combine, Member};
 use crate::tagger::{Analysis, Options, Tagger};
 use crate::InferError;
 
@@ -57,6 +62,21 @@ impl Ensemble {
         })
     }
 
+    /// Loads every folder of `dirs` (the first decides the tags) with the
+    /// same weights and, when given, a vocabulary folder overriding their
+    /// own; then [`Ensemble::new`]'s checks.
+    pub fn load<P: AsRef<Path>>(
+        dirs: impl IntoIterator<Item = P>,
+        weights: Weights,
+        vocab_dir: Option<&VocabDir>,
+    ) -> Result<Self, InferError> {
+        let members = dirs
+            .into_iter()
+            .map(|dir| Tagger::load(&ModelDir::new(dir.as_ref()), weights, vocab_dir))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ensemble::new(members)
+    }
+
     /// The same members combined by `combine`.
     pub fn combined_by(self, combine: Combine) -> Self {
         Ensemble { combine, ..self }
@@ -92,19 +112,18 @@ impl Ensemble {
             .map(|m| m.emission_rows(sentences, columns, options))
             .collect::<Result<Vec<_>, _>>()?;
         let first = self.first();
-        let k = first.model().n_tags();
         (0..sentences.len())
             .map(|i| {
-                let views: Vec<View<'_>> = self
+                let members: Vec<Member<'_>> = self
                     .members
                     .iter()
                     .zip(&rows)
-                    .map(|(m, rows)| View::new(m.model().crf(), &rows[i], k))
+                    .map(|(m, rows)| (m.model().crf(), rows[i].as_slice()))
                     .collect();
                 let decoded = if rows[0][i].is_empty() {
                     Default::default()
                 } else {
-                    confidence::combined(first.rules(), &views, self.combine, options.nbest)
+                    confidence::combined(first.rules(), &members, self.combine, options.nbest)
                 };
                 first.analysis(&decoded)
             })

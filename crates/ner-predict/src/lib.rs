@@ -46,8 +46,7 @@ use ner_core::schema::vocab::VocabDir;
 use ner_core::schema::{keys, ArtifactKind, Metadata};
 use ner_core::scheme::{convert as convert_tags, spans, Tag, TagScheme};
 use ner_core::tables::{PredictionRows, SentenceRows};
-use ner_infer::{Analysis, Ensemble, InferError, Options, ScoredSpan, Tagger};
-use ner_model::folder::ModelDir;
+use ner_infer::{Analysis, Ensemble, InferError, Options, ScoredSpan};
 use ner_model::ModelError;
 use serde::Serialize;
 
@@ -517,11 +516,9 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let vocab_dir = config.vocab_dir.as_ref().map(VocabDir::new);
-    let members = std::iter::once(&config.model_dir)
-        .chain(&config.ensemble)
-        .map(|dir| Tagger::load(&ModelDir::new(dir), config.weights, vocab_dir.as_ref()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let ensemble = Ensemble::new(members)?.combined_by(config.combine);
+    let dirs = std::iter::once(&config.model_dir).chain(&config.ensemble);
+    let ensemble =
+        Ensemble::load(dirs, config.weights, vocab_dir.as_ref())?.combined_by(config.combine);
     let tagger = ensemble.first();
     let scheme = tagger.scheme()?;
     let columns: Vec<String> = tagger.columns().iter().map(|c| c.to_string()).collect();

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
 use ner_infer::{Analysis, Combine, Ensemble, Options, Tagger as Model};
-use ner_model::folder::{ModelDir, Weights};
+use ner_model::folder::Weights;
 use ner_predict::{table, tokenize, Entity};
 
 use crate::errors;
@@ -67,12 +67,7 @@ impl Tagger {
             return Err(PyValueError::new_err("threads must be at least 1"));
         }
         let weights = if last { Weights::Last } else { Weights::Best };
-        let members = std::iter::once(&model_dir)
-            .chain(others)
-            .map(|dir| Model::load(&ModelDir::new(dir), weights, None))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(errors::infer)?;
-        let ensemble = Ensemble::new(members)
+        let ensemble = Ensemble::load(std::iter::once(&model_dir).chain(others), weights, None)
             .map_err(errors::infer)?
             .combined_by(combine);
         let threads =
