@@ -424,7 +424,7 @@ $(REPORTS_DIR)/%.scores.json $(REPORTS_DIR)/%.conlleval.txt $(REPORTS_DIR)/%.pre
 COMBINE ?= mixture
 ensemble_dir = $(REPORTS_DIR)/$(MODEL).ensemble$(subst $(space),,$(SEEDS))$(if $(filter-out mixture,$(COMBINE)),.$(COMBINE))
 space := $(empty) $(empty)
-ensemble: check-model $(foreach s,$(SEEDS),$(MODELS_DIR)/$(MODEL).seed$(s)/model.safetensors) $(INTERIM)/valid.parquet $(INTERIM)/test.parquet $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score ## Decode MODEL's SEEDS as one ensemble (COMBINE=mixture|product); scores in reports/MODEL.ensembleSEEDS/.
+ensemble: check-model $(foreach s,$(SEEDS),$(MODELS_DIR)/$(MODEL).seed$(s)/model.safetensors) $(INTERIM)/valid.parquet $(INTERIM)/test.parquet $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score ## Decode MODEL's SEEDS as one ensemble (COMBINE=mixture|product); scores in reports/MODEL.ensembleSEEDS/ (.product added for the product).
 	@mkdir -p $(ensemble_dir)
 	@set -e; for split in valid test; do \
 	  $(BIN_DIR)/ner-predict $(MODELS_DIR)/$(MODEL).seed$(firstword $(SEEDS)) $(INTERIM)/$$split.parquet \
