@@ -404,15 +404,23 @@ PREDICT_FLAGS ?=
 COURSE_MODELS := rnn birnn bigru bilstm bilstm3
 COMPARE_MODELS ?= $(COURSE_MODELS) $(foreach m,char-bilstm-crf char-bilstm2-crf,$(foreach s,$(SEEDS),$(m).seed$(s)))
 
-score: check-model $(REPORTS_DIR)/$(MODEL)/valid.scores.json $(REPORTS_DIR)/$(MODEL)/test.scores.json ## Predict and score MODEL on validation and test (reports/MODEL/); print the test report.
-	@echo "== $(MODEL), test split ($(TEST)) =="
-	@cat $(REPORTS_DIR)/$(MODEL)/test.conlleval.txt
+# Document consistency (ner-predict --consistency W, README): CONSISTENCY=W
+# decodes with it, into report folders named with a .docW suffix.
+CONSISTENCY ?=
+doc_suffix = $(if $(CONSISTENCY),.doc$(CONSISTENCY))
+# The model folder of a report folder's name, and the flag it decodes with.
+model_of = $(if $(CONSISTENCY),$(patsubst %.doc$(CONSISTENCY),%,$(1)),$(1))
+consistency_of = $(if $(and $(CONSISTENCY),$(filter %.doc$(CONSISTENCY),$(1))),--consistency $(CONSISTENCY))
 
-# One rule makes a split's five files; the stem is MODEL/SPLIT.
+score: check-model $(REPORTS_DIR)/$(MODEL)$(doc_suffix)/valid.scores.json $(REPORTS_DIR)/$(MODEL)$(doc_suffix)/test.scores.json ## Predict and score MODEL on validation and test (reports/MODEL/; CONSISTENCY=W: reports/MODEL.docW/); print the test report.
+	@echo "== $(MODEL)$(if $(CONSISTENCY), with document consistency $(CONSISTENCY)), test split ($(TEST)) =="
+	@cat $(REPORTS_DIR)/$(MODEL)$(doc_suffix)/test.conlleval.txt
+
+# One rule makes a split's five files; the stem is MODEL/SPLIT (MODEL.docW/SPLIT).
 $(REPORTS_DIR)/%.scores.json $(REPORTS_DIR)/%.conlleval.txt $(REPORTS_DIR)/%.predictions.parquet $(REPORTS_DIR)/%.predictions.conll $(REPORTS_DIR)/%.reliability.png: \
-  $$(MODELS_DIR)/$$(*D)/model.safetensors $$(INTERIM)/$$(*F).parquet $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score
+  $$(MODELS_DIR)/$$(call model_of,$$(*D))/model.safetensors $$(INTERIM)/$$(*F).parquet $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score
 	@mkdir -p $(@D)
-	$(BIN_DIR)/ner-predict $(MODELS_DIR)/$(*D) $(INTERIM)/$(*F).parquet \
+	$(BIN_DIR)/ner-predict $(MODELS_DIR)/$(call model_of,$(*D)) $(INTERIM)/$(*F).parquet $(call consistency_of,$(*D)) \
 	  --parquet $(REPORTS_DIR)/$*.predictions.parquet --conll $(REPORTS_DIR)/$*.predictions.conll $(PREDICT_FLAGS)
 	$(BIN_DIR)/ner-score $(REPORTS_DIR)/$*.predictions.parquet --json $(REPORTS_DIR)/$*.scores.json \
 	  --reliability $(REPORTS_DIR)/$*.reliability.png > $(REPORTS_DIR)/$*.conlleval.txt.tmp
@@ -422,19 +430,20 @@ $(REPORTS_DIR)/%.scores.json $(REPORTS_DIR)/%.conlleval.txt $(REPORTS_DIR)/%.pre
 # COMBINE: mixture (the mean of their probabilities) or product (one CRF over
 # the means of their scores; its reports get a .product suffix).
 COMBINE ?= mixture
-ensemble_dir = $(REPORTS_DIR)/$(MODEL).ensemble$(subst $(space),,$(SEEDS))$(if $(filter-out mixture,$(COMBINE)),.$(COMBINE))
+ensemble_dir = $(REPORTS_DIR)/$(MODEL).ensemble$(subst $(space),,$(SEEDS))$(if $(filter-out mixture,$(COMBINE)),.$(COMBINE))$(doc_suffix)
 space := $(empty) $(empty)
-ensemble: check-model $(foreach s,$(SEEDS),$(MODELS_DIR)/$(MODEL).seed$(s)/model.safetensors) $(INTERIM)/valid.parquet $(INTERIM)/test.parquet $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score ## Decode MODEL's SEEDS as one ensemble (COMBINE=mixture|product); scores in reports/MODEL.ensembleSEEDS/ (.product added for the product).
+ensemble: check-model $(foreach s,$(SEEDS),$(MODELS_DIR)/$(MODEL).seed$(s)/model.safetensors) $(INTERIM)/valid.parquet $(INTERIM)/test.parquet $(BIN_DIR)/ner-predict $(BIN_DIR)/ner-score ## Decode MODEL's SEEDS as one ensemble (COMBINE=mixture|product, CONSISTENCY=W); scores in reports/MODEL.ensembleSEEDS/ (.product, .docW added).
 	@mkdir -p $(ensemble_dir)
 	@set -e; for split in valid test; do \
 	  $(BIN_DIR)/ner-predict $(MODELS_DIR)/$(MODEL).seed$(firstword $(SEEDS)) $(INTERIM)/$$split.parquet \
 	    $(foreach s,$(wordlist 2,$(words $(SEEDS)),$(SEEDS)),--ensemble $(MODELS_DIR)/$(MODEL).seed$(s)) --combine $(COMBINE) \
+	    $(if $(CONSISTENCY),--consistency $(CONSISTENCY)) \
 	    --parquet $(ensemble_dir)/$$split.predictions.parquet --conll $(ensemble_dir)/$$split.predictions.conll $(PREDICT_FLAGS); \
 	  $(BIN_DIR)/ner-score $(ensemble_dir)/$$split.predictions.parquet --json $(ensemble_dir)/$$split.scores.json \
 	    --reliability $(ensemble_dir)/$$split.reliability.png > $(ensemble_dir)/$$split.conlleval.txt.tmp; \
 	  mv $(ensemble_dir)/$$split.conlleval.txt.tmp $(ensemble_dir)/$$split.conlleval.txt; \
 	done
-	@echo "== $(MODEL), seeds $(SEEDS) as one ensemble ($(COMBINE)), test split =="
+	@echo "== $(MODEL), seeds $(SEEDS) as one ensemble ($(COMBINE)$(if $(CONSISTENCY),; document consistency $(CONSISTENCY))), test split =="
 	@cat $(ensemble_dir)/test.conlleval.txt
 
 predict: check-model $(MODELS_DIR)/$(MODEL)/model.safetensors $(BIN_DIR)/ner-predict ## Print the entities MODEL finds in INPUT (text, CoNLL or Parquet; - for stdin).
@@ -446,10 +455,11 @@ compare: $(foreach m,$(COMPARE_MODELS),$(REPORTS_DIR)/$(m)/valid.scores.json $(R
 	  --output $(REPORTS_DIR)/compare.md --figure $(REPORTS_DIR)/compare.png --command "make compare"
 	@cat $(REPORTS_DIR)/compare.md
 
-seeds: check-model $(foreach s,$(SEEDS),$(REPORTS_DIR)/$(MODEL).seed$(s)/valid.scores.json $(REPORTS_DIR)/$(MODEL).seed$(s)/test.scores.json) $(BIN_DIR)/ner-report ## Train and score MODEL once per seed in SEEDS (models/MODEL.seedN/); mean and spread in reports/MODEL.seeds.md.
-	$(BIN_DIR)/ner-report $(foreach s,$(SEEDS),$(MODEL).seed$(s)) --models-dir $(MODELS_DIR) --reports-dir $(REPORTS_DIR) \
-	  --output $(REPORTS_DIR)/$(MODEL).seeds.md --figure $(REPORTS_DIR)/$(MODEL).seeds.png --command "make seeds MODEL=$(MODEL) SEEDS='$(SEEDS)'"
-	@cat $(REPORTS_DIR)/$(MODEL).seeds.md
+seeds: check-model $(foreach s,$(SEEDS),$(REPORTS_DIR)/$(MODEL).seed$(s)$(doc_suffix)/valid.scores.json $(REPORTS_DIR)/$(MODEL).seed$(s)$(doc_suffix)/test.scores.json) $(BIN_DIR)/ner-report ## Train and score MODEL once per seed in SEEDS (models/MODEL.seedN/); mean and spread in reports/MODEL.seeds.md (MODEL.docW.seeds.md with CONSISTENCY=W).
+	$(BIN_DIR)/ner-report $(foreach s,$(SEEDS),$(MODEL).seed$(s)) --models-dir $(MODELS_DIR) --reports-dir $(REPORTS_DIR) --reports-suffix '$(doc_suffix)' \
+	  --output $(REPORTS_DIR)/$(MODEL)$(doc_suffix).seeds.md --figure $(REPORTS_DIR)/$(MODEL)$(doc_suffix).seeds.png \
+	  --command "make seeds MODEL=$(MODEL) SEEDS='$(SEEDS)'$(if $(CONSISTENCY), CONSISTENCY=$(CONSISTENCY))"
+	@cat $(REPORTS_DIR)/$(MODEL)$(doc_suffix).seeds.md
 
 GATES_FLAGS ?=
 gates: $(BIN_DIR)/ner-gates ## The GRU gate experiment -> reports/gates/ (gradients.png, accuracy.md, gates.json).

@@ -539,7 +539,8 @@ fn make_seeds_copies_the_pipelines_own_seed() {
 
 /// `make ensemble` decodes a pipeline's seeds together by the rule
 /// `COMBINE` names, each rule into a report folder of its own, without
-/// training again; an unknown rule is refused with the rules it knows.
+/// training again, and with `CONSISTENCY` in folders of its own (`make
+/// seeds` too); an unknown rule is refused with the rules it knows.
 #[test]
 fn make_ensemble_combines_the_seeds_by_either_rule() {
     let (_dir, work, args) = training_work(1);
@@ -570,6 +571,45 @@ fn make_ensemble_combines_the_seeds_by_either_rule() {
             assert!(report.exists(), "{} missing", report.display());
         }
     }
+
+    // CONSISTENCY=W decodes with document consistency into .docW folders,
+    // for an ensemble and for each seed, training nothing again.
+    let mut doc = ensemble("product");
+    doc.push("CONSISTENCY=5".into());
+    let log = make_ok(&["ensemble", "MODEL=rnn"], &doc);
+    assert!(!trained(&log), "{log}");
+    assert!(
+        log.contains("(product; document consistency 5), test split"),
+        "{log}"
+    );
+    let log = make_ok(&["seeds", "MODEL=rnn"], &doc);
+    assert!(!trained(&log), "{log}");
+    let summary = std::fs::read_to_string(work.join("reports/rnn.doc5.seeds.md")).expect("seeds");
+    assert!(summary.contains("SEEDS='0 1' CONSISTENCY=5"), "{summary}");
+    for folder in [
+        "rnn.ensemble01.product.doc5",
+        "rnn.seed0.doc5",
+        "rnn.seed1.doc5",
+    ] {
+        let rows = ner_core::tables::PredictionRows::read(
+            &work.join(format!("reports/{folder}/test.predictions.parquet")),
+        )
+        .expect("predictions");
+        assert_eq!(
+            rows.metadata.get(ner_core::schema::keys::CONSISTENCY),
+            Some("5"),
+            "{folder}"
+        );
+    }
+    // The sentence-level reports are not those.
+    let plain = ner_core::tables::PredictionRows::read(
+        &work.join("reports/rnn.ensemble01.product/test.predictions.parquet"),
+    )
+    .expect("predictions");
+    assert_eq!(
+        plain.metadata.get(ner_core::schema::keys::CONSISTENCY),
+        None
+    );
 
     let mut all = vec!["ensemble", "MODEL=rnn"];
     let unknown = ensemble("mean");

@@ -50,6 +50,8 @@ pub mod keys {
     /// Predictions of an ensemble ([`MODEL`] names its folders, comma
     /// separated): the rule that combined them, `mixture` or `product`.
     pub const COMBINE: &str = "ner.combine";
+    /// Predictions decoded with document consistency: its weight.
+    pub const CONSISTENCY: &str = "ner.consistency";
     /// Predictions: whether the `tags` column holds gold tags.
     pub const HAS_GOLD: &str = "ner.has_gold";
     /// Vectors: the width of a vector and the number of distinct rows.

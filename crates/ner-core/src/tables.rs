@@ -318,6 +318,8 @@ impl TokenIds {
 pub struct SentenceRows {
     pub metadata: Metadata,
     pub sentence_ids: Vec<u32>,
+    /// Each sentence's document (`-DOCSTART-` section).
+    pub doc_ids: Vec<u32>,
     pub tokens: Vec<Vec<String>>,
     pub tags: Vec<Vec<String>>,
     /// The source columns asked for ([`SentenceChunks::with_columns`]): per
@@ -337,6 +339,7 @@ impl SentenceRows {
         let mut rows = SentenceRows {
             metadata: chunks.metadata().clone(),
             sentence_ids: Vec::new(),
+            doc_ids: Vec::new(),
             tokens: Vec::new(),
             tags: Vec::new(),
             columns: vec![Vec::new(); columns.len()],
@@ -344,6 +347,7 @@ impl SentenceRows {
         for batch in chunks.by_ref() {
             let chunk = SentenceRows::from_batch(&batch?, &rows.metadata);
             rows.sentence_ids.extend(chunk.sentence_ids);
+            rows.doc_ids.extend(chunk.doc_ids);
             rows.tokens.extend(chunk.tokens);
             rows.tags.extend(chunk.tags);
             for (all, part) in rows.columns.iter_mut().zip(chunk.columns) {
@@ -359,6 +363,7 @@ impl SentenceRows {
         SentenceRows {
             metadata: metadata.clone(),
             sentence_ids: batch.sentence_ids.values().to_vec(),
+            doc_ids: batch.doc_ids.values().to_vec(),
             tokens: (0..batch.len()).map(|s| owned(&batch.tokens, s)).collect(),
             tags: (0..batch.len()).map(|s| owned(&batch.tags, s)).collect(),
             columns: batch
@@ -475,6 +480,7 @@ impl StrLists {
 #[derive(Debug, Clone)]
 pub struct SentenceBatch {
     pub sentence_ids: UInt32Array,
+    pub doc_ids: UInt32Array,
     pub tokens: StrLists,
     pub tags: StrLists,
     /// The source columns asked for ([`SentenceChunks::with_columns`]).
@@ -484,6 +490,7 @@ pub struct SentenceBatch {
 impl SentenceBatch {
     fn new(batch: &RecordBatch, path: &Path, columns: &[String]) -> Result<Self> {
         let ids: &UInt32Array = column(batch, sentences::SENTENCE_ID, path)?;
+        let doc_ids: &UInt32Array = column(batch, sentences::DOC_ID, path)?;
         let tokens = StrLists::of(batch, sentences::TOKENS, path)?;
         let tags = StrLists::of(batch, sentences::TAGS, path)?;
         let extra: Vec<StrLists> = columns
@@ -534,6 +541,7 @@ impl SentenceBatch {
         }
         Ok(SentenceBatch {
             sentence_ids: ids.clone(),
+            doc_ids: doc_ids.clone(),
             tokens,
             tags,
             columns: extra,

@@ -91,6 +91,8 @@ pub struct Decoded {
     /// The `n` best paths with their probabilities (CRF models and
     /// ensembles), the first `path` itself.
     pub nbest: Vec<(Vec<i64>, f64)>,
+    /// `[t·k + j]`: the probability of tag `j` at token `t`.
+    pub marginals: Vec<f64>,
 }
 
 /// The tag set's chunk rules and entity types, shared by every sentence.
@@ -131,6 +133,21 @@ impl Rules {
             .into_iter()
             .map(|s| (s.start, s.end, s.kind))
             .collect()
+    }
+
+    /// Tags in the model's order.
+    pub fn k(&self) -> usize {
+        self.tags.len()
+    }
+
+    /// The entity types, in the order of [`Rules::kind_of`]'s ids.
+    pub fn kinds(&self) -> &[String] {
+        &self.kinds
+    }
+
+    /// Tag `j`'s entity type (its id in [`Rules::kinds`]), `None` for `O`.
+    pub fn kind_of(&self, j: usize) -> Option<usize> {
+        self.chunks.kind[j].map(|c| c as usize)
     }
 
     fn kind_id(&self, kind: &str) -> u32 {
@@ -235,6 +252,7 @@ fn decoded(
         probs,
         spans,
         nbest,
+        marginals: marginals.to_vec(),
     }
 }
 

@@ -2,12 +2,14 @@
 //! mixture of their probabilities, or one CRF over the means of their
 //! scores ([`crate::confidence`] gives both rules).
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use ner_core::schema::vocab::VocabDir;
 use ner_model::folder::{ModelDir, Weights};
 
-use crate::confidence::{self, Combine, Member};
+use crate::confidence::{self, Combine, Decoded, Member, View};
+use crate::document;
 use crate::tagger::{Analysis, Options, Tagger};
 use crate::InferError;
 
@@ -106,27 +108,99 @@ impl Ensemble {
         if let [one] = self.members.as_slice() {
             return one.analyze(sentences, columns, options);
         }
-        let rows = self
-            .members
-            .iter()
-            .map(|m| m.emission_rows(sentences, columns, options))
-            .collect::<Result<Vec<_>, _>>()?;
-        let first = self.first();
+        let rows = self.emission_rows(sentences, columns, options)?;
         (0..sentences.len())
             .map(|i| {
-                let members: Vec<Member<'_>> = self
-                    .members
-                    .iter()
-                    .zip(&rows)
-                    .map(|(m, rows)| (m.model().crf(), rows[i].as_slice()))
-                    .collect();
-                let decoded = if rows[0][i].is_empty() {
-                    Default::default()
-                } else {
-                    confidence::combined(first.rules(), &members, self.combine, options.nbest)
-                };
-                first.analysis(&decoded)
+                self.first()
+                    .analysis(&self.decode(&rows, i, None, options.nbest))
             })
             .collect()
+    }
+
+    /// [`Ensemble::analyze`] with document consistency
+    /// ([`crate::document`]) at `weight`: `documents[s]` is sentence `s`'s
+    /// document.
+    pub fn analyze_in_documents<S: AsRef<str>, T: AsRef<[S]>>(
+        &self,
+        sentences: &[T],
+        columns: &[&[Vec<String>]],
+        documents: &[u32],
+        weight: f32,
+        options: Options,
+    ) -> Result<Vec<Analysis>, InferError> {
+        if documents.len() != sentences.len() {
+            return Err(InferError::Input(format!(
+                "{} sentences but documents for {}",
+                sentences.len(),
+                documents.len()
+            )));
+        }
+        let rows = self.emission_rows(sentences, columns, options)?;
+        let first: Vec<Decoded> = (0..sentences.len())
+            .map(|i| self.decode(&rows, i, None, 0))
+            .collect();
+        let marginals: Vec<&[f64]> = first.iter().map(|d| d.marginals.as_slice()).collect();
+        let rules = self.first().rules();
+        document::bonuses(rules, sentences, documents, &marginals, weight)
+            .iter()
+            .enumerate()
+            .map(|(i, bonus)| {
+                let decoded = match bonus {
+                    None if options.nbest == 0 => first[i].clone(),
+                    _ => self.decode(&rows, i, bonus.as_deref(), options.nbest),
+                };
+                self.first().analysis(&decoded)
+            })
+            .collect()
+    }
+
+    /// Each member's emission rows of every sentence (`[member][sentence]`).
+    fn emission_rows<S: AsRef<str>, T: AsRef<[S]>>(
+        &self,
+        sentences: &[T],
+        columns: &[&[Vec<String>]],
+        options: Options,
+    ) -> Result<Vec<Vec<Vec<f32>>>, InferError> {
+        self.members
+            .iter()
+            .map(|m| m.emission_rows(sentences, columns, options))
+            .collect()
+    }
+
+    /// Sentence `i` decoded from the members' rows, `bonus` added to each
+    /// member's emissions: as its model does for one member, by the
+    /// ensemble's rule for several.
+    fn decode(
+        &self,
+        rows: &[Vec<Vec<f32>>],
+        i: usize,
+        bonus: Option<&[f32]>,
+        nbest: usize,
+    ) -> Decoded {
+        if rows[0][i].is_empty() {
+            return Decoded::default();
+        }
+        let rows: Vec<Cow<'_, [f32]>> = rows
+            .iter()
+            .map(|member| match bonus {
+                Some(bonus) => {
+                    Cow::Owned(member[i].iter().zip(bonus).map(|(e, b)| e + b).collect())
+                }
+                None => Cow::Borrowed(member[i].as_slice()),
+            })
+            .collect();
+        let first = self.first();
+        if let [one] = rows.as_slice() {
+            let model = first.model();
+            let view = View::new(model.crf(), one, model.n_tags());
+            return confidence::single(first.rules(), &view, model.decode(one), nbest);
+        }
+        let members: Vec<Member<'_>> = self
+            .members
+            .iter()
+            .zip(&rows)
+            .map(|(m, rows)| (m.model().crf(), rows.as_ref()))
+            .collect();
+        confidence::combined(first.rules(), &members, self.combine, nbest)
     }
 }

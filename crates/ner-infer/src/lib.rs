@@ -22,6 +22,7 @@
 //! ```
 
 pub mod confidence;
+pub mod document;
 pub mod ensemble;
 pub mod model;
 pub mod tagger;

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use ner_core::scheme::TagScheme;
-use ner_predict::{predict, Combine, Config};
+use ner_predict::{predict, Combine, Config, InputFormat};
 
 const TRAIN: &str = "\
 EU B-ORG
@@ -481,4 +481,73 @@ fn confidences_nbest_and_ensembles() {
     nbest.nbest = 2;
     let err = predict(&nbest).expect_err("softmax").to_string();
     assert!(err.contains("n-best paths need a CRF model"), "{err}");
+}
+
+/// Document consistency: where no capitalised word repeats in a document
+/// it changes nothing, probabilities and n-best included; with a weight
+/// far above the scores, every occurrence of a repeated word takes one
+/// type, for one model and for an ensemble; the predictions record it.
+#[test]
+fn document_consistency() {
+    let dir = trained_with(CHAR_CRF);
+    let d = dir.path();
+    let read = |name: &str| ner_core::tables::PredictionRows::read(&d.join(name)).expect("read");
+    let run = |input: &str, out: &str, consistency: f32, ensemble: &[&Path]| {
+        let mut config = Config::new(d.join("model"), d.join(input));
+        config.format = InputFormat::Conll;
+        config.consistency = consistency;
+        config.nbest = 2;
+        config.ensemble = ensemble.iter().map(|p| p.to_path_buf()).collect();
+        config.outputs.parquet = Some(d.join(out));
+        predict(&config).expect("predicts");
+        read(out)
+    };
+    let plain = run("train.txt", "plain.parquet", 0.0, &[]);
+    let once = run("train.txt", "once.parquet", 10.0, &[]);
+    assert_eq!(once.predicted, plain.predicted);
+    assert_eq!(once.probs, plain.probs);
+    assert_eq!(once.nbest, plain.nbest);
+    let key = |rows: &ner_core::tables::PredictionRows| {
+        rows.metadata
+            .get(ner_core::schema::keys::CONSISTENCY)
+            .map(str::to_string)
+    };
+    assert_eq!(key(&plain), None);
+    assert_eq!(key(&once).as_deref(), Some("10"));
+
+    // "Blackburn" four times in the first document, once in the second.
+    std::fs::write(
+        d.join("docs.txt"),
+        "-DOCSTART-\n\nPeter\nBlackburn\n\nBlackburn\nrejects\n\nBRUSSELS\nBlackburn\n\n\
+         German\nBlackburn\ncall\n\n-DOCSTART-\n\nBlackburn\n",
+    )
+    .expect("write");
+    let kind = |tag: &str| tag.split_once('-').map_or("O", |(_, k)| k).to_string();
+    let other = trained_with(&CHAR_CRF.replace("lr = 0.02", "lr = 0.03"));
+    let second = other.path().join("model");
+    for (out, ensemble) in [
+        ("one.parquet", vec![]),
+        ("two.parquet", vec![second.as_path()]),
+    ] {
+        let rows = run("docs.txt", out, 1000.0, &ensemble);
+        let kinds: Vec<String> = rows
+            .tokens
+            .iter()
+            .zip(&rows.predicted)
+            .take(4)
+            .flat_map(|(tokens, tags)| {
+                tokens
+                    .iter()
+                    .zip(tags)
+                    .filter(|(t, _)| *t == "Blackburn")
+                    .map(|(_, tag)| kind(tag))
+            })
+            .collect();
+        assert_eq!(kinds.len(), 4, "{out}");
+        assert!(kinds.iter().all(|k| *k == kinds[0]), "{out}: {kinds:?}");
+        for (probs, nbest) in rows.probs.iter().zip(&rows.nbest) {
+            assert!(probs.iter().all(|&p| p > 0.0 && p <= 1.0));
+            assert_eq!(nbest[0].0.len(), probs.len());
+        }
+    }
 }

@@ -135,6 +135,8 @@ pub struct Config {
     pub ensemble: Vec<PathBuf>,
     /// How an ensemble's members combine ([`ner_infer::confidence`]).
     pub combine: Combine,
+    /// Document consistency's weight ([`ner_infer::document`]; 0: off).
+    pub consistency: f32,
     pub outputs: Outputs,
 }
 
@@ -152,6 +154,7 @@ impl Config {
             nbest: 0,
             ensemble: Vec::new(),
             combine: Combine::default(),
+            consistency: 0.0,
             outputs: Outputs::default(),
         }
     }
@@ -161,6 +164,9 @@ impl Config {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Input {
     pub sentence_ids: Vec<u32>,
+    /// Each sentence's document: a `-DOCSTART-` section of CoNLL input,
+    /// a sentences file's `doc_id`, a blank-line-separated block of text.
+    pub documents: Vec<u32>,
     pub tokens: Vec<Vec<String>>,
     /// Gold tags in the model's scheme, where the input had them.
     pub gold: Vec<Option<Vec<String>>>,
@@ -251,6 +257,7 @@ fn read_text(path: &Path, bytes: &[u8], pretokenized: bool) -> Result<Input, Pre
         }
     })?;
     let mut input = Input::default();
+    let mut document = 0;
     for line in text.lines() {
         let tokens = if pretokenized {
             tokenize::whitespace(line)
@@ -258,9 +265,13 @@ fn read_text(path: &Path, bytes: &[u8], pretokenized: bool) -> Result<Input, Pre
             tokenize::tokenize(line)
         };
         if tokens.is_empty() {
+            if line.trim().is_empty() && !input.tokens.is_empty() {
+                document = input.documents.last().map_or(0, |&d| d + 1);
+            }
             continue;
         }
         input.sentence_ids.push(input.tokens.len() as u32);
+        input.documents.push(document);
         input.tokens.push(tokens);
         input.gold.push(None);
     }
@@ -283,13 +294,20 @@ fn read_conll(
         let text = String::from_utf8_lossy(bytes);
         let mut input = Input::default();
         let mut current: Vec<String> = Vec::new();
+        let (mut document, mut started) = (0, false);
         for line in text.lines().chain(std::iter::once("")) {
             let token = line.trim();
             if token.is_empty() || token.starts_with("-DOCSTART-") {
                 if !current.is_empty() {
                     input.sentence_ids.push(input.tokens.len() as u32);
+                    input.documents.push(document);
                     input.tokens.push(std::mem::take(&mut current));
                     input.gold.push(None);
+                }
+                // As ner-convert counts them: each -DOCSTART- after the first.
+                if token.starts_with("-DOCSTART-") {
+                    document += u32::from(started);
+                    started = true;
                 }
             } else {
                 current.push(token.to_string());
@@ -332,6 +350,12 @@ fn read_conll(
         .collect();
     Ok(Input {
         sentence_ids: (0..n as u32).collect(),
+        documents: converted
+            .corpus
+            .sentences
+            .iter()
+            .map(|s| s.doc_id)
+            .collect(),
         tokens: converted
             .corpus
             .sentences
@@ -378,6 +402,7 @@ fn read_sentences(
         .collect::<Result<Vec<_>, PredictError>>()?;
     Ok(Input {
         sentence_ids: rows.sentence_ids,
+        documents: rows.doc_ids,
         tokens: rows.tokens,
         gold,
         columns: rows.columns,
@@ -536,7 +561,17 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
         threads,
         nbest: config.nbest,
     };
-    let analyses: Vec<Analysis> = ensemble.analyze(&input.tokens, &column_values, options)?;
+    let analyses: Vec<Analysis> = if config.consistency > 0.0 {
+        ensemble.analyze_in_documents(
+            &input.tokens,
+            &column_values,
+            &input.documents,
+            config.consistency,
+            options,
+        )?
+    } else {
+        ensemble.analyze(&input.tokens, &column_values, options)?
+    };
     let predict_seconds = started.elapsed().as_secs_f64() - load_seconds;
     let predicted: Vec<Vec<String>> = analyses.iter().map(|a| a.tags.clone()).collect();
 
@@ -554,6 +589,9 @@ pub fn predict(config: &Config) -> Result<Summary, PredictError> {
         metadata.set(keys::MODEL, models.join(","));
         if !config.ensemble.is_empty() {
             metadata.set(keys::COMBINE, config.combine);
+        }
+        if config.consistency > 0.0 {
+            metadata.set(keys::CONSISTENCY, config.consistency);
         }
         metadata.set(keys::WEIGHTS, tagger.weights_file.display());
         metadata.set(keys::HAS_GOLD, has_gold);
@@ -715,6 +753,29 @@ mod tests {
         assert_eq!(plain.gold, [None, None]);
     }
 
+    /// Each `-DOCSTART-` line starts a document, with tags or without.
+    #[test]
+    fn conll_input_keeps_its_documents() {
+        let path = Path::new("x.conll");
+        let tagged = read_conll(
+            path,
+            b"-DOCSTART- O\n\nEU I-ORG\n\nsays O\n\n-DOCSTART- O\n\nPeter I-PER\n",
+            TagScheme::Iob2,
+            &[],
+        )
+        .expect("reads");
+        assert_eq!(tagged.documents, [0, 0, 1]);
+        let plain = read_conll(
+            path,
+            b"-DOCSTART-\n\nEU\n\nsays\n-DOCSTART-\nPeter\n\n-DOCSTART-\n\nOK\n",
+            TagScheme::Iob2,
+            &[],
+        )
+        .expect("reads");
+        assert_eq!(plain.tokens.len(), 4);
+        assert_eq!(plain.documents, [0, 0, 1, 2]);
+    }
+
     #[test]
     fn bad_conll_input_names_file_and_line() {
         let err = read_conll(Path::new("x.conll"), b"a NN O\nb O\n", TagScheme::Iob2, &[])
@@ -736,7 +797,7 @@ mod tests {
     }
 
     #[test]
-    fn text_input_skips_blank_lines() {
+    fn text_input_skips_blank_lines_which_end_documents() {
         let input =
             read_text(Path::new("t.txt"), b"EU rejects it.\n\n  \nOK\n", false).expect("reads");
         assert_eq!(
@@ -744,6 +805,10 @@ mod tests {
             [strings(&["EU", "rejects", "it", "."]), strings(&["OK"])]
         );
         assert_eq!(input.sentence_ids, [0, 1]);
+        // A blank line ends a document (several in a row, one).
+        assert_eq!(input.documents, [0, 1]);
+        let one = read_text(Path::new("t.txt"), b"EU rejects it.\nOK\n", false).expect("reads");
+        assert_eq!(one.documents, [0, 0]);
         let err = read_text(Path::new("t.txt"), b"ok\n\xff\n", false).expect_err("not UTF-8");
         assert_eq!(err.to_string(), "t.txt: line 2: invalid UTF-8");
     }

@@ -71,9 +71,24 @@ struct Args {
     /// emission, transition, start and end scores).
     #[arg(long, value_name = "RULE", default_value = "mixture")]
     combine: Combine,
+    /// Document consistency: a second pass adds W times the entity types
+    /// that a capitalised word's other occurrences in the same document
+    /// got in the first (their mean probabilities) to its scores. A
+    /// document is a -DOCSTART- section of CoNLL input, a doc_id of
+    /// Parquet input, a blank-line-separated block of text. 0: off.
+    #[arg(long, value_name = "W", default_value_t = 0.0, value_parser = weight)]
+    consistency: f32,
     /// Print no summary.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// A finite weight, 0 or more.
+fn weight(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(w) if w.is_finite() && w >= 0.0 => Ok(w),
+        _ => Err(format!("'{s}' is not a weight (a number, 0 or more)")),
+    }
 }
 
 fn run(args: Args) -> Result<Summary, PredictError> {
@@ -99,6 +114,7 @@ fn run(args: Args) -> Result<Summary, PredictError> {
         nbest: args.nbest,
         ensemble: args.ensemble,
         combine: args.combine,
+        consistency: args.consistency,
         outputs: Outputs {
             parquet: args.parquet,
             conll: args.conll,

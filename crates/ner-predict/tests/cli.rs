@@ -274,3 +274,37 @@ fn the_binary_does_not_load_libtorch() {
         "{stderr}"
     );
 }
+
+/// `--consistency W` decodes a softmax model's documents too (text: a
+/// blank line ends one), and a weight that is not a number of 0 or more
+/// is refused before anything is read.
+#[test]
+fn document_consistency_takes_a_weight() {
+    let fixture = fixture();
+    let d = fixture.path();
+    let text = b"EU rejects German call\nPeter Blackburn said EU\n\nEU again\n";
+    let out = ok(&predict(
+        d,
+        &["-", "--consistency", "10", "--parquet", "p.parquet"],
+        text,
+    ));
+    assert!(out.is_empty(), "{out}");
+    let rows = ner_core::tables::PredictionRows::read(&path(d, "p.parquet")).expect("read");
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rows.metadata.get(ner_core::schema::keys::CONSISTENCY),
+        Some("10")
+    );
+    for probs in &rows.probs {
+        assert!(probs.iter().all(|&p| p > 0.0 && p <= 1.0), "{probs:?}");
+    }
+    for bad in ["-1", "nan", "x"] {
+        let out = predict(d, &["-", &format!("--consistency={bad}")], text);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--consistency") && stderr.contains("is not a weight"),
+            "{stderr}"
+        );
+    }
+}

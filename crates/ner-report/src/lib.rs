@@ -45,12 +45,17 @@ pub struct Run {
 }
 
 impl Run {
-    /// Reads `<models>/<name>/` and `<reports>/<name>/`.
-    pub fn read(name: &str, models: &Path, reports: &Path) -> Result<Self, ReportError> {
+    /// Reads `<models>/<name>/` and `<reports>/<name><suffix>/`.
+    pub fn read(
+        name: &str,
+        models: &Path,
+        reports: &Path,
+        suffix: &str,
+    ) -> Result<Self, ReportError> {
         let model_dir = ModelDir::new(models.join(name));
         let card = ModelCard::read(&model_dir)?;
         let metrics = read_metrics(&model_dir.metrics())?;
-        let report_dir = reports.join(name);
+        let report_dir = reports.join(format!("{name}{suffix}"));
         Ok(Run {
             name: name.to_string(),
             card,

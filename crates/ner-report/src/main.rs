@@ -17,6 +17,10 @@ struct Args {
     models_dir: PathBuf,
     #[arg(long, default_value = "reports")]
     reports_dir: PathBuf,
+    /// Read each model's scores from NAME plus this suffix under
+    /// --reports-dir (`.doc10`: decoded with document consistency).
+    #[arg(long, default_value = "")]
+    reports_suffix: String,
     /// The Markdown report.
     #[arg(long, default_value = "reports/compare.md")]
     output: PathBuf,
@@ -32,7 +36,14 @@ fn run(args: &Args) -> Result<String, ReportError> {
     let runs = args
         .names
         .iter()
-        .map(|name| Run::read(name, &args.models_dir, &args.reports_dir))
+        .map(|name| {
+            Run::read(
+                name,
+                &args.models_dir,
+                &args.reports_dir,
+                &args.reports_suffix,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let context = Context {
         command: args.command.clone(),
