@@ -88,6 +88,7 @@ help: ## Show targets and variables.
 	@echo "  EPOCHS DEVICE SEED THREADS  override the pipeline (DEVICE auto|cpu|cuda: $(DEVICE))"
 	@echo "  EMBEDDINGS  pre-trained word vectors (GloVe/word2vec/fastText text, word2vec binary, gzipped or not) for embedding pipelines"
 	@echo "  RESUME=1    continue an interrupted training run from its checkpoint"
+	@echo "  SEEDS COMBINE CONSISTENCY  make seeds/ensemble: seeds, ensemble rule, document consistency's weight, also for score ($(SEEDS) / $(COMBINE) / $(or $(CONSISTENCY),off))"
 
 # --- Set-up and build ------------------------------------------------------
 setup: build browser java python ## Install PyTorch 2.13.0 and the Python packages into CACHE_DIR, Chromium and Java where missing, build everything (release) and the Python package.

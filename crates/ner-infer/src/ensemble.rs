@@ -1,6 +1,7 @@
 //! Several model folders of one tag set decoding together: the uniform
 //! mixture of their probabilities, or one CRF over the means of their
-//! scores ([`crate::confidence`] gives both rules).
+//! scores ([`crate::confidence`] gives both rules); and, for one model or
+//! several, a second pass with document consistency ([`crate::document`]).
 
 use std::borrow::Cow;
 use std::path::Path;
