@@ -374,17 +374,22 @@ fn log_floored(probs: &[f64]) -> Vec<f32> {
         .collect()
 }
 
+/// The unit tests' tag set: `O`, `PER` and `LOC` in IOB2.
+#[cfg(test)]
+pub(crate) fn person_and_place() -> Rules {
+    let tags: Vec<String> = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    Rules::new(&tags, ner_core::scheme::TagScheme::Iob2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ner_core::scheme::TagScheme;
 
     fn rules() -> Rules {
-        let tags: Vec<String> = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        Rules::new(&tags, TagScheme::Iob2)
+        super::person_and_place()
     }
 
     /// Softmax spans are the products of their tokens' probabilities, and

@@ -122,14 +122,9 @@ pub fn bonuses<S: AsRef<str>, T: AsRef<[S]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ner_core::scheme::TagScheme;
 
     fn rules() -> Rules {
-        let tags: Vec<String> = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        Rules::new(&tags, TagScheme::Iob2)
+        crate::confidence::person_and_place()
     }
 
     /// A one-hot first pass: token `t` surely has tag `tags[t]`.
