@@ -91,8 +91,6 @@ pub struct Decoded {
     /// The `n` best paths with their probabilities (CRF models and
     /// ensembles), the first `path` itself.
     pub nbest: Vec<(Vec<i64>, f64)>,
-    /// `[t·k + j]`: the probability of tag `j` at token `t`.
-    pub marginals: Vec<f64>,
 }
 
 /// The tag set's chunk rules and entity types, shared by every sentence.
@@ -252,7 +250,6 @@ fn decoded(
         probs,
         spans,
         nbest,
-        marginals: marginals.to_vec(),
     }
 }
 
@@ -274,8 +271,8 @@ pub fn single(rules: &Rules, view: &View<'_>, path: Vec<i64>, nbest: usize) -> D
     decoded(rules, path, &view.marginals(), confidence, nbest)
 }
 
-/// The uniform mixture of the members' views of one sentence.
-pub fn mixture(rules: &Rules, views: &[View<'_>], nbest: usize) -> Decoded {
+/// The mean of the views' token marginals (`[t·k + j]`).
+fn mean_marginals(views: &[View<'_>]) -> Vec<f64> {
     let n = views.len() as f64;
     let mut mean = views.first().map(View::marginals).unwrap_or_default();
     for view in views.iter().skip(1) {
@@ -284,6 +281,13 @@ pub fn mixture(rules: &Rules, views: &[View<'_>], nbest: usize) -> Decoded {
         }
     }
     mean.iter_mut().for_each(|m| *m /= n);
+    mean
+}
+
+/// The uniform mixture of the members' views of one sentence.
+pub fn mixture(rules: &Rules, views: &[View<'_>], nbest: usize) -> Decoded {
+    let n = views.len() as f64;
+    let mean = mean_marginals(views);
     let rows = log_floored(&mean);
     let mean_of = |f: &dyn Fn(&View<'_>) -> f64| views.iter().map(f).sum::<f64>() / n;
     let paths = rules.ensemble.nbest(&rows, nbest.max(1));
@@ -312,20 +316,43 @@ pub type Member<'a> = (Option<&'a Scores>, &'a [f32]);
 /// mixture needs each member's own probabilities ([`View`]).
 pub fn combined(rules: &Rules, members: &[Member<'_>], combine: Combine, nbest: usize) -> Decoded {
     match combine {
-        Combine::Mixture => {
-            let k = rules.tags.len();
-            let views: Vec<View<'_>> = members
-                .iter()
-                .map(|&(crf, rows)| View::new(crf, rows, k))
-                .collect();
-            mixture(rules, &views, nbest)
-        }
+        Combine::Mixture => mixture(rules, &views(rules, members), nbest),
         Combine::Product => product(rules, members, nbest),
     }
 }
 
+/// The token marginals (`[t·k + j]`) that [`combined`] reports each
+/// chosen tag's probability from, without decoding a path.
+pub fn combined_marginals(rules: &Rules, members: &[Member<'_>], combine: Combine) -> Vec<f64> {
+    match combine {
+        Combine::Mixture => mean_marginals(&views(rules, members)),
+        Combine::Product => {
+            let (mean, rows) = product_scores(rules, members);
+            mean.lattice(&rows).marginals()
+        }
+    }
+}
+
+/// Each member's view of its sentence.
+fn views<'a>(rules: &Rules, members: &[Member<'a>]) -> Vec<View<'a>> {
+    let k = rules.tags.len();
+    members
+        .iter()
+        .map(|&(crf, rows)| View::new(crf, rows, k))
+        .collect()
+}
+
 /// One CRF whose scores are the means of the members' scores.
 pub fn product(rules: &Rules, members: &[Member<'_>], nbest: usize) -> Decoded {
+    let (mean, rows) = product_scores(rules, members);
+    let path = mean.best_path(&rows);
+    let view = View::new(Some(&mean), &rows, rules.tags.len());
+    single(rules, &view, path, nbest)
+}
+
+/// The product's CRF: the means of the members' transition, start and end
+/// scores, and of their emission rows.
+fn product_scores(rules: &Rules, members: &[Member<'_>]) -> (Scores, Vec<f32>) {
     let k = rules.tags.len();
     let n = members.len() as f32;
     let mut mean = Scores {
@@ -361,9 +388,7 @@ pub fn product(rules: &Rules, members: &[Member<'_>], nbest: usize) -> Decoded {
     ] {
         values.iter_mut().for_each(|v| *v /= n);
     }
-    let path = mean.best_path(&rows);
-    let view = View::new(Some(&mean), &rows, k);
-    single(rules, &view, path, nbest)
+    (mean, rows)
 }
 
 /// Logarithms of probabilities, floored well above the scheme's penalties.

@@ -137,20 +137,17 @@ impl Ensemble {
             )));
         }
         let rows = self.emission_rows(sentences, columns, options)?;
-        let first: Vec<Decoded> = (0..sentences.len())
-            .map(|i| self.decode(&rows, i, None, 0))
+        let first: Vec<Vec<f64>> = (0..sentences.len())
+            .map(|i| self.marginals(&rows, i))
             .collect();
-        let marginals: Vec<&[f64]> = first.iter().map(|d| d.marginals.as_slice()).collect();
+        let marginals: Vec<&[f64]> = first.iter().map(Vec::as_slice).collect();
         let rules = self.first().rules();
         document::bonuses(rules, sentences, documents, &marginals, weight)
             .iter()
             .enumerate()
             .map(|(i, bonus)| {
-                let decoded = match bonus {
-                    None if options.nbest == 0 => first[i].clone(),
-                    _ => self.decode(&rows, i, bonus.as_deref(), options.nbest),
-                };
-                self.first().analysis(&decoded)
+                self.first()
+                    .analysis(&self.decode(&rows, i, bonus.as_deref(), options.nbest))
             })
             .collect()
     }
@@ -166,6 +163,28 @@ impl Ensemble {
             .iter()
             .map(|m| m.emission_rows(sentences, columns, options))
             .collect()
+    }
+
+    /// Sentence `i`'s token marginals (`[t·k + j]`) from the members'
+    /// rows: its model's for one member, the ensemble rule's for several
+    /// (what [`Ensemble::decode`] reports each chosen tag's probability
+    /// from).
+    fn marginals(&self, rows: &[Vec<Vec<f32>>], i: usize) -> Vec<f64> {
+        if rows[0][i].is_empty() {
+            return Vec::new();
+        }
+        let first = self.first();
+        if let [one] = rows {
+            let model = first.model();
+            return View::new(model.crf(), &one[i], model.n_tags()).marginals();
+        }
+        let members: Vec<Member<'_>> = self
+            .members
+            .iter()
+            .zip(rows)
+            .map(|(m, rows)| (m.model().crf(), rows[i].as_slice()))
+            .collect();
+        confidence::combined_marginals(first.rules(), &members, self.combine)
     }
 
     /// Sentence `i` decoded from the members' rows, `bonus` added to each

@@ -71,9 +71,9 @@ struct Args {
     /// emission, transition, start and end scores).
     #[arg(long, value_name = "RULE", default_value = "mixture")]
     combine: Combine,
-    /// Document consistency: a second pass adds W times the entity types
-    /// that a capitalised word's other occurrences in the same document
-    /// got in the first (their mean probabilities) to its scores. A
+    /// Document consistency: a second pass adds to a capitalised word's
+    /// scores W times the mean entity-type probabilities that its
+    /// occurrences in the same document got in the first. A
     /// document is a -DOCSTART- section of CoNLL input, a doc_id of
     /// Parquet input, a blank-line-separated block of text. 0: off.
     #[arg(long, value_name = "W", default_value_t = 0.0, value_parser = weight)]
