@@ -42,6 +42,14 @@ pub struct Cells {
 }
 
 impl Cells {
+    /// No cells yet, with room for `cells` of `bytes` in all.
+    pub fn with_capacity(cells: usize, bytes: usize) -> Self {
+        Cells {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(cells),
+        }
+    }
+
     pub fn push(&mut self, cell: &str) {
         self.text.push_str(cell);
         self.ends.push(self.text.len());
@@ -57,6 +65,12 @@ impl Cells {
 
     pub fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// Removes every cell, keeping the capacity.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
     }
 
     pub fn is_empty(&self) -> bool {
@@ -266,7 +280,7 @@ impl<'a, R: BufRead> SentenceReader<'a, R> {
                 .map_err(|e| ner_core::Error::io(self.parser.path, e))?;
             if n == 0 {
                 self.done = true;
-                return Ok(self.parser.current.take());
+                return Ok(self.parser.end_sentence());
             }
             self.hash.update(&self.line);
             self.line_no += 1;
@@ -306,7 +320,12 @@ impl<R: BufRead> Iterator for SentenceReader<'_, R> {
 struct Parser<'a> {
     path: &'a Path,
     options: &'a ReadOptions,
+    /// The sentence being read, built in buffers that keep their capacity
+    /// from one sentence to the next ([`end_sentence`](Self::end_sentence)
+    /// hands out a copy of exactly its size).
     current: Option<RawSentence>,
+    /// Whether `current` holds a sentence (its buffers stay when empty).
+    in_sentence: bool,
     /// Whether tokens and extra columns are kept (not only tags).
     keep_columns: bool,
     /// Columns per token line and the line that set it.
@@ -353,6 +372,7 @@ impl<'a> Parser<'a> {
             path,
             options,
             current: None,
+            in_sentence: false,
             keep_columns,
             layout: None,
             doc_id: 0,
@@ -375,10 +395,10 @@ impl<'a> Parser<'a> {
         split_fields(line, &mut self.fields);
         let field = |&(start, end): &(usize, usize)| &line[start..end];
         let Some(first) = self.fields.first().map(field) else {
-            return Ok(self.current.take());
+            return Ok(self.end_sentence());
         };
         if first == DOCSTART {
-            let ended = self.current.take();
+            let ended = self.end_sentence();
             if self.started {
                 self.doc_id += 1;
             }
@@ -429,12 +449,17 @@ impl<'a> Parser<'a> {
         self.started = true;
         self.n_documents = self.n_documents.max(self.doc_id + 1);
         let sentence = self.current.get_or_insert_with(|| RawSentence {
-            doc_id: self.doc_id,
-            line: u32::try_from(line_no).unwrap_or(u32::MAX),
+            doc_id: 0,
+            line: 0,
             tokens: Cells::default(),
             tags: Cells::default(),
             extra: vec![Cells::default(); n_extra],
         });
+        if !self.in_sentence {
+            self.in_sentence = true;
+            sentence.doc_id = self.doc_id;
+            sentence.line = u32::try_from(line_no).unwrap_or(u32::MAX);
+        }
         sentence.tags.push(tag_text);
         if !self.keep_columns {
             return Ok(None);
@@ -450,6 +475,19 @@ impl<'a> Parser<'a> {
             column.push(cell);
         }
         Ok(None)
+    }
+
+    /// The sentence read so far, if any, which the next line starts anew.
+    fn end_sentence(&mut self) -> Option<RawSentence> {
+        if !std::mem::take(&mut self.in_sentence) {
+            return None;
+        }
+        let current = self.current.as_mut()?;
+        let ended = current.clone();
+        current.tokens.clear();
+        current.tags.clear();
+        current.extra.iter_mut().for_each(Cells::clear);
+        Some(ended)
     }
 
     fn layout_from(&self, line_no: usize, n_columns: usize) -> Result<Layout, ConvertError> {

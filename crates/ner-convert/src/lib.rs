@@ -31,7 +31,7 @@ use std::io::BufReader;
 
 use arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringBuilder, UInt32Array};
 use arrow::datatypes::{DataType, Field, SchemaRef};
-use ner_core::artifact::{sha256_file, ParquetSink};
+use ner_core::artifact::{sha256_file, ParquetSink, WRITE_ROWS};
 use ner_core::schema::{keys, sentences, ArtifactKind, Metadata};
 use ner_core::scheme::{span_tags, spans, SchemeDetector, Tag, TagScheme};
 
@@ -78,7 +78,7 @@ impl Config {
             output: output.into(),
             read: ReadOptions::default(),
             output_scheme: TagScheme::Iob2,
-            rows_per_batch: 8192,
+            rows_per_batch: WRITE_ROWS,
             detection_buffer: DETECTION_BUFFER,
         }
     }
@@ -277,7 +277,8 @@ impl Tally {
             .filter(|(a, b)| a != b)
             .count();
         self.n_tokens += sentence.tokens.len();
-        let mut tags = Cells::default();
+        // The output tags are about as long as the input's.
+        let mut tags = Cells::with_capacity(sentence.tags.len(), sentence.tags.text_len() + 8);
         for tag in span_tags(parsed.len(), &spans, output) {
             match tag {
                 Tag::O => tags.push("O"),

@@ -25,6 +25,7 @@ use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
+use crate::background::{Background, BatchWriter};
 use crate::error::{Error, Result};
 use crate::schema::{ArtifactKind, Metadata};
 
@@ -133,22 +134,43 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     file.commit()
 }
 
-/// An atomic Parquet writer (Snappy-compressed, schema metadata in the footer).
-pub struct ParquetSink {
-    path: PathBuf,
-    writer: ArrowWriter<BufWriter<AtomicFile>>,
-}
+/// Rows per record batch that the stages hand to a sink: small enough that
+/// building one batch overlaps with writing the one before, large enough
+/// that the hand-over costs nothing.
+pub const WRITE_ROWS: usize = 1024;
 
-impl std::fmt::Debug for ParquetSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParquetSink")
-            .field("path", &self.path)
-            .finish()
-    }
+/// An atomic Parquet writer (Snappy-compressed, schema metadata in the
+/// footer). Batches are encoded and written on a thread of its own.
+#[derive(Debug)]
+pub struct ParquetSink {
+    writer: Background<ParquetFile>,
 }
 
 impl ParquetSink {
     pub fn create(path: &Path, schema: SchemaRef) -> Result<Self> {
+        let file = ParquetFile::create(path, schema)?;
+        Ok(ParquetSink {
+            writer: Background::start(path.to_path_buf(), file),
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch)
+    }
+
+    pub fn commit(self) -> Result<()> {
+        self.writer.finish()?.commit()
+    }
+}
+
+/// The Parquet file behind a [`ParquetSink`].
+struct ParquetFile {
+    path: PathBuf,
+    writer: ArrowWriter<BufWriter<AtomicFile>>,
+}
+
+impl ParquetFile {
+    fn create(path: &Path, schema: SchemaRef) -> Result<Self> {
         let file = BufWriter::new(AtomicFile::create(path)?);
         // The project's metadata also goes into the footer's key/value
         // metadata, where Parquet tools (and `parquet_metadata`) look.
@@ -170,20 +192,13 @@ impl ParquetSink {
                 path: path.to_path_buf(),
                 cause: source,
             })?;
-        Ok(ParquetSink {
+        Ok(ParquetFile {
             path: path.to_path_buf(),
             writer,
         })
     }
 
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.writer.write(batch).map_err(|source| Error::Parquet {
-            path: self.path.clone(),
-            cause: source,
-        })
-    }
-
-    pub fn commit(self) -> Result<()> {
+    fn commit(self) -> Result<()> {
         let path = self.path;
         let buffered = self.writer.into_inner().map_err(|source| Error::Parquet {
             path: path.clone(),
@@ -196,39 +211,61 @@ impl ParquetSink {
     }
 }
 
-/// An atomic Arrow IPC file writer.
-pub struct IpcSink {
-    path: PathBuf,
-    writer: FileWriter<BufWriter<AtomicFile>>,
+impl BatchWriter for ParquetFile {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).map_err(|source| Error::Parquet {
+            path: self.path.clone(),
+            cause: source,
+        })
+    }
 }
 
-impl std::fmt::Debug for IpcSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IpcSink").field("path", &self.path).finish()
-    }
+/// An atomic Arrow IPC file writer. Batches are written on a thread of its
+/// own.
+#[derive(Debug)]
+pub struct IpcSink {
+    writer: Background<IpcFile>,
 }
 
 impl IpcSink {
     pub fn create(path: &Path, schema: &SchemaRef) -> Result<Self> {
+        let file = IpcFile::create(path, schema)?;
+        Ok(IpcSink {
+            writer: Background::start(path.to_path_buf(), file),
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch)
+    }
+
+    pub fn commit(self) -> Result<()> {
+        self.writer.finish()?.commit()
+    }
+}
+
+/// The Arrow IPC file behind an [`IpcSink`].
+struct IpcFile {
+    path: PathBuf,
+    schema: SchemaRef,
+    writer: FileWriter<BufWriter<AtomicFile>>,
+}
+
+impl IpcFile {
+    fn create(path: &Path, schema: &SchemaRef) -> Result<Self> {
         let file = BufWriter::new(AtomicFile::create(path)?);
         let writer = FileWriter::try_new(file, schema).map_err(|source| Error::Arrow {
             path: path.to_path_buf(),
             cause: source,
         })?;
-        Ok(IpcSink {
+        Ok(IpcFile {
             path: path.to_path_buf(),
+            schema: schema.clone(),
             writer,
         })
     }
 
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.writer.write(batch).map_err(|source| Error::Arrow {
-            path: self.path.clone(),
-            cause: source,
-        })
-    }
-
-    pub fn commit(mut self) -> Result<()> {
+    fn commit(mut self) -> Result<()> {
         let path = self.path;
         let arrow_err = |source| Error::Arrow {
             path: path.clone(),
@@ -240,6 +277,25 @@ impl IpcSink {
             .into_inner()
             .map_err(|e| Error::io(&path, e.into_error()))?;
         file.commit()
+    }
+}
+
+impl BatchWriter for IpcFile {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        // The IPC writer would write any batch; a file of mixed schemas is
+        // refused here, as the Parquet writer refuses it.
+        if batch.schema().fields() != self.schema.fields() {
+            return Err(Error::Arrow {
+                path: self.path.clone(),
+                cause: arrow::error::ArrowError::SchemaError(
+                    "a record batch's columns differ from the file's schema".into(),
+                ),
+            });
+        }
+        self.writer.write(batch).map_err(|source| Error::Arrow {
+            path: self.path.clone(),
+            cause: source,
+        })
     }
 }
 
@@ -666,6 +722,83 @@ mod tests {
         assert_eq!(std::fs::read(&path).expect("read"), b"previous contents");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").collect();
         assert_eq!(leftovers.len(), 1, "temporary file left behind");
+    }
+
+    /// The two sinks, for tests that run on both.
+    trait Sink: Sized {
+        fn write(&mut self, batch: &RecordBatch) -> Result<()>;
+        fn commit(self) -> Result<()>;
+    }
+
+    impl Sink for ParquetSink {
+        fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+            ParquetSink::write(self, batch)
+        }
+        fn commit(self) -> Result<()> {
+            ParquetSink::commit(self)
+        }
+    }
+
+    impl Sink for IpcSink {
+        fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+            IpcSink::write(self, batch)
+        }
+        fn commit(self) -> Result<()> {
+            IpcSink::commit(self)
+        }
+    }
+
+    /// Writes `good`, then batches of another schema until a `write` or the
+    /// `commit` fails, and returns that error.
+    fn refused(mut sink: impl Sink, good: &RecordBatch) -> Error {
+        let other = RecordBatch::try_new(
+            Arc::new(arrow::datatypes::Schema::new(vec![
+                arrow::datatypes::Field::new("x", arrow::datatypes::DataType::UInt32, false),
+            ])),
+            vec![Arc::new(UInt32Array::from(vec![7]))],
+        )
+        .expect("valid batch");
+        sink.write(good).expect("a batch of the schema");
+        for _ in 0..8 {
+            if let Err(e) = sink.write(&other) {
+                return e;
+            }
+        }
+        sink.commit()
+            .expect_err("the refused batch fails the commit")
+    }
+
+    /// A batch the writer thread refuses: its error names the file and
+    /// comes back from a later `write` or from `commit`, for Parquet and
+    /// Arrow IPC alike; the file at the target is untouched and no
+    /// temporary file is left.
+    #[test]
+    fn a_failed_write_on_the_writer_thread_is_reported() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let good = vocab_batch(&Metadata::new(ArtifactKind::TagVocab, "test"));
+        for name in ["out.parquet", "out.arrow"] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, b"previous contents").expect("write");
+            let err = if name.ends_with("parquet") {
+                refused(
+                    ParquetSink::create(&path, good.schema()).expect("create"),
+                    &good,
+                )
+            } else {
+                refused(
+                    IpcSink::create(&path, &good.schema()).expect("create"),
+                    &good,
+                )
+            };
+            assert!(
+                err.to_string().starts_with(&path.display().to_string()),
+                "{err}"
+            );
+            assert_eq!(std::fs::read(&path).expect("read"), b"previous contents");
+            let leftovers = std::fs::read_dir(dir.path()).expect("ls").count();
+            assert_eq!(leftovers, 1, "temporary file left behind");
+            std::fs::remove_file(&path).expect("rm");
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@
 //! ```
 
 pub mod artifact;
+mod background;
 pub mod batches;
 pub mod cli;
 pub mod conlleval;

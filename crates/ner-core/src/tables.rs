@@ -11,7 +11,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use crate::artifact::{column, read_parquet, ParquetBatches, ParquetSink};
+use crate::artifact::{column, read_parquet, ParquetBatches, ParquetSink, WRITE_ROWS};
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::schema::{keys, predictions, sentences, vectors, vocab, ArtifactKind, Metadata};
@@ -587,13 +587,13 @@ impl PredictionRows {
         self.sentence_ids.is_empty()
     }
 
-    /// Writes the rows atomically, 8,192 sentences per record batch.
+    /// Writes the rows atomically, [`WRITE_ROWS`] sentences per record
+    /// batch.
     pub fn write(&self, path: &Path) -> Result<()> {
         let schema = predictions::schema(&self.metadata);
         let mut sink = ParquetSink::create(path, schema.clone())?;
-        const ROWS: usize = 8192;
-        for start in (0..self.len()).step_by(ROWS) {
-            let end = (start + ROWS).min(self.len());
+        for start in (0..self.len()).step_by(WRITE_ROWS) {
+            let end = (start + WRITE_ROWS).min(self.len());
             let batch = self
                 .record_batch(start..end)
                 .map_err(|cause| Error::Arrow {
