@@ -65,7 +65,7 @@ batch_sizes_in = $(filter-out $(BATCH_SIZE),$(sort $(shell sed -n 's/^batch_size
 OTHER_BATCH_SIZES := $(call batch_sizes_in,$(ROOT)/pipelines/*.toml)
 
 .PHONY: help setup torch browser java python python-deps spark-tag bench-python bench-setup build test lint data train score predict compare seeds ensemble gates fuzz bench-scale bench-serve bindir vectors-md \
-	bench-data bench-train bench-crf bench-quality bench-predict bench-ab clean-data FORCE
+	bench-data bench-train bench-crf bench-floor bench-quality bench-predict bench-ab clean-data FORCE
 FORCE:
 
 help: ## Show targets and variables.
@@ -508,6 +508,13 @@ bench-crf: data $(BIN_DIR)/ner-train bench-setup ## One epoch of MODEL (default 
 	$(MAKE) -s $(call train_batches,$(bench_crf_model)) $(call valid_batches,$(bench_crf_model))
 	RUNS=$(or $(RUNS),2) $(ROOT)/bench/crf.sh $(bench_crf_model) $(BIN_DIR) $(VENV)/bin/python $(REFERENCE_DIR) $(CONLL_DIR) \
 	  $(call train_batches,$(bench_crf_model)) $(call valid_batches,$(bench_crf_model)) $(call vocab_dir,$(bench_crf_model)) $(ROOT)/pipelines
+
+bench-floor: data python-deps ## The arithmetic floor of one training epoch of MODEL (default char-bilstm-crf): its products at this machine's best rates.
+	@$(MAKE) -s check-model MODEL=$(bench_crf_model)
+	$(MAKE) -s $(call train_batches,$(bench_crf_model))
+	$(CARGO) build --release --locked -p ner-kernels --example gemm_rows
+	$(VENV)/bin/python $(ROOT)/bench/crf_floor.py $(ROOT)/pipelines/$(bench_crf_model).toml \
+	  $(call train_batches,$(bench_crf_model)) $(call vocab_dir,$(bench_crf_model)) $(BIN_DIR)/examples/gemm_rows $(shell nproc)
 
 # Two builds side by side (BEFORE_BIN: another build's release binaries).
 BEFORE_BIN ?=

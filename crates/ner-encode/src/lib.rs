@@ -138,6 +138,10 @@ pub struct Config {
     /// their vocabularies (`column.<name>.parquet` beside the others):
     /// one id list each, `<name>_ids`.
     pub columns: Vec<String>,
+    /// Threads that encode a window's sentences, each a consecutive part of
+    /// at least [`PARALLEL_ROWS`]; 0 means one per core. The output is the
+    /// same for any number.
+    pub threads: usize,
 }
 
 /// The default window: all of CoNLL-2003's training split (14,041 sentences)
@@ -159,6 +163,7 @@ impl Config {
             vectors: None,
             static_vectors: false,
             columns: Vec::new(),
+            threads: 0,
         }
     }
 }
@@ -369,6 +374,12 @@ impl Encoded {
     }
 }
 
+/// The fewest sentences a thread encodes ([`Config::threads`]).
+pub const PARALLEL_ROWS: usize = 2048;
+
+/// Encodes `rows`, split into consecutive parts on the available cores;
+/// the sentences come back in order, and an error is the first sentence's
+/// in that order, as on one thread.
 fn encode_rows(
     config: &Config,
     rows: &SentenceBatch,
@@ -378,35 +389,98 @@ fn encode_rows(
 ) -> Result<(Vec<Encoded>, usize), EncodeError> {
     let tag_index = tags.index();
     let column_index: Vec<FastMap<&str, u32>> = columns.iter().map(|(_, v)| v.index()).collect();
-    let unk = i64::from(vocab::UNK_ID);
-    let mut n_oov = 0;
+    let lookups = Lookups {
+        config,
+        token_ids,
+        tags,
+        tag_index: &tag_index,
+        column_index: &column_index,
+    };
+    let cores = || std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = match config.threads {
+        0 => cores(),
+        n => n,
+    };
+    let threads = threads.min(rows.len() / PARALLEL_ROWS).max(1);
+    let part = rows.len().div_ceil(threads);
+    let ranges: Vec<std::ops::Range<usize>> = (0..threads)
+        .map(|i| i * part..((i + 1) * part).min(rows.len()))
+        .collect();
+    let parts = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges[1..]
+            .iter()
+            .map(|range| scope.spawn(|| lookups.encode(rows, range.clone())))
+            .collect();
+        let mut parts = vec![lookups.encode(rows, ranges[0].clone())];
+        parts.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+        );
+        parts
+    });
     let mut out = Vec::with_capacity(rows.len());
-    for s in 0..rows.len() {
-        let n = rows.tokens.row_len(s);
-        let sentence_id = rows.sentence_ids.value(s);
-        let mut encoded = Encoded {
-            sentence_id,
-            words: Vec::with_capacity(n),
-            tags: Vec::with_capacity(n),
-            chars: Vec::with_capacity(8 * n),
-            char_ends: Vec::with_capacity(n),
-            // Values the training split never had are <UNK>.
-            columns: column_index
-                .iter()
-                .zip(&rows.columns)
-                .map(|(index, values)| {
-                    values
-                        .row(s)
-                        .map(|v| index.get(v).map_or(unk, |&id| i64::from(id)))
-                        .collect()
-                })
-                .collect(),
-        };
-        for (token, tag) in rows.tokens.row(s).zip(rows.tags.row(s)) {
-            let id = token_ids.word(token);
-            n_oov += usize::from(id == unk);
-            encoded.words.push(id);
-            let tag_id = tag_index.get(tag).ok_or_else(|| {
+    let mut n_oov = 0;
+    for part in parts {
+        let (encoded, oov) = part?;
+        out.extend(encoded);
+        n_oov += oov;
+    }
+    Ok((out, n_oov))
+}
+
+/// What encoding a sentence looks its tokens, tags and columns up in.
+struct Lookups<'a> {
+    config: &'a Config,
+    token_ids: &'a TokenIds,
+    tags: &'a Vocab,
+    tag_index: &'a FastMap<&'a str, u32>,
+    column_index: &'a [FastMap<&'a str, u32>],
+}
+
+impl Lookups<'_> {
+    /// Encodes the sentences `range` of `rows`; also counts `<UNK>` words.
+    fn encode(
+        &self,
+        rows: &SentenceBatch,
+        range: std::ops::Range<usize>,
+    ) -> Result<(Vec<Encoded>, usize), EncodeError> {
+        let Lookups {
+            config,
+            token_ids,
+            tags,
+            tag_index,
+            column_index,
+        } = *self;
+        let unk = i64::from(vocab::UNK_ID);
+        let mut n_oov = 0;
+        let mut out = Vec::with_capacity(range.len());
+        for s in range {
+            let n = rows.tokens.row_len(s);
+            let sentence_id = rows.sentence_ids.value(s);
+            let mut encoded = Encoded {
+                sentence_id,
+                words: Vec::with_capacity(n),
+                tags: Vec::with_capacity(n),
+                chars: Vec::with_capacity(8 * n),
+                char_ends: Vec::with_capacity(n),
+                // Values the training split never had are <UNK>.
+                columns: column_index
+                    .iter()
+                    .zip(&rows.columns)
+                    .map(|(index, values)| {
+                        values
+                            .row(s)
+                            .map(|v| index.get(v).map_or(unk, |&id| i64::from(id)))
+                            .collect()
+                    })
+                    .collect(),
+            };
+            for (token, tag) in rows.tokens.row(s).zip(rows.tags.row(s)) {
+                let id = token_ids.word(token);
+                n_oov += usize::from(id == unk);
+                encoded.words.push(id);
+                let tag_id = tag_index.get(tag).ok_or_else(|| {
                 EncodeError::Mismatch(format!(
                     "{}: sentence {sentence_id} has tag '{tag}', which is not in {} (tags seen in training: {})",
                     config.input.display(),
@@ -414,17 +488,18 @@ fn encode_rows(
                     tags.entries.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(" ")
                 ))
             })?;
-            encoded.tags.push(i64::from(*tag_id));
-            // Below the character vocabulary's size, which Unicode keeps far
-            // below 2^31.
-            encoded
-                .chars
-                .extend(token_ids.chars(token).map(|id| id as i32));
-            encoded.char_ends.push(encoded.chars.len());
+                encoded.tags.push(i64::from(*tag_id));
+                // Below the character vocabulary's size, which Unicode keeps far
+                // below 2^31.
+                encoded
+                    .chars
+                    .extend(token_ids.chars(token).map(|id| id as i32));
+                encoded.char_ends.push(encoded.chars.len());
+            }
+            out.push(encoded);
         }
-        out.push(encoded);
+        Ok((out, n_oov))
     }
-    Ok((out, n_oov))
 }
 
 /// The sentence indices of each batch of one window, in output order.

@@ -374,3 +374,51 @@ fn source_columns_are_encoded_beside_the_words() {
     let err = encode(&config).expect_err("no lemma").to_string();
     assert!(err.contains("column.lemma.parquet"), "{err}");
 }
+
+/// Encoding split over threads writes the file one thread writes, byte for
+/// byte, and an unknown tag is the first in file order, wherever the parts
+/// begin.
+#[test]
+fn threads_change_nothing_in_the_output() {
+    let fx = Fixture::new();
+    let n = 2 * PARALLEL_ROWS + 100;
+    let sentence = |i: usize| match i % 3 {
+        0 => "EU I-ORG\nrejects O\nGerman I-MISC\n",
+        1 => "Peter I-PER\nBlackburn I-PER\nwalks O\n",
+        _ => "BRUSSELS I-LOC\n",
+    };
+    let text: String = (0..n).map(|i| format!("{}\n", sentence(i))).collect();
+    let outputs: Vec<Vec<u8>> = [1, 2, 3]
+        .iter()
+        .map(|&threads| {
+            let mut config = fx.config("many", &text);
+            config.output = fx.path(&format!("many.{threads}.arrow"));
+            config.threads = threads;
+            let summary = encode(&config).expect("encode");
+            // "walks" is not in the vocabulary.
+            let walks = (0..n).filter(|i| i % 3 == 1).count();
+            assert_eq!((summary.n_sentences, summary.n_oov), (n, walks));
+            std::fs::read(&config.output).expect("read")
+        })
+        .collect();
+    assert!(outputs[0] == outputs[1] && outputs[0] == outputs[2]);
+
+    // Sentence 100 is in the first part, PARALLEL_ROWS + 50 in the second
+    // (the parts are n / 2 = PARALLEL_ROWS + 50 sentences).
+    let bad: String = (0..n)
+        .map(|i| {
+            if i == 100 || i == PARALLEL_ROWS + 50 {
+                "Peter I-FOO\n\n".to_string()
+            } else {
+                format!("{}\n", sentence(i))
+            }
+        })
+        .collect();
+    let mut config = fx.config("bad", &bad);
+    config.threads = 2;
+    let err = encode(&config).expect_err("unknown tags");
+    assert!(
+        err.to_string().contains("sentence 100 has tag 'B-FOO'"),
+        "{err}"
+    );
+}
