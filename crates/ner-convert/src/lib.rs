@@ -360,10 +360,7 @@ impl<'a> SentencesWriter<'a> {
             self.metadata
                 .set(keys::SOURCE_COLUMNS, source_columns_json(layout));
             let schema = sentences::schema(&layout.extra_names, &self.metadata);
-            self.sink = Some((
-                ParquetSink::create(&self.config.output, schema.clone())?,
-                schema,
-            ));
+            self.sink = Some((ParquetSink::create(&self.config.output, &schema)?, schema));
         }
         self.pending.push((sentence, tags));
         if self.pending.len() >= self.config.rows_per_batch.max(1) {

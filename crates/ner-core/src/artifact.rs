@@ -25,7 +25,8 @@ use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
-use crate::background::{Background, BatchWriter};
+use crate::background::Background;
+pub use crate::background::BatchWriter;
 use crate::error::{Error, Result};
 use crate::schema::{ArtifactKind, Metadata};
 
@@ -139,17 +140,34 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
 /// that the hand-over costs nothing.
 pub const WRITE_ROWS: usize = 1024;
 
-/// An atomic Parquet writer (Snappy-compressed, schema metadata in the
-/// footer). Batches are encoded and written on a thread of its own.
+/// An atomic writer of record batches into one file of format `F`: batches
+/// are encoded and written on a thread of its own, and the file replaces
+/// the target on [`commit`](Sink::commit).
 #[derive(Debug)]
-pub struct ParquetSink {
-    writer: Background<ParquetFile>,
+pub struct Sink<F: BatchFile> {
+    writer: Background<F>,
 }
 
-impl ParquetSink {
-    pub fn create(path: &Path, schema: SchemaRef) -> Result<Self> {
-        let file = ParquetFile::create(path, schema)?;
-        Ok(ParquetSink {
+/// A Parquet artifact's writer (Snappy-compressed, schema metadata in the
+/// footer).
+pub type ParquetSink = Sink<ParquetFile>;
+
+/// An Arrow IPC artifact's writer.
+pub type IpcSink = Sink<IpcFile>;
+
+/// A file format a [`Sink`] writes; implemented by [`ParquetFile`] and
+/// [`IpcFile`] only.
+pub trait BatchFile: BatchWriter + Sized {
+    /// Starts the temporary file beside `path`.
+    fn create(path: &Path, schema: &SchemaRef) -> Result<Self>;
+    /// Ends the file and renames it over the target.
+    fn commit(self) -> Result<()>;
+}
+
+impl<F: BatchFile> Sink<F> {
+    pub fn create(path: &Path, schema: &SchemaRef) -> Result<Self> {
+        let file = F::create(path, schema)?;
+        Ok(Sink {
             writer: Background::start(path.to_path_buf(), file),
         })
     }
@@ -164,13 +182,14 @@ impl ParquetSink {
 }
 
 /// The Parquet file behind a [`ParquetSink`].
-struct ParquetFile {
+#[derive(Debug)]
+pub struct ParquetFile {
     path: PathBuf,
     writer: ArrowWriter<BufWriter<AtomicFile>>,
 }
 
-impl ParquetFile {
-    fn create(path: &Path, schema: SchemaRef) -> Result<Self> {
+impl BatchFile for ParquetFile {
+    fn create(path: &Path, schema: &SchemaRef) -> Result<Self> {
         let file = BufWriter::new(AtomicFile::create(path)?);
         // The project's metadata also goes into the footer's key/value
         // metadata, where Parquet tools (and `parquet_metadata`) look.
@@ -187,11 +206,12 @@ impl ParquetFile {
             .set_key_value_metadata(Some(key_values))
             .set_created_by(format!("ner-toolkit {}", env!("CARGO_PKG_VERSION")))
             .build();
-        let writer =
-            ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| Error::Parquet {
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|source| {
+            Error::Parquet {
                 path: path.to_path_buf(),
                 cause: source,
-            })?;
+            }
+        })?;
         Ok(ParquetFile {
             path: path.to_path_buf(),
             writer,
@@ -220,38 +240,20 @@ impl BatchWriter for ParquetFile {
     }
 }
 
-/// An atomic Arrow IPC file writer. Batches are written on a thread of its
-/// own.
-#[derive(Debug)]
-pub struct IpcSink {
-    writer: Background<IpcFile>,
-}
-
-impl IpcSink {
-    pub fn create(path: &Path, schema: &SchemaRef) -> Result<Self> {
-        let file = IpcFile::create(path, schema)?;
-        Ok(IpcSink {
-            writer: Background::start(path.to_path_buf(), file),
-        })
-    }
-
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.writer.write(batch)
-    }
-
-    pub fn commit(self) -> Result<()> {
-        self.writer.finish()?.commit()
-    }
-}
-
 /// The Arrow IPC file behind an [`IpcSink`].
-struct IpcFile {
+pub struct IpcFile {
     path: PathBuf,
     schema: SchemaRef,
     writer: FileWriter<BufWriter<AtomicFile>>,
 }
 
-impl IpcFile {
+impl std::fmt::Debug for IpcFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpcFile").field("path", &self.path).finish()
+    }
+}
+
+impl BatchFile for IpcFile {
     fn create(path: &Path, schema: &SchemaRef) -> Result<Self> {
         let file = BufWriter::new(AtomicFile::create(path)?);
         let writer = FileWriter::try_new(file, schema).map_err(|source| Error::Arrow {
@@ -652,7 +654,7 @@ mod tests {
     /// [`vocab_batch`] written to `path` as Parquet.
     fn write_vocab(path: &Path, metadata: &Metadata) -> RecordBatch {
         let batch = vocab_batch(metadata);
-        let mut sink = ParquetSink::create(path, batch.schema()).expect("create");
+        let mut sink = ParquetSink::create(path, &batch.schema()).expect("create");
         sink.write(&batch).expect("write");
         sink.commit().expect("commit");
         batch
@@ -716,7 +718,7 @@ mod tests {
         std::fs::write(&path, b"previous contents").expect("write");
         let metadata = Metadata::new(ArtifactKind::TagVocab, "test");
         let batch = vocab_batch(&metadata);
-        let mut sink = ParquetSink::create(&path, batch.schema()).expect("create");
+        let mut sink = ParquetSink::create(&path, &batch.schema()).expect("create");
         sink.write(&batch).expect("write");
         drop(sink);
         assert_eq!(std::fs::read(&path).expect("read"), b"previous contents");
@@ -724,33 +726,9 @@ mod tests {
         assert_eq!(leftovers.len(), 1, "temporary file left behind");
     }
 
-    /// The two sinks, for tests that run on both.
-    trait Sink: Sized {
-        fn write(&mut self, batch: &RecordBatch) -> Result<()>;
-        fn commit(self) -> Result<()>;
-    }
-
-    impl Sink for ParquetSink {
-        fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-            ParquetSink::write(self, batch)
-        }
-        fn commit(self) -> Result<()> {
-            ParquetSink::commit(self)
-        }
-    }
-
-    impl Sink for IpcSink {
-        fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-            IpcSink::write(self, batch)
-        }
-        fn commit(self) -> Result<()> {
-            IpcSink::commit(self)
-        }
-    }
-
     /// Writes `good`, then batches of another schema until a `write` or the
     /// `commit` fails, and returns that error.
-    fn refused(mut sink: impl Sink, good: &RecordBatch) -> Error {
+    fn refused<F: BatchFile>(mut sink: Sink<F>, good: &RecordBatch) -> Error {
         let other = RecordBatch::try_new(
             Arc::new(arrow::datatypes::Schema::new(vec![
                 arrow::datatypes::Field::new("x", arrow::datatypes::DataType::UInt32, false),
@@ -781,7 +759,7 @@ mod tests {
             std::fs::write(&path, b"previous contents").expect("write");
             let err = if name.ends_with("parquet") {
                 refused(
-                    ParquetSink::create(&path, good.schema()).expect("create"),
+                    ParquetSink::create(&path, &good.schema()).expect("create"),
                     &good,
                 )
             } else {
@@ -867,7 +845,7 @@ mod tests {
         let metadata = Metadata::new(ArtifactKind::TagVocab, "test");
         let batch = vocab_batch(&metadata);
         let parquet = dir.path().join("tags.parquet");
-        let mut sink = ParquetSink::create(&parquet, batch.schema()).expect("create");
+        let mut sink = ParquetSink::create(&parquet, &batch.schema()).expect("create");
         sink.write(&batch).expect("write");
         sink.commit().expect("commit");
         let ipc = dir.path().join("tags.arrow");

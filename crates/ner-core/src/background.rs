@@ -17,7 +17,7 @@ use arrow::array::RecordBatch;
 use crate::error::{Error, Result};
 
 /// Something that writes record batches, one after another.
-pub(crate) trait BatchWriter: Send + 'static {
+pub trait BatchWriter: Send + 'static {
     fn write(&mut self, batch: &RecordBatch) -> Result<()>;
 }
 

@@ -80,7 +80,7 @@ impl Vocab {
             vec![Arc::new(keys), Arc::new(ids), Arc::new(counts)],
             path,
         )?;
-        let mut sink = ParquetSink::create(path, schema)?;
+        let mut sink = ParquetSink::create(path, &schema)?;
         sink.write(&batch)?;
         sink.commit()
     }
@@ -133,7 +133,7 @@ impl VectorKeys {
     /// Writes the table atomically with its metadata.
     pub fn write(&self, path: &Path) -> Result<()> {
         let schema = vectors::schema(&self.metadata);
-        let mut sink = ParquetSink::create(path, schema.clone())?;
+        let mut sink = ParquetSink::create(path, &schema)?;
         // Row groups of at most 65,536 keys.
         for chunk in self.keys.chunks(1 << 16) {
             let words: StringArray = chunk.iter().map(|(k, _)| Some(k.as_str())).collect();
@@ -591,7 +591,7 @@ impl PredictionRows {
     /// batch.
     pub fn write(&self, path: &Path) -> Result<()> {
         let schema = predictions::schema(&self.metadata);
-        let mut sink = ParquetSink::create(path, schema.clone())?;
+        let mut sink = ParquetSink::create(path, &schema)?;
         for start in (0..self.len()).step_by(WRITE_ROWS) {
             let end = (start + WRITE_ROWS).min(self.len());
             let batch = self
