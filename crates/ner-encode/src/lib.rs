@@ -139,9 +139,9 @@ pub struct Config {
     /// one id list each, `<name>_ids`.
     pub columns: Vec<String>,
     /// Threads that encode a window's sentences, each a consecutive part of
-    /// at least [`PARALLEL_ROWS`]; 0 means one per core. The output is the
+    /// at least [`PARALLEL_ROWS`]; `None`: one per core. The output is the
     /// same for any number.
-    pub threads: usize,
+    pub threads: Option<usize>,
 }
 
 /// The default window: all of CoNLL-2003's training split (14,041 sentences)
@@ -163,7 +163,7 @@ impl Config {
             vectors: None,
             static_vectors: false,
             columns: Vec::new(),
-            threads: 0,
+            threads: None,
         }
     }
 }
@@ -396,12 +396,11 @@ fn encode_rows(
         tag_index: &tag_index,
         column_index: &column_index,
     };
-    let cores = || std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = match config.threads {
-        0 => cores(),
-        n => n,
-    };
-    let threads = threads.min(rows.len() / PARALLEL_ROWS).max(1);
+    let threads = config
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .min(rows.len() / PARALLEL_ROWS)
+        .max(1);
     let part = rows.len().div_ceil(threads);
     let ranges: Vec<std::ops::Range<usize>> = (0..threads)
         .map(|i| i * part..((i + 1) * part).min(rows.len()))

@@ -42,6 +42,10 @@ struct Args {
     /// from --vocab-dir (column.<name>.parquet), e.g. --columns pos,chunk.
     #[arg(long, value_delimiter = ',')]
     columns: Vec<String>,
+    /// Threads that look the sentences up [default: one per CPU]; the
+    /// output is the same for any number.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         vectors: args.vectors.map(ner_core::schema::vectors::VectorsDir::new),
         columns: args.columns,
         static_vectors: args.static_vectors,
+        threads: args.threads.map(|n| n as usize),
         ..Config::new(args.input, VocabPaths::in_dir(&args.vocab_dir), args.output)
     };
     ner_core::cli::finish("ner-encode", encode(&config), args.quiet)

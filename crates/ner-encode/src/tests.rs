@@ -393,7 +393,7 @@ fn threads_change_nothing_in_the_output() {
         .map(|&threads| {
             let mut config = fx.config("many", &text);
             config.output = fx.path(&format!("many.{threads}.arrow"));
-            config.threads = threads;
+            config.threads = Some(threads);
             let summary = encode(&config).expect("encode");
             // "walks" is not in the vocabulary.
             let walks = (0..n).filter(|i| i % 3 == 1).count();
@@ -415,7 +415,7 @@ fn threads_change_nothing_in_the_output() {
         })
         .collect();
     let mut config = fx.config("bad", &bad);
-    config.threads = 2;
+    config.threads = Some(2);
     let err = encode(&config).expect_err("unknown tags");
     assert!(
         err.to_string().contains("sentence 100 has tag 'B-FOO'"),

@@ -23,7 +23,7 @@ fn encodes_and_refuses_bad_arguments() {
             .output()
             .expect("runs")
     };
-    let out = run(&["--order", "sequential"]);
+    let out = run(&["--order", "sequential", "--threads", "2"]);
     assert!(
         out.status.success(),
         "{}",
@@ -48,6 +48,14 @@ fn encodes_and_refuses_bad_arguments() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("invalid value '0' for '--batch-size"),
+        "{stderr}"
+    );
+
+    let out = run(&["--threads", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid value '0' for '--threads"),
         "{stderr}"
     );
 }
