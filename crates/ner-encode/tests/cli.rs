@@ -43,19 +43,13 @@ fn encodes_and_refuses_bad_arguments() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown order 'random'"));
 
-    let out = run(&["--batch-size", "0"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("invalid value '0' for '--batch-size"),
-        "{stderr}"
-    );
-
-    let out = run(&["--threads", "0"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("invalid value '0' for '--threads"),
-        "{stderr}"
-    );
+    for flag in ["--batch-size", "--threads"] {
+        let out = run(&[flag, "0"]);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("invalid value '0' for '{flag}")),
+            "{stderr}"
+        );
+    }
 }
