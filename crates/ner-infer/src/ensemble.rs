@@ -178,12 +178,7 @@ impl Ensemble {
             let model = first.model();
             return View::new(model.crf(), &one[i], model.n_tags()).marginals();
         }
-        let members: Vec<Member<'_>> = self
-            .members
-            .iter()
-            .zip(rows)
-            .map(|(m, rows)| (m.model().crf(), rows[i].as_slice()))
-            .collect();
+        let members = self.with_scores(rows.iter().map(|member| member[i].as_slice()));
         confidence::combined_marginals(first.rules(), &members, self.combine)
     }
 
@@ -215,12 +210,16 @@ impl Ensemble {
             let view = View::new(model.crf(), one, model.n_tags());
             return confidence::single(first.rules(), &view, model.decode(one), nbest);
         }
-        let members: Vec<Member<'_>> = self
-            .members
-            .iter()
-            .zip(&rows)
-            .map(|(m, rows)| (m.model().crf(), rows.as_ref()))
-            .collect();
+        let members = self.with_scores(rows.iter().map(|row| row.as_ref()));
         confidence::combined(first.rules(), &members, self.combine, nbest)
+    }
+
+    /// Each member's CRF scores beside its emission rows of one sentence.
+    fn with_scores<'a>(&'a self, rows: impl Iterator<Item = &'a [f32]>) -> Vec<Member<'a>> {
+        self.members
+            .iter()
+            .zip(rows)
+            .map(|(m, rows)| (m.model().crf(), rows))
+            .collect()
     }
 }
