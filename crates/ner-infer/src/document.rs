@@ -20,10 +20,11 @@ use std::collections::HashMap;
 
 use crate::confidence::Rules;
 
-/// The words a document shares: first-pass type probabilities summed per
-/// (document, lower-cased word), and how many tokens each sum holds.
+/// The words a document shares: for each (document, lower-cased word)
+/// written more than once, the mean of its occurrences' first-pass type
+/// probabilities.
 struct Occurrences {
-    sums: HashMap<(u32, String), (Vec<f64>, usize)>,
+    means: HashMap<(u32, String), Vec<f64>>,
 }
 
 /// The key of a token that takes part: its lower-cased word, where it
@@ -51,35 +52,40 @@ impl Occurrences {
         q
     }
 
-    fn new<S: AsRef<str>, T: AsRef<[S]>>(
+    /// `keys[s][t]`: sentence `s`'s token `t`'s [`key`].
+    fn new(
         rules: &Rules,
-        sentences: &[T],
+        keys: &[Vec<Option<String>>],
         documents: &[u32],
         marginals: &[&[f64]],
     ) -> Self {
         let slots = rules.kinds().len() + 1;
         let mut sums: HashMap<(u32, String), (Vec<f64>, usize)> = HashMap::new();
-        for ((tokens, &doc), m) in sentences.iter().zip(documents).zip(marginals) {
-            for (t, token) in tokens.as_ref().iter().enumerate() {
-                let Some(word) = key(token.as_ref()) else {
+        for ((words, &doc), m) in keys.iter().zip(documents).zip(marginals) {
+            for (t, word) in words.iter().enumerate() {
+                let Some(word) = word else {
                     continue;
                 };
                 let q = Occurrences::types(rules, m, t);
                 let entry = sums
-                    .entry((doc, word))
+                    .entry((doc, word.clone()))
                     .or_insert_with(|| (vec![0.0; slots], 0));
                 entry.0.iter_mut().zip(&q).for_each(|(s, v)| *s += v);
                 entry.1 += 1;
             }
         }
-        Occurrences { sums }
+        let means = sums
+            .into_iter()
+            .filter(|(_, (_, n))| *n >= 2)
+            .map(|(key, (sum, n))| (key, sum.iter().map(|s| s / n as f64).collect()))
+            .collect();
+        Occurrences { means }
     }
 
     /// `Q_t`: the mean type probabilities of the word's occurrences in the
     /// document, `None` when it occurs once.
-    fn mean(&self, doc: u32, word: String) -> Option<Vec<f64>> {
-        let (sum, n) = self.sums.get(&(doc, word))?;
-        (*n >= 2).then(|| sum.iter().map(|s| s / *n as f64).collect())
+    fn mean(&self, doc: u32, word: String) -> Option<&[f64]> {
+        self.means.get(&(doc, word)).map(Vec::as_slice)
     }
 }
 
@@ -93,20 +99,19 @@ pub fn bonuses<S: AsRef<str>, T: AsRef<[S]>>(
     marginals: &[&[f64]],
     weight: f32,
 ) -> Vec<Option<Vec<f32>>> {
-    let occurrences = Occurrences::new(rules, sentences, documents, marginals);
-    let k = rules.k();
-    sentences
+    let keys: Vec<Vec<Option<String>>> = sentences
         .iter()
+        .map(|tokens| tokens.as_ref().iter().map(|w| key(w.as_ref())).collect())
+        .collect();
+    let occurrences = Occurrences::new(rules, &keys, documents, marginals);
+    let k = rules.k();
+    keys.into_iter()
         .zip(documents)
-        .map(|(tokens, &doc)| {
-            let tokens = tokens.as_ref();
-            let mut rows = vec![0.0f32; tokens.len() * k];
+        .map(|(words, &doc)| {
+            let mut rows = vec![0.0f32; words.len() * k];
             let mut any = false;
-            for (t, token) in tokens.iter().enumerate() {
-                let Some(word) = key(token.as_ref()) else {
-                    continue;
-                };
-                let Some(q) = occurrences.mean(doc, word) else {
+            for (t, word) in words.into_iter().enumerate() {
+                let Some(q) = word.and_then(|word| occurrences.mean(doc, word)) else {
                     continue;
                 };
                 any = true;
