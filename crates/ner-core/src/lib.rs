@@ -7,8 +7,9 @@
 //! IOB2 and BIOES), [`conlleval`] (the CoNLL scorer, rule for rule),
 //! [`metrics`] (accuracy, macro F1, confusion), [`artifact`] (atomic
 //! Parquet and Arrow IPC writers, checked readers, a memory-mapped IPC reader,
-//! SHA-256 fingerprints), [`rng`] (a seeded shuffle that never changes) and
-//! [`hash`] (the fast hash maps of the token look-ups).
+//! SHA-256 fingerprints), [`rng`] (a seeded shuffle that never changes),
+//! [`hash`] (the fast hash maps of the token look-ups) and [`parallel`]
+//! (work split over threads).
 //!
 //! It deliberately knows nothing of tensors, training or any one corpus.
 //!
@@ -30,6 +31,7 @@ pub mod conlleval;
 pub mod error;
 pub mod hash;
 pub mod metrics;
+pub mod parallel;
 pub mod rng;
 pub mod runs;
 pub mod schema;

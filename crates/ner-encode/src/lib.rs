@@ -405,19 +405,7 @@ fn encode_rows(
     let ranges: Vec<std::ops::Range<usize>> = (0..threads)
         .map(|i| i * part..((i + 1) * part).min(rows.len()))
         .collect();
-    let parts = std::thread::scope(|scope| {
-        let handles: Vec<_> = ranges[1..]
-            .iter()
-            .map(|range| scope.spawn(|| lookups.encode(rows, range.clone())))
-            .collect();
-        let mut parts = vec![lookups.encode(rows, ranges[0].clone())];
-        parts.extend(
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-        );
-        parts
-    });
+    let parts = ner_core::parallel::map(ranges, |range| lookups.encode(rows, range));
     let mut out = Vec::with_capacity(rows.len());
     let mut n_oov = 0;
     for part in parts {
@@ -480,13 +468,13 @@ impl Lookups<'_> {
                 n_oov += usize::from(id == unk);
                 encoded.words.push(id);
                 let tag_id = tag_index.get(tag).ok_or_else(|| {
-                EncodeError::Mismatch(format!(
-                    "{}: sentence {sentence_id} has tag '{tag}', which is not in {} (tags seen in training: {})",
-                    config.input.display(),
-                    config.vocab.tags.display(),
-                    tags.entries.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(" ")
-                ))
-            })?;
+                    EncodeError::Mismatch(format!(
+                        "{}: sentence {sentence_id} has tag '{tag}', which is not in {} (tags seen in training: {})",
+                        config.input.display(),
+                        config.vocab.tags.display(),
+                        tags.entries.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(" ")
+                    ))
+                })?;
                 encoded.tags.push(i64::from(*tag_id));
                 // Below the character vocabulary's size, which Unicode keeps far
                 // below 2^31.

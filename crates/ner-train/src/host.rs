@@ -1,5 +1,4 @@
-//! Tensors copied to the host for the code that runs on `ner-kernels`, and
-//! work split over threads.
+//! Tensors copied to the host for the code that runs on `ner-kernels`.
 
 use tch::{Kind, Tensor};
 
@@ -27,22 +26,4 @@ pub(crate) fn to_vec(t: &Tensor) -> Vec<f32> {
     let mut values = vec![0f32; n];
     t.copy_data(&mut values, n);
     values
-}
-
-/// `f` over `items`, each on its own thread when there are several.
-pub(crate) fn parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    if items.len() < 2 {
-        return items.into_iter().map(f).collect();
-    }
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .into_iter()
-            .map(|item| scope.spawn(move || f(item)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }

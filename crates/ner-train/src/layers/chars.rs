@@ -13,9 +13,10 @@ use tch::{Kind, Tensor};
 
 use crate::config::{CharEncoder, EmbeddingInit};
 use crate::dropout::Masks;
-use crate::host::{ids_of, parallel, to_vec};
+use crate::host::{ids_of, to_vec};
 use crate::layers::embedding;
 use crate::sequence::{reversal_index, reverse_seq};
+use ner_core::parallel;
 
 /// A batch's character ids `[batch, tokens, width]` copied to the host
 /// once, and where its real tokens are (`b·tokens + i`, `i < length`), for
@@ -180,7 +181,7 @@ impl CnnTape {
             .zip(d_out.chunks(self.half * filters))
             .zip(&self.parts)
             .collect();
-        let halves = parallel(jobs, |((rows, d_out), forward)| {
+        let halves = parallel::map(jobs, |((rows, d_out), forward)| {
             let batch = CharBatch {
                 ids: &self.chars.ids,
                 width: self.chars.width,
@@ -392,7 +393,7 @@ impl CharFeatures {
         let train = masks.is_some();
         // The words in two halves, on two threads.
         let half = chars.rows.len().div_ceil(2).max(1);
-        let parts = parallel(chars.rows.chunks(half).collect(), |rows| {
+        let parts = parallel::map(chars.rows.chunks(half).collect(), |rows| {
             let batch = CharBatch {
                 ids: &chars.ids,
                 width: chars.width,

@@ -18,9 +18,10 @@ use ner_kernels::{self as kernels, Cell, Packing, Recurrence};
 use tch::nn::{Init, Path as VsPath};
 use tch::{Kind, Tensor};
 
-use crate::host::{parallel, to_vec};
+use crate::host::to_vec;
 use crate::layers::gru::{self, GruWeights};
 use crate::sequence::{reverse_seq, PackedBatch};
+use ner_core::parallel;
 
 /// Weights of one direction of one layer, in libtorch's layout.
 #[derive(Debug)]
@@ -299,7 +300,7 @@ impl Stack {
             })
             .collect();
         let packing: &Packing = &packed.packing;
-        let forwards = parallel(jobs.iter().collect(), |(xg, w_hh, b_hh)| {
+        let forwards = parallel::map(jobs.iter().collect(), |(xg, w_hh, b_hh)| {
             let layer = Recurrence {
                 cell,
                 hidden,
@@ -372,7 +373,7 @@ pub(crate) fn backward(segments: Vec<Segment>, cell: Cell, hidden: usize) {
             )
         })
         .collect();
-    let grads = parallel(jobs, |(packing, forward, w_hh, b_hh, d_out)| {
+    let grads = parallel::map(jobs, |(packing, forward, w_hh, b_hh, d_out)| {
         let layer = Recurrence {
             cell,
             hidden,
